@@ -1,0 +1,114 @@
+// `prisma bench forward`: plain and full-cache forward passes of a mouse and of a
+// ViT-B/16-shaped model (random weights), next to the float32 matmul rate measured in the
+// same process, so a figure says how close the model runs to what BLAS can do here.
+
+#include "app/cli/CliArgs.h"
+#include "app/cli/Commands.h"
+
+#include "model/runtime/Runtime.h"
+#include "model/vit/HookedViT.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ostream>
+
+namespace prisma::cli {
+
+namespace {
+
+constexpr uint64_t kBenchSeed = 0;
+constexpr int kMatmulSize = 1024;
+
+struct Shape {
+  const char* name;
+  ViTConfig cfg;
+  std::vector<int> batches;
+};
+
+ViTConfig mouseConfig() {
+  ViTConfig c;
+  c.image_size = 32; c.patch_size = 8; c.n_channels = 1;
+  c.d_model = 128; c.n_heads = 4; c.d_head = 32; c.n_layers = 4; c.d_mlp = 512; c.n_classes = 10;
+  return c;
+}
+
+ViTConfig vitB16Config() {
+  ViTConfig c;
+  c.image_size = 224; c.patch_size = 16; c.n_channels = 3;
+  c.d_model = 768; c.n_heads = 12; c.d_head = 64; c.n_layers = 12; c.d_mlp = 3072; c.n_classes = 1000;
+  c.eps = 1e-12;
+  return c;
+}
+
+// Multiply-adds of one image's forward pass, counted as 2 FLOPs each.
+double forwardFlops(const ViTConfig& c) {
+  const double T = c.n_tokens(), D = c.d_model, H = c.n_heads, dh = c.d_head, M = c.d_mlp;
+  const double patch = c.n_patches() * double(c.n_channels) * c.patch_size * c.patch_size * D;
+  double layer = T * D * 3 * H * dh + 2 * H * T * T * dh + T * H * dh * D;
+  if (!c.attn_only) layer += 2 * T * D * M;
+  return 2.0 * (patch + c.n_layers * layer + D * c.n_classes);
+}
+
+template <typename Fn>
+double medianSeconds(int reps, Fn&& fn) {
+  fn();  // warm-up
+  std::vector<double> t;
+  for (int i = 0; i < reps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+  return t[t.size() / 2];
+}
+
+}  // namespace
+
+int benchCommand(const Args& args, std::ostream& out) {
+  CliArgs a(args, {"reps"}, {"quick"});
+  const std::string what = a.positional(0, "benchmark name (forward)");
+  if (what != "forward") throw UsageError("unknown benchmark '" + what + "' (available: forward)");
+  const int reps = a.intValue("reps", a.flag("quick") ? 3 : 10);
+  torch::NoGradGuard no_grad;
+
+  const auto blas = runtime::blasInfo();
+  const double gflops_before = runtime::measureMatmulGflops(kMatmulSize);
+  char line[256];
+  out << "prisma bench forward: float32, " << at::get_num_threads() << " threads, " << blas.vendor
+      << (blas.core.empty() ? "" : " core " + blas.core) << ", " << runtime::cpuModel() << "\n";
+
+  std::vector<Shape> shapes = {{"mouse 4L d128", mouseConfig(), {1, 32}},
+                               {"ViT-B/16", vitB16Config(), {1, 8}}};
+  std::snprintf(line, sizeof line, "%-14s %5s %-11s %10s %9s %9s %8s\n", "model", "batch", "mode",
+                "ms/batch", "img/s", "GFLOP/s", "%matmul");
+  out << line;
+  std::vector<std::array<double, 3>> rows;  // (flops, seconds, is_cache)
+  for (auto& s : shapes) {
+    HookedViT model(s.cfg);
+    model->init_weights(kBenchSeed);
+    model->eval();
+    for (int b : s.batches) {
+      torch::Tensor x = torch::randn({b, s.cfg.n_channels, s.cfg.image_size, s.cfg.image_size});
+      const double flops = forwardFlops(s.cfg) * b;
+      const double plain = medianSeconds(reps, [&] { model->forward(x); });
+      const double cached = medianSeconds(reps, [&] { model->run_with_cache(x); });
+      for (auto [mode, sec] : {std::pair{"forward", plain}, {"full cache", cached}}) {
+        const double rate = flops / sec / 1e9;
+        std::snprintf(line, sizeof line, "%-14s %5d %-11s %10.2f %9.1f %9.1f %7.0f%%\n", s.name, b,
+                      mode, sec * 1e3, b / sec, rate, 100.0 * rate / gflops_before);
+        out << line << std::flush;
+      }
+    }
+  }
+  const double gflops_after = runtime::measureMatmulGflops(kMatmulSize);
+  std::snprintf(line, sizeof line,
+                "matmul %dx%d float32: %.1f GFLOP/s before, %.1f after (median of 5; %%matmul uses before)\n",
+                kMatmulSize, kMatmulSize, gflops_before, gflops_after);
+  out << line;
+  return 0;
+}
+
+}  // namespace prisma::cli

@@ -1,0 +1,59 @@
+#include "app/cli/CliArgs.h"
+#include "app/cli/Commands.h"
+
+#include "model/io/ModelLoader.h"
+#include "model/runtime/Runtime.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <ostream>
+
+namespace prisma::cli {
+
+namespace {
+
+void printRuntime(std::ostream& out) {
+  const auto blas = runtime::blasInfo();
+  const auto cpu = runtime::cpuFeatures();
+  out << "LibTorch:  " << TORCH_VERSION << ", " << at::get_num_threads() << " intra-op threads\n"
+      << "BLAS:      " << blas.vendor << " (" << blas.library << ")";
+  if (!blas.core.empty()) out << ", core " << blas.core;
+  if (blas.threads > 0) out << ", " << blas.threads << " threads";
+  out << "\n";
+  if (const char* ct = std::getenv("OPENBLAS_CORETYPE")) out << "           OPENBLAS_CORETYPE=" << ct << "\n";
+  out << "CPU:       " << runtime::cpuModel() << " (" << runtime::availableCores() << " cores"
+      << (cpu.avx512 ? ", AVX-512" : cpu.avx2 ? ", AVX2" : "") << ")\n";
+}
+
+}  // namespace
+
+int infoCommand(const Args& args, std::ostream& out) {
+  CliArgs a(args, {}, {"json"});
+  if (a.positionals().empty()) {
+    printRuntime(out);
+    return 0;
+  }
+  const auto m = io::loadModel(a.positional(0, "MODEL"));
+  const auto& cfg = m.model->cfg();
+  out << "Model:     " << m.name << "\n"
+      << "Source:    " << m.source << "\n"
+      << "Format:    " << m.format << "\n"
+      << "Params:    " << m.model->parameter_count() << "\n"
+      << "Shape:     " << cfg.image_size << "x" << cfg.image_size << "x" << cfg.n_channels
+      << ", patch " << cfg.patch_size << ", " << cfg.n_tokens() << " tokens, d_model " << cfg.d_model
+      << ", " << cfg.n_heads << " heads x " << cfg.d_head << ", " << cfg.n_layers << " layers"
+      << (cfg.attn_only ? ", attention-only" : ", MLP " + std::to_string(cfg.d_mlp)) << ", "
+      << cfg.n_classes << " classes\n"
+      << "Preprocess: " << m.preprocess.width << "x" << m.preprocess.height << ", "
+      << datasets::toString(m.preprocess.interpolation) << ", mean/std per channel\n";
+  for (const auto& n : m.notes) out << "Note:      " << n << "\n";
+  nlohmann::json j = cfg;
+  if (!a.flag("json") && j["class_names"].size() > 10)  // keep the terminal readable
+    j["class_names"] = std::to_string(cfg.class_names.size()) + " names";
+  out << "Config:\n" << j.dump(2) << "\n";
+  printRuntime(out);
+  return 0;
+}
+
+}  // namespace prisma::cli

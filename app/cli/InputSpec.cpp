@@ -1,0 +1,40 @@
+#include "app/cli/InputSpec.h"
+
+#include "datasets/ImageIO.h"
+#include "model/Error.h"
+#include "model/io/SafeTensors.h"
+
+#include <torch/torch.h>
+
+namespace prisma::cli {
+
+torch::Tensor loadInput(const std::string& spec, const io::LoadedModel& model) {
+  const std::string marker = ".safetensors:";
+  const auto pos = spec.find(marker);
+  if (pos == std::string::npos) {
+    const cv::Mat image = datasets::readImage(spec);
+    const auto& pre = model.preprocess;
+    std::vector<float> chw = datasets::toModelInput(image, pre);
+    return torch::from_blob(chw.data(), {1, pre.channels, pre.height, pre.width}, torch::kFloat32).clone();
+  }
+  const std::string file = spec.substr(0, pos + marker.size() - 1);
+  std::string key = spec.substr(pos + marker.size());
+  std::optional<int64_t> index;
+  if (const auto colon = key.rfind(':'); colon != std::string::npos) {
+    const std::string idx = key.substr(colon + 1);
+    if (!idx.empty() && idx.find_first_not_of("0123456789") == std::string::npos) {
+      index = std::stoll(idx);
+      key = key.substr(0, colon);
+    }
+  }
+  io::SafeTensorsFile st(file);
+  torch::Tensor t = st.float_tensor(key);
+  if (index) {
+    if (t.dim() < 1 || *index >= t.size(0))
+      throw Error(file, key, "index " + std::to_string(*index) + " out of range");
+    t = t.slice(0, *index, *index + 1);
+  }
+  return t.contiguous();
+}
+
+}  // namespace prisma::cli

@@ -1,0 +1,31 @@
+#include "app/cli/CliArgs.h"
+#include "app/cli/Commands.h"
+#include "app/cli/InputSpec.h"
+
+#include "model/io/SafeTensors.h"
+
+#include <torch/torch.h>
+
+#include <ostream>
+
+namespace prisma::cli {
+
+int runCommand(const Args& args, std::ostream& out) {
+  CliArgs a(args, {"input", "out", "names"}, {});
+  auto m = io::loadModel(a.positional(0, "MODEL"));
+  const torch::Tensor input = loadInput(a.required("input"), m);
+  const std::string path = a.required("out");
+  const auto patterns = a.values("names");
+  const NameFilter filter = patterns.empty() ? filters::all() : filters::regex(patterns);
+
+  torch::NoGradGuard no_grad;
+  auto run = m.model->run_with_cache(input, filter);
+  std::map<std::string, torch::Tensor> tensors = run.cache.tensors();
+  tensors["output"] = run.output;
+  io::writeSafeTensors(path, tensors, {{"model", m.source}, {"input", a.required("input")}});
+  out << "wrote " << tensors.size() << " tensors (" << run.cache.size() << " hooks + output) to "
+      << path << "\n";
+  return 0;
+}
+
+}  // namespace prisma::cli

@@ -1,0 +1,27 @@
+#pragma once
+// HookedViT parameters by name (DESIGN.md "Names"), and strict loading: every parameter
+// present with the right shape, nothing unexpected, every error naming the file and key.
+
+#include <torch/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace prisma {
+class HookedViTImpl;
+}
+
+namespace prisma::io {
+
+using StateDict = std::map<std::string, torch::Tensor>;
+
+StateDict stateDict(const HookedViTImpl& model);  // detached views of the parameters
+
+// Copies `tensors` into the parameters of the same names (converted to float32).
+void loadStateDict(HookedViTImpl& model, const StateDict& tensors, const std::string& source);
+
+std::string shapeString(const std::vector<int64_t>& shape);
+std::string shapeString(const torch::Tensor& t);
+
+}  // namespace prisma::io

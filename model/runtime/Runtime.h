@@ -1,0 +1,49 @@
+#pragma once
+// The process's compute set-up. Speed here is decided by BLAS: Debian's LibTorch does its
+// matrix products through the system libblas.so.3 (OpenBLAS when installed), and Debian's
+// OpenBLAS 0.3.21 does not recognise recent CPUs and falls back to generic kernels ~8x
+// slower than the right ones. OpenBLAS reads OPENBLAS_CORETYPE only when it loads, so the
+// fix is to re-execute the program once with it set (see ../shared/DESIGN.md).
+
+#include <string>
+
+namespace prisma::runtime {
+
+struct BlasInfo {
+  std::string library;   // resolved path of the loaded libblas.so.3, or "unknown"
+  std::string vendor;    // "OpenBLAS", "BLIS", "reference", ...
+  std::string core;      // OpenBLAS' kernel set (e.g. "SkylakeX"), empty otherwise
+  std::string config;    // OpenBLAS' build description
+  int threads = 0;       // BLAS threads, 0 when unknown
+};
+
+BlasInfo blasInfo();
+
+// What the CPU supports, from cpuid and the OS's saved state (AVX-512 needs both).
+struct CpuFeatures {
+  bool avx2 = false;
+  bool avx512 = false;
+};
+CpuFeatures cpuFeatures();
+std::string cpuModel();
+
+// The OPENBLAS_CORETYPE this process should run with, or "" when nothing must change:
+// only when OpenBLAS chose a generic core on a CPU with AVX-512 (-> SkylakeX) or AVX2
+// (-> Haswell), and the variable is not already set by the user or the machine.
+std::string recommendedCoretype();
+
+// Call first in main(). Re-executes the program once with OPENBLAS_CORETYPE (and, if
+// unset, OMP_WAIT_POLICY=PASSIVE so LibTorch's OpenMP threads stop spinning against
+// OpenBLAS' own) when recommendedCoretype() says so. PRISMA_NO_BLAS_REEXEC=1 opts out.
+// Returns normally when no re-execution happens.
+void reexecWithTunedBlasIfNeeded(char** argv);
+
+// Sets LibTorch's intra-op threads to the cores this process may use (Debian's LibTorch
+// starts with one unless OMP_NUM_THREADS is set). Per thread: call inside workers too.
+int configureThreads();
+int availableCores();
+
+// float32 n x n matmul rate of this process, GFLOP/s (median of `reps`).
+double measureMatmulGflops(int n = 1024, int reps = 5);
+
+}  // namespace prisma::runtime

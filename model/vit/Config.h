@@ -1,0 +1,74 @@
+#pragma once
+// HookedViT's configuration: every architectural choice of the ViT families we load
+// (ViT-Prisma mice, Hugging Face ViT, timm, CLIP) as plain data, with JSON I/O.
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <string>
+#include <vector>
+
+namespace prisma {
+
+enum class Normalization {
+  LN,     // LayerNorm with weight and bias
+  LNPre,  // LayerNorm without weight and bias (after folding them into the next layer)
+  None    // no LayerNorm anywhere (the original mice: eps 0)
+};
+enum class Activation { GeluErf, GeluTanh, QuickGelu, Relu };
+enum class Pooling { Cls, Mean };
+enum class ReturnType { Logits, PreLogits };
+
+struct ViTConfig {
+  int image_size = 32;
+  int patch_size = 8;
+  int n_channels = 1;
+  int d_model = 128;
+  int n_heads = 4;
+  int d_head = 32;
+  int d_mlp = 512;
+  int n_layers = 1;
+  int n_classes = 10;
+
+  bool attn_only = false;
+  Normalization normalization = Normalization::LN;
+  double eps = 1e-5;
+  // The early ViT-Prisma mice: post-LN blocks and a LayerNorm on the MLP's hidden layer.
+  bool legacy_post_ln = false;
+  bool mlp_hidden_norm = false;
+  // A LayerNorm after the embeddings, before block 0 (CLIP's pre_layrnorm).
+  bool ln_pre = false;
+  Activation activation = Activation::GeluErf;
+  bool cls_token = true;
+  Pooling pooling = Pooling::Cls;
+  // Apply the final LayerNorm after pooling (timm's fc_norm, CLIP's post_layernorm)
+  // instead of on every token before it.
+  bool final_ln_after_pool = false;
+  bool qkv_bias = true;    // false: b_Q/b_K/b_V exist but stay zero
+  bool patch_bias = true;  // embed.proj.bias
+  bool use_attn_result = false;  // compute blocks.L.attn.hook_result [B, T, H, D]
+  ReturnType return_type = ReturnType::Logits;
+  bool normalize_output = false;  // L2-normalise the output (CLIP embeddings)
+
+  std::vector<std::string> class_names;  // empty or n_classes entries
+
+  int grid_size() const { return image_size / patch_size; }
+  int n_patches() const { return grid_size() * grid_size(); }
+  int n_tokens() const { return n_patches() + (cls_token ? 1 : 0); }
+  bool has_ln_weights() const { return normalization == Normalization::LN; }
+  bool has_ln() const { return normalization != Normalization::None; }
+
+  // Throws prisma::Error naming `source` and the offending field.
+  void validate(const std::string& source = "config") const;
+};
+
+std::string toString(Normalization v);
+std::string toString(Activation v);
+std::string toString(Pooling v);
+std::string toString(ReturnType v);
+
+void to_json(nlohmann::json& j, const ViTConfig& cfg);
+// Reads a config written by to_json. Missing fields keep their defaults, unknown enum
+// values and wrong types are errors naming `source` and the field; validates the result.
+ViTConfig configFromJson(const nlohmann::json& j, const std::string& source);
+
+}  // namespace prisma

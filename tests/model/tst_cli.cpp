@@ -1,0 +1,120 @@
+// The `prisma` command line as later tooling uses it: `run` writes every hook under its
+// full name plus `output`, and `info` reports the model and the compute set-up. Written
+// files are also checked by ../shared/tools/st.py, an independent reader.
+
+#include "TestUtil.h"
+
+#include "model/io/SafeTensors.h"
+
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <set>
+
+using prisma::test::fixture;
+using prisma::test::relL2;
+
+namespace {
+constexpr int kTimeoutMs = 120000;
+constexpr double kGoldenTolerance = 1e-5;
+}  // namespace
+
+class TestCli : public QObject {
+  Q_OBJECT
+
+private:
+  QTemporaryDir tmp_;
+
+  struct Result {
+    int code;
+    QString out, err;
+  };
+
+  Result run(const QString& program, const QStringList& args) {
+    QProcess p;
+    p.start(program, args);
+    if (!p.waitForFinished(kTimeoutMs)) return {-1, {}, QStringLiteral("timed out")};
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2,
+            QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+  }
+
+  Result prisma(const QStringList& args) { return run(QStringLiteral(PRISMA_CLI_PATH), args); }
+
+private slots:
+  void initTestCase() { QVERIFY(tmp_.isValid()); }
+
+  void runWritesEveryHookAndOutput() {
+    const QString out = tmp_.filePath("cache.safetensors");
+    const QString model = QString::fromStdString(fixture("hf_vit_classifier"));
+    const QString input = QString::fromStdString(fixture("hf_vit_classifier/reference.safetensors")) + ":pixel_values";
+    auto r = prisma({"run", model, "--input", input, "--out", out});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+
+    prisma::io::SafeTensorsFile written(out.toStdString());
+    prisma::io::SafeTensorsFile ref(fixture("hf_vit_classifier/reference.safetensors"));
+    const auto names = written.names();
+    const std::set<std::string> keys(names.begin(), names.end());
+    QVERIFY(keys.count("output"));
+    QVERIFY(keys.count("blocks.2.attn.hook_pattern"));
+    QVERIFY(keys.count("ln_final.hook_scale"));
+    QVERIFY(relL2(written.tensor("output"), ref.tensor("logits")) <= kGoldenTolerance);
+    QVERIFY(relL2(written.tensor("blocks.1.attn.hook_pattern"), ref.tensor("attentions.1")) <= kGoldenTolerance);
+
+    // A second, independent reader of what we wrote.
+    const QString st = QStringLiteral(PRISMA_SHARED_TOOLS_DIR "/st.py");
+    if (QStandardPaths::findExecutable("python3").isEmpty()) QSKIP("python3 not installed");
+    auto cmp = run("python3", {st, "cmp", out, "blocks.0.attn.hook_pattern",
+                               QString::fromStdString(fixture("hf_vit_classifier/reference.safetensors")),
+                               "attentions.0", "--rtol", "1e-5"});
+    QVERIFY2(cmp.code == 0, qPrintable(cmp.out + cmp.err));
+  }
+
+  void runFiltersNamesAndPicksOneImage() {
+    const QString out = tmp_.filePath("filtered.safetensors");
+    const QString input = QString::fromStdString(fixture("hf_vit_classifier/reference.safetensors")) + ":pixel_values:1";
+    auto r = prisma({"run", QString::fromStdString(fixture("hf_vit_classifier")), "--input", input, "--out", out,
+                     "--names", "hook_pattern$", "--names", "^blocks\\.0\\.hook_resid_pre$"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    prisma::io::SafeTensorsFile written(out.toStdString());
+    QCOMPARE(written.names().size(), size_t(3 + 1 + 1));
+    prisma::io::SafeTensorsFile ref(fixture("hf_vit_classifier/reference.safetensors"));
+    QVERIFY(relL2(written.tensor("output"), ref.tensor("logits").slice(0, 1, 2)) <= kGoldenTolerance);
+  }
+
+  void runOnAnImageFile() {
+    const QString out = tmp_.filePath("image.safetensors");
+    auto r = prisma({"run", QString::fromStdString(fixture("hf_vit_classifier")), "--input",
+                     QString::fromStdString(fixture("images/chelsea.png")), "--out", out, "--names", "^$"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    prisma::io::SafeTensorsFile written(out.toStdString());
+    QCOMPARE(written.entry("output").shape, (std::vector<int64_t>{1, 10}));
+  }
+
+  void infoReportsModelAndRuntime() {
+    auto r = prisma({"info", QString::fromStdString(fixture("hf_vit_classifier"))});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY(r.out.contains("hf-vit-classifier"));
+    // The element count of every tensor in the fixture's model.safetensors.
+    QVERIFY2(r.out.contains("Params:    114698"), qPrintable(r.out));
+    QVERIFY(r.out.contains("LibTorch:"));
+    QVERIFY(r.out.contains("BLAS:"));
+    QVERIFY(r.out.contains("threads"));
+  }
+
+  void errorsNameTheFileAndExitNonZero() {
+    auto r = prisma({"info", tmp_.filePath("missing-model")});
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.contains("missing-model"), qPrintable(r.err));
+    auto bad = prisma({"run", QString::fromStdString(fixture("hf_vit_classifier")), "--input",
+                       QString::fromStdString(fixture("hf_vit_classifier/reference.safetensors")) + ":nope",
+                       "--out", tmp_.filePath("x.safetensors")});
+    QCOMPARE(bad.code, 1);
+    QVERIFY2(bad.err.contains("'nope'"), qPrintable(bad.err));
+    auto usage = prisma({"run", "--frobnicate"});
+    QCOMPARE(usage.code, 2);
+  }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"

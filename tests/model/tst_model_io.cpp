@@ -1,0 +1,252 @@
+// Weight files from strangers: the safetensors reader and the model loaders must turn
+// every malformed input into an error naming the file and the field, never a crash.
+
+#include "TestUtil.h"
+
+#include "model/Error.h"
+#include "model/io/ModelLoader.h"
+#include "model/io/SafeTensors.h"
+#include "model/vit/Config.h"
+
+#include <nlohmann/json.hpp>
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace prisma;
+using prisma::test::fixture;
+namespace fs = std::filesystem;
+
+namespace {
+
+void writeBytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::string readBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A safetensors file from a header text, a declared header length and a data section.
+std::string safetensorsBytes(const std::string& header, uint64_t declared, const std::string& data) {
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((declared >> (8 * i)) & 0xff);
+  return out + header + data;
+}
+
+std::string safetensorsBytes(const std::string& header, const std::string& data) {
+  return safetensorsBytes(header, header.size(), data);
+}
+
+}  // namespace
+
+class TestModelIo : public QObject {
+  Q_OBJECT
+
+private:
+  QTemporaryDir tmp_;
+
+  std::string path(const char* name) const { return tmp_.filePath(name).toStdString(); }
+
+  // Expects `fn` to throw prisma::Error whose message names `file` and contains `needle`.
+  template <typename Fn>
+  void expectError(Fn&& fn, const std::string& file, const std::string& needle) {
+    try {
+      fn();
+    } catch (const prisma::Error& e) {
+      const std::string msg = e.what();
+      QVERIFY2(msg.find(file) != std::string::npos, ("does not name the file: " + msg).c_str());
+      QVERIFY2(msg.find(needle) != std::string::npos, ("does not say '" + needle + "': " + msg).c_str());
+      return;
+    }
+    QFAIL("no prisma::Error thrown");
+  }
+
+private slots:
+  void initTestCase() { QVERIFY(tmp_.isValid()); }
+
+  void hostileSafetensors_data() {
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<QString>("needle");
+    const std::string f32x2 = std::string(8, '\0');  // two float32 zeros
+    auto row = [](const char* name, const std::string& bytes, const char* needle) {
+      QTest::newRow(name) << QByteArray(bytes.data(), int(bytes.size())) << QString(needle);
+    };
+    row("empty file", "", "too short");
+    row("header length past the end",
+        safetensorsBytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 4096, f32x2), "runs past the end");
+    row("absurd header size 2^62", safetensorsBytes("{}", 1ull << 62, ""), "absurd");
+    row("header not JSON", safetensorsBytes("{not json", ""), "not valid JSON");
+    row("header not an object", safetensorsBytes("[1,2]", ""), "not a JSON object");
+    row("offsets past the end",
+        safetensorsBytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,16]}})", f32x2), "run past the end");
+    row("offsets reversed",
+        safetensorsBytes(R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", f32x2), "begin after");
+    row("overlapping tensors",
+        safetensorsBytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                         R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", f32x2), "overlaps");
+    row("byte count disagrees with shape",
+        safetensorsBytes(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", f32x2), "holds 8 bytes");
+    row("dtype disagrees with bytes",
+        safetensorsBytes(R"({"a":{"dtype":"F64","shape":[2],"data_offsets":[0,8]}})", f32x2), "needs 16");
+    row("unknown dtype",
+        safetensorsBytes(R"({"a":{"dtype":"F13","shape":[2],"data_offsets":[0,8]}})", f32x2), "unsupported dtype");
+    row("negative dimension",
+        safetensorsBytes(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", f32x2), "non-negative");
+    row("duplicate names",
+        safetensorsBytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                         R"("a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", f32x2), "appears twice");
+    row("missing data_offsets", safetensorsBytes(R"({"a":{"dtype":"F32","shape":[2]}})", f32x2), "data_offsets");
+  }
+
+  void hostileSafetensors() {
+    QFETCH(QByteArray, bytes);
+    QFETCH(QString, needle);
+    const std::string file = path("hostile.safetensors");
+    writeBytes(file, bytes.toStdString());
+    expectError([&] { io::SafeTensorsFile st(file); }, file, needle.toStdString());
+  }
+
+  void truncatedRealFile() {
+    const std::string original = readBytes(fixture("hf_vit_classifier/model.safetensors"));
+    const std::string file = path("truncated.safetensors");
+    writeBytes(file, original.substr(0, original.size() / 2));
+    expectError([&] { io::SafeTensorsFile st(file); }, file, "run past the end");
+  }
+
+  void missingFiles() {
+    expectError([&] { io::SafeTensorsFile st(path("nope.safetensors")); }, "nope.safetensors", "cannot open");
+    expectError([&] { io::loadModel(path("no-such-model")); }, "no-such-model", "no such file");
+    fs::create_directories(path("empty-folder"));
+    expectError([&] { io::loadModel(path("empty-folder")); }, "config.json", "missing");
+  }
+
+  void roundTripWriter() {
+    std::map<std::string, torch::Tensor> tensors = {
+        {"f32", torch::randn({3, 5})},
+        {"f16", torch::randn({7}).to(torch::kFloat16)},
+        {"i64", torch::arange(11)},
+        {"u8", torch::randint(0, 255, {2, 2}).to(torch::kUInt8)},
+        {"empty", torch::zeros({0, 4})},
+        {"noncontig", torch::randn({4, 6}).t()}};
+    const std::string file = path("round.safetensors");
+    io::writeSafeTensors(file, tensors, {{"k", "v"}});
+    io::SafeTensorsFile st(file);
+    QCOMPARE(st.names().size(), tensors.size());
+    QCOMPARE(st.metadata().at("k"), std::string("v"));
+    for (const auto& [name, t] : tensors) {
+      QVERIFY2(torch::equal(st.tensor(name), t.contiguous()), name.c_str());
+      QCOMPARE(st.tensor(name).scalar_type(), t.scalar_type());
+    }
+    QVERIFY(!fs::exists(file + ".tmp-" + std::to_string(::getpid())));
+  }
+
+  // The reader keeps the file mapped while tensors viewing it live, so a tensor stays
+  // valid after the reader object is gone.
+  void tensorsOutliveTheReader() {
+    torch::Tensor t;
+    {
+      io::SafeTensorsFile st(fixture("hf_vit_classifier/model.safetensors"));
+      t = st.tensor("classifier.weight");
+    }
+    QCOMPARE(t.sizes().vec(), (std::vector<int64_t>{10, 64}));
+    QVERIFY(std::isfinite(t.sum().item<double>()));
+  }
+
+  void shapeDisagreesWithConfig() {
+    // intermediate_size 256 in config.json, 128 in the weights.
+    const fs::path dir = path("bad-shape");
+    fs::create_directories(dir);
+    fs::copy_file(fixture("hf_vit_classifier/model.safetensors"), dir / "model.safetensors");
+    nlohmann::json cfg = nlohmann::json::parse(readBytes(fixture("hf_vit_classifier/config.json")));
+    cfg["intermediate_size"] = 256;
+    writeBytes((dir / "config.json").string(), cfg.dump());
+    expectError([&] { io::loadModel(dir.string()); }, "model.safetensors",
+                "vit.encoder.layer.0.intermediate.dense.weight': has shape [128, 64] but");
+  }
+
+  void nonsenseConfig_data() {
+    QTest::addColumn<QString>("key");
+    QTest::addColumn<int>("value");
+    QTest::addColumn<QString>("needle");
+    QTest::newRow("zero heads") << "num_attention_heads" << 0 << "num_attention_heads";
+    QTest::newRow("heads do not divide") << "num_attention_heads" << 5 << "do not divide";
+    QTest::newRow("negative layers") << "num_hidden_layers" << -1 << "n_layers";
+    QTest::newRow("patch does not divide image") << "patch_size" << 7 << "does not divide";
+  }
+
+  void nonsenseConfig() {
+    QFETCH(QString, key);
+    QFETCH(int, value);
+    QFETCH(QString, needle);
+    const fs::path dir = path("bad-config");
+    fs::create_directories(dir);
+    if (!fs::exists(dir / "model.safetensors"))
+      fs::copy_file(fixture("hf_vit_classifier/model.safetensors"), dir / "model.safetensors");
+    nlohmann::json cfg = nlohmann::json::parse(readBytes(fixture("hf_vit_classifier/config.json")));
+    cfg[key.toStdString()] = value;
+    writeBytes((dir / "config.json").string(), cfg.dump());
+    expectError([&] { io::loadModel(dir.string()); }, "config.json", needle.toStdString());
+  }
+
+  void unexpectedAndMissingTensors() {
+    const std::string src = fixture("hf_vit_classifier/model.safetensors");
+    io::SafeTensorsFile st(src);
+    std::map<std::string, torch::Tensor> all;
+    for (const auto& n : st.names()) all[n] = st.tensor(n).clone();
+    const std::string config = readBytes(fixture("hf_vit_classifier/config.json"));
+
+    auto withTensors = [&](const char* name, const std::map<std::string, torch::Tensor>& t) {
+      const fs::path dir = path(name);
+      fs::create_directories(dir);
+      io::writeSafeTensors((dir / "model.safetensors").string(), t);
+      writeBytes((dir / "config.json").string(), config);
+      return dir.string();
+    };
+    auto extra = all;
+    extra["vit.encoder.layer.9.attention.attention.query.weight"] = torch::zeros({64, 64});
+    expectError([&] { io::loadModel(withTensors("extra", extra)); }, "model.safetensors",
+                "vit.encoder.layer.9.attention.attention.query.weight': unexpected");
+    auto missing = all;
+    missing.erase("vit.layernorm.bias");
+    expectError([&] { io::loadModel(withTensors("missing", missing)); }, "model.safetensors",
+                "vit.layernorm.bias': missing");
+  }
+
+  void nativeFormatRoundTrip() {
+    auto hf = io::loadModel(fixture("hf_vit_classifier"));
+    const std::string dir = path("native");
+    io::saveModel(hf, dir);
+    auto back = io::loadModel(dir);
+    QCOMPARE(back.format, std::string("prisma"));
+    QCOMPARE(back.model->cfg().class_names, hf.model->cfg().class_names);
+    torch::NoGradGuard no_grad;
+    const torch::Tensor x = torch::randn({2, 3, 32, 32});
+    QVERIFY(torch::equal(back.model->forward(x), hf.model->forward(x)));
+  }
+
+  void configJsonRoundTrip() {
+    ViTConfig c;
+    c.activation = Activation::QuickGelu;
+    c.pooling = Pooling::Mean;
+    c.normalization = Normalization::LNPre;
+    c.n_classes = 2;
+    c.class_names = {"cat", "dog"};
+    const ViTConfig back = configFromJson(nlohmann::json(c), "mem");
+    QCOMPARE(nlohmann::json(back).dump(), nlohmann::json(c).dump());
+    nlohmann::json bad = c;
+    bad["activation"] = "swish";
+    expectError([&] { configFromJson(bad, "cfg.json"); }, "cfg.json", "'activation': unknown value 'swish'");
+    bad = c;
+    bad["d_model"] = "wide";
+    expectError([&] { configFromJson(bad, "cfg.json"); }, "cfg.json", "'d_model': has the wrong type");
+  }
+};
+
+QTEST_GUILESS_MAIN(TestModelIo)
+#include "tst_model_io.moc"
