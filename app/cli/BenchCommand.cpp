@@ -68,10 +68,14 @@ double medianSeconds(int reps, Fn&& fn) {
 }  // namespace
 
 int benchCommand(const Args& args, std::ostream& out) {
-  CliArgs a(args, {"reps"}, {"quick"});
+  CliArgs a(args, {"reps", "model", "threads"}, {"quick"});
   const std::string what = a.positional(0, "benchmark name (forward)");
   if (what != "forward") throw UsageError("unknown benchmark '" + what + "' (available: forward)");
   const int reps = a.intValue("reps", a.flag("quick") ? 3 : 10);
+  const std::string only = a.value("model");  // "mouse", "vit-b16" or empty for both
+  if (!only.empty() && only != "mouse" && only != "vit-b16")
+    throw UsageError("--model must be mouse or vit-b16");
+  if (a.has("threads")) at::set_num_threads(std::max(1, a.intValue("threads", 1)));
   torch::NoGradGuard no_grad;
 
   const auto blas = runtime::blasInfo();
@@ -80,8 +84,9 @@ int benchCommand(const Args& args, std::ostream& out) {
   out << "prisma bench forward: float32, " << at::get_num_threads() << " threads, " << blas.vendor
       << (blas.core.empty() ? "" : " core " + blas.core) << ", " << runtime::cpuModel() << "\n";
 
-  std::vector<Shape> shapes = {{"mouse 4L d128", mouseConfig(), {1, 32}},
-                               {"ViT-B/16", vitB16Config(), {1, 8}}};
+  std::vector<Shape> shapes;
+  if (only.empty() || only == "mouse") shapes.push_back({"mouse 4L d128", mouseConfig(), {1, 32}});
+  if (only.empty() || only == "vit-b16") shapes.push_back({"ViT-B/16", vitB16Config(), {1, 8}});
   std::snprintf(line, sizeof line, "%-14s %5s %-11s %10s %9s %9s %8s\n", "model", "batch", "mode",
                 "ms/batch", "img/s", "GFLOP/s", "%matmul");
   out << line;

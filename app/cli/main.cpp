@@ -3,10 +3,7 @@
 
 #include "app/cli/CliArgs.h"
 #include "app/cli/Commands.h"
-#if __has_include("app/cli/DatasetCommand.h")
 #include "app/cli/DatasetCommand.h"
-#define PRISMA_HAVE_DATASET_COMMAND 1
-#endif
 
 #include "model/Error.h"
 #include "model/runtime/Runtime.h"
@@ -25,7 +22,8 @@ void usage(std::ostream& out) {
          "  info [MODEL]                      format, config, parameters; LibTorch, threads, BLAS\n"
          "  run MODEL --input SPEC --out OUT.safetensors [--names REGEX]...\n"
          "                                    run and write every cached hook plus `output`\n"
-         "  bench forward [--reps N] [--quick]  forward / full-cache timings next to matmul GFLOP/s\n"
+         "  bench forward [--reps N] [--quick] [--model mouse|vit-b16] [--threads N]\n"
+         "                                    forward / full-cache timings next to matmul GFLOP/s\n"
          "  dataset list|info|export ...      built-in datasets\n"
          "SPEC: an image file, or FILE.safetensors:KEY[:INDEX] (a preprocessed [batch, C, H, W] tensor)\n";
 }
@@ -46,9 +44,7 @@ int main(int argc, char** argv) {
     if (command == "info") return prisma::cli::infoCommand(args, std::cout);
     if (command == "run") return prisma::cli::runCommand(args, std::cout);
     if (command == "bench") return prisma::cli::benchCommand(args, std::cout);
-#ifdef PRISMA_HAVE_DATASET_COMMAND
     if (command == "dataset") return prisma::cli::runDatasetCommand(args, std::cout, std::cerr);
-#endif
     std::cerr << "prisma: unknown command '" << command << "'\n";
     usage(std::cerr);
     return kExitUsage;

@@ -123,9 +123,10 @@ std::string recommendedCoretype() {
 void reexecWithTunedBlasIfNeeded(char** argv) {
   if (std::getenv(kGuardVar) || std::getenv(kOptOutVar)) return;
   const std::string coretype = recommendedCoretype();
-  if (coretype.empty()) return;
-  ::setenv(kCoretypeVar, coretype.c_str(), 1);
-  ::setenv(kWaitPolicyVar, "PASSIVE", 0);
+  const bool set_wait_policy = std::getenv(kWaitPolicyVar) == nullptr;
+  if (coretype.empty() && !set_wait_policy) return;
+  if (!coretype.empty()) ::setenv(kCoretypeVar, coretype.c_str(), 1);
+  if (set_wait_policy) ::setenv(kWaitPolicyVar, "PASSIVE", 1);
   ::setenv(kGuardVar, "1", 1);
   ::execv("/proc/self/exe", argv);
   // execv only returns on failure: carry on with the slow kernels rather than fail.
