@@ -1,0 +1,89 @@
+// The layers x heads grid and the prediction bars: selection by click and keys, shared
+// vs per-cell colour ranges, bar lengths.
+
+#include "widgets/HeadGrid.h"
+#include "widgets/TopKBars.h"
+
+#include <QSignalSpy>
+#include <QtTest>
+
+using namespace prisma::widgets;
+
+namespace {
+// layers x heads cells of 2x2 patches; cell (l, h) holds values l*10 + h + patch/10.
+QVector<HeadGridRow> grid(int layers, int heads) {
+  QVector<HeadGridRow> rows;
+  for (int l = 0; l < layers; ++l) {
+    HeadGridRow row{QStringLiteral("L%1").arg(l), {}, {}};
+    for (int h = 0; h < heads; ++h) {
+      HeatGrid g{2, 2, {}};
+      for (int p = 0; p < 4; ++p) g.values.push_back(float(l * 10 + h) + p / 10.0f);
+      row.cells.push_back(g);
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+}  // namespace
+
+class TestHeadGrid : public QObject {
+  Q_OBJECT
+
+private slots:
+  void clickSelectsAndDoubleClickActivates() {
+    HeadGrid w;
+    w.setRows(grid(3, 4));
+    w.resize(w.sizeHint());
+    QSignalSpy selected(&w, &HeadGrid::cellSelected);
+    QSignalSpy activated(&w, &HeadGrid::cellActivated);
+    QTest::mouseClick(&w, Qt::LeftButton, {}, w.cellRect(2, 1).center());
+    QCOMPARE(selected.count(), 1);
+    QCOMPARE(w.selected(), QPoint(1, 2));
+    QTest::mouseDClick(&w, Qt::LeftButton, {}, w.cellRect(0, 3).center());
+    QCOMPARE(activated.count(), 1);
+    QCOMPARE(activated.at(0).at(0).toInt(), 0);
+    QCOMPARE(activated.at(0).at(1).toInt(), 3);
+  }
+
+  void arrowKeysMoveBetweenHeadsAndLayers() {
+    HeadGrid w;
+    auto rows = grid(2, 3);
+    rows.push_back({QStringLiteral("rollout"), {rows[0].cells[0]}, {}});  // a one-cell row
+    w.setRows(rows);
+    w.setSelected(0, 0);
+    QTest::keyClick(&w, Qt::Key_Right);
+    QTest::keyClick(&w, Qt::Key_Right);
+    QTest::keyClick(&w, Qt::Key_Right);  // stops at the last head
+    QCOMPARE(w.selected(), QPoint(2, 0));
+    QTest::keyClick(&w, Qt::Key_Down);
+    QCOMPARE(w.selected(), QPoint(2, 1));
+    QTest::keyClick(&w, Qt::Key_Down);  // onto the rollout row: column clamps to 0
+    QCOMPARE(w.selected(), QPoint(0, 2));
+    QSignalSpy activated(&w, &HeadGrid::cellActivated);
+    QTest::keyClick(&w, Qt::Key_Return);
+    QCOMPARE(activated.count(), 1);
+  }
+
+  void sharedAndPerCellRanges() {
+    HeadGrid w;
+    w.setRows(grid(2, 2));
+    const ColorMap map;
+    w.setRange(0.0, 20.0);
+    QCOMPARE(w.cellColor(1, 1, 0, 0), map.map(11.0, 0.0, 20.0));
+    w.setPerCellNormalization(true);  // each cell spans its own min..max
+    QCOMPARE(w.cellColor(1, 1, 0, 0), map.at(0.0));
+    QCOMPARE(w.cellColor(1, 1, 1, 1), map.at(1.0));
+  }
+
+  void barsAreProportionalToProbability() {
+    TopKBars bars;
+    bars.resize(400, 100);
+    bars.setScores({{"tabby", 0.8}, {"tiger cat", 0.2}, {"lynx", 0.0}});
+    QVERIFY(bars.barWidth(0) > 0);
+    QVERIFY(std::abs(bars.barWidth(0) - 4 * bars.barWidth(1)) <= 2);
+    QCOMPARE(bars.barWidth(2), 0);
+  }
+};
+
+QTEST_MAIN(TestHeadGrid)
+#include "tst_head_grid.moc"
