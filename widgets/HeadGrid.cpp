@@ -114,6 +114,11 @@ QSize HeadGrid::sizeHint() const {
   return {kLabelWidth + cols * (kPreferredCell + kSpacing) + kSpacing, rows * (kPreferredCell + kSpacing) + kSpacing};
 }
 
+QSize HeadGrid::minimumSizeHint() const {
+  const int cols = maxColumns(), rows = std::max(1, int(rows_.size()));
+  return {kLabelWidth + cols * (kMinCell + kSpacing) + kSpacing, rows * (kMinCell + kSpacing) + kSpacing};
+}
+
 QRect HeadGrid::cellRect(int row, int column) const {
   const int s = cellSize();
   return QRect(kLabelWidth + kSpacing + column * (s + kSpacing), kSpacing + row * (s + kSpacing), s, s);

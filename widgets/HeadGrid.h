@@ -42,6 +42,7 @@ public:
   QColor cellColor(int row, int column, int patchRow, int patchCol) const;
 
   QSize sizeHint() const override;
+  QSize minimumSizeHint() const override;  // every cell at its smallest
 
 signals:
   void cellSelected(int row, int column);

@@ -1,6 +1,6 @@
 #include "app/cli/CliArgs.h"
 #include "app/cli/Commands.h"
-#include "app/cli/InputSpec.h"
+#include "model/io/InputSpec.h"
 
 #include "model/io/SafeTensors.h"
 
@@ -13,7 +13,7 @@ namespace prisma::cli {
 int runCommand(const Args& args, std::ostream& out) {
   CliArgs a(args, {"input", "out", "names"}, {});
   auto m = io::loadModel(a.positional(0, "MODEL"));
-  const torch::Tensor input = loadInput(a.required("input"), m);
+  const torch::Tensor input = io::loadInput(a.required("input"), m);
   const std::string path = a.required("out");
   const auto patterns = a.values("names");
   const NameFilter filter = patterns.empty() ? filters::all() : filters::regex(patterns);

@@ -1,57 +1,258 @@
 #include "app/gui/MainWindow.h"
 
+#include "app/explorer/AttentionView.h"
+#include "app/explorer/ExplorerController.h"
+#include "app/explorer/ImagesPanel.h"
+#include "app/explorer/ModelsPanel.h"
+
+#include "widgets/TopKBars.h"
+
+#include <QAction>
 #include <QApplication>
+#include <QClipboard>
 #include <QCloseEvent>
+#include <QDockWidget>
+#include <QDragEnterEvent>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QMimeData>
+#include <QProgressBar>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <QTextBrowser>
 
 namespace prisma::app {
 
 namespace {
-constexpr int kDefaultWidth = 1280;
-constexpr int kDefaultHeight = 800;
+constexpr int kDefaultWidth = 1400;
+constexpr int kDefaultHeight = 860;
+constexpr int kBusyBarWidth = 120;
+constexpr int kStatusTimeoutMs = 5000;
+const char* const kSettingsLastModel = "session/model";
+const char* const kSettingsLastImage = "session/image";
+const char* const kSettingsLastDataset = "session/dataset";
+const char* const kSettingsLastSplit = "session/split";
+const char* const kSettingsLastRow = "session/row";
+const char* const kDefaultDataset = "induction";
 }  // namespace
 
-MainWindow::MainWindow(const RuntimeSummary& runtime, QWidget* parent) : QMainWindow(parent) {
-  setWindowTitle(tr("Prisma Explorer"));
-  setObjectName(QStringLiteral("MainWindow"));
-  auto* tabs = new QTabWidget(this);
-  tabs->setObjectName(QStringLiteral("centralTabs"));
-  tabs->setDocumentMode(true);
-  setCentralWidget(tabs);
+QString specFile(const QString& spec) {
+  const int marker = spec.indexOf(QStringLiteral(".safetensors:"));
+  return marker < 0 ? spec : spec.left(marker) + QStringLiteral(".safetensors");
+}
 
+bool looksLikeModel(const QString& path) {
+  const QFileInfo info(path);
+  if (info.isDir()) return true;
+  const QString suffix = info.suffix().toLower();
+  return suffix == QLatin1String("safetensors") || suffix == QLatin1String("bin") || suffix == QLatin1String("pth") ||
+         suffix == QLatin1String("pt") || suffix == QLatin1String("json");
+}
+
+MainWindow::MainWindow(const RuntimeSummary& runtime, QWidget* parent) : QMainWindow(parent) {
+  setObjectName(QStringLiteral("MainWindow"));
+  setAcceptDrops(true);
+  controller_ = new ExplorerController(this);
+
+  tabs_ = new QTabWidget(this);
+  tabs_->setObjectName(QStringLiteral("centralTabs"));
+  tabs_->setDocumentMode(true);
+  attention_ = new AttentionView(this);
+  tabs_->addTab(attention_, tr("Attention"));
+  setCentralWidget(tabs_);
+
+  createDocks();
+  createActions();
+
+  busyBar_ = new QProgressBar(this);
+  busyBar_->setMaximumWidth(kBusyBarWidth);
+  busyBar_->setRange(0, 0);  // indeterminate: the worker reports no fractions for single runs
+  busyBar_->hide();
+  statusBar()->addPermanentWidget(busyBar_);
   runtimeLabel_ = new QLabel(tr("%1 \u00d7 %2 threads").arg(runtime.blas).arg(runtime.threads), this);
   runtimeLabel_->setObjectName(QStringLiteral("runtimeLabel"));
   statusBar()->addPermanentWidget(runtimeLabel_);
   statusBar()->showMessage(tr("Ready"));
 
-  createMenus();
+  connect(controller_, &ExplorerController::busyChanged, this, &MainWindow::setBusy);
+  connect(controller_, &ExplorerController::modelLoaded, this, [this](const ModelSummary& s) {
+    modelSource_ = s.source;
+    modelName_ = s.name;
+    models_->setLoaded(s);
+    details_->setHtml(tr("<h3>%1</h3><p>%2</p><p>Format: %3<br>Source: %4</p><p>%5</p>")
+                          .arg(s.name.toHtmlEscaped(), s.architecture, s.format, s.source.toHtmlEscaped(),
+                               s.notes.join(QStringLiteral("<br>")).toHtmlEscaped()));
+    if (!s.source.startsWith('(')) QSettings().setValue(kSettingsLastModel, s.source);
+    statusBar()->showMessage(tr("Loaded %1").arg(s.name), kStatusTimeoutMs);
+    updateTitle();
+    if (haveImage_) controller_->computeImage(currentImage_);
+  });
+  connect(controller_, &ExplorerController::modelFailed, this, [this](const QString& message) {
+    showError(tr("Could not open the model"), message);
+  });
+  connect(controller_, &ExplorerController::imageComputed, this, [this](const AttentionResult& r) {
+    attention_->setResult(r);
+    prediction_->setScores(r.topk);
+    updateTitle();
+    emit viewsReady();
+  });
+  connect(controller_, &ExplorerController::imageFailed, this, [this](const QString& message) {
+    showError(tr("Could not run the image"), message);
+  });
+  connect(models_, &ModelsPanel::modelChosen, this, &MainWindow::openModel);
+  connect(models_, &ModelsPanel::openRequested, this, &MainWindow::chooseModel);
+  connect(images_, &ImagesPanel::imageChosen, this, &MainWindow::openImage);
+
   resize(kDefaultWidth, kDefaultHeight);
-  restoreSettings();
+  QSettings settings;
+  restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
+  restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+  updateTitle();
 }
 
-void MainWindow::createMenus() {
+MainWindow::~MainWindow() = default;
+
+void MainWindow::createDocks() {
+  auto dock = [this](const QString& title, const QString& name, QWidget* content, Qt::DockWidgetArea area) {
+    auto* d = new QDockWidget(title, this);
+    d->setObjectName(name);
+    d->setWidget(content);
+    addDockWidget(area, d);
+    return d;
+  };
+  models_ = new ModelsPanel(this);
+  images_ = new ImagesPanel(this);
+  prediction_ = new widgets::TopKBars(this);
+  prediction_->setObjectName(QStringLiteral("prediction"));
+  details_ = new QTextBrowser(this);
+  auto* modelsDock = dock(tr("Models"), QStringLiteral("modelsDock"), models_, Qt::LeftDockWidgetArea);
+  auto* imagesDock = dock(tr("Images"), QStringLiteral("imagesDock"), images_, Qt::LeftDockWidgetArea);
+  splitDockWidget(modelsDock, imagesDock, Qt::Vertical);
+  auto* predictionDock = dock(tr("Prediction"), QStringLiteral("predictionDock"), prediction_, Qt::RightDockWidgetArea);
+  auto* detailsDock = dock(tr("Details"), QStringLiteral("detailsDock"), details_, Qt::RightDockWidgetArea);
+  splitDockWidget(predictionDock, detailsDock, Qt::Vertical);
+}
+
+void MainWindow::createActions() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
+  QAction* openModel = file->addAction(tr("Open &Model…"), this, &MainWindow::chooseModel);
+  openModel->setShortcut(QKeySequence::Open);
+  QAction* openImage = file->addAction(tr("Open &Image…"), this, &MainWindow::chooseImage);
+  openImage->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
+  QAction* paste = file->addAction(tr("&Paste Image"), this, &MainWindow::pasteImage);
+  paste->setShortcut(QKeySequence::Paste);
+  file->addSeparator();
+  QAction* exportView = file->addAction(tr("&Export View as PNG…"), this, &MainWindow::exportView);
+  exportView->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+  QAction* copy = file->addAction(tr("&Copy View"), this, &MainWindow::copyView);
+  copy->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
+  file->addSeparator();
   QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
   quit->setShortcut(QKeySequence::Quit);
+
+  QMenu* view = menuBar()->addMenu(tr("&View"));
+  for (QDockWidget* d : findChildren<QDockWidget*>()) view->addAction(d->toggleViewAction());
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("&About Prisma Explorer"), this, [this] {
     QMessageBox::about(this, tr("About Prisma Explorer"),
-                       tr("<b>Prisma Explorer</b> %1<br>Mechanistic interpretability for "
-                          "Vision Transformers.")
+                       tr("<b>Prisma Explorer</b> %1<br>Mechanistic interpretability for Vision Transformers.")
                            .arg(QApplication::applicationVersion()));
   });
 }
 
-void MainWindow::restoreSettings() {
+void MainWindow::openModel(const QString& path) {
+  statusBar()->showMessage(tr("Loading %1…").arg(path));
+  controller_->loadModel(path);
+}
+
+void MainWindow::openRandomModel(const QString& preset) { controller_->useRandomModel(preset); }
+
+void MainWindow::openImage(const ImageRequest& request) {
+  currentImage_ = request;
+  haveImage_ = true;
   QSettings settings;
-  restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
-  restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+  settings.setValue(kSettingsLastImage, request.path);
+  if (request.row >= 0) {
+    settings.setValue(kSettingsLastDataset, request.dataset);
+    settings.setValue(kSettingsLastSplit, request.split);
+    settings.setValue(kSettingsLastRow, request.row);
+  }
+  // Without a model yet, the image runs as soon as one has loaded.
+  if (hasModel()) controller_->computeImage(request);
+}
+
+void MainWindow::restoreSession() {
+  QSettings settings;
+  QString model = settings.value(kSettingsLastModel).toString();
+  if (model.isEmpty() || !QFileInfo::exists(model)) {
+    const QStringList bundled = bundledModels();
+    model = bundled.isEmpty() ? QString() : bundled.first();
+  }
+  const QString image = settings.value(kSettingsLastImage).toString();
+  if (!image.isEmpty() && QFileInfo::exists(specFile(image))) {
+    openImage(ImageRequest::file(image));
+  } else if (images_->showDataset(settings.value(kSettingsLastDataset, QString::fromLatin1(kDefaultDataset)).toString(),
+                                  settings.value(kSettingsLastSplit, QStringLiteral("test")).toString())) {
+    images_->selectItem(settings.value(kSettingsLastRow, 0).toInt());
+  }
+  if (!model.isEmpty()) openModel(model);
+}
+
+void MainWindow::showError(const QString& title, const QString& message) {
+  statusBar()->showMessage(title, kStatusTimeoutMs);
+  // Window-modal and non-blocking: the views (and tests) keep running behind it.
+  auto* box = new QMessageBox(QMessageBox::Warning, title, message, QMessageBox::Ok, this);
+  box->setObjectName(QStringLiteral("errorBox"));
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  box->open();
+  emit errorShown(message);
+}
+
+void MainWindow::chooseModel() {
+  const QString dir = QFileDialog::getExistingDirectory(this, tr("Open Model Folder"));
+  if (!dir.isEmpty()) openModel(dir);
+}
+
+void MainWindow::chooseImage() {
+  const QString file = QFileDialog::getOpenFileName(this, tr("Open Image"), QString(),
+                                                    tr("Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.pgm *.ppm);;All files (*)"));
+  if (!file.isEmpty()) openImage(ImageRequest::file(file));
+}
+
+void MainWindow::pasteImage() {
+  const QImage image = QApplication::clipboard()->image();
+  if (image.isNull()) {
+    statusBar()->showMessage(tr("The clipboard holds no image"), kStatusTimeoutMs);
+    return;
+  }
+  openImage(ImageRequest::image(image, tr("pasted image")));
+}
+
+void MainWindow::exportView() {
+  const QString file = QFileDialog::getSaveFileName(this, tr("Export View"), QStringLiteral("attention.png"),
+                                                    tr("PNG images (*.png)"));
+  if (file.isEmpty()) return;
+  const QImage image = attention_->renderLargeView();
+  if (!image.save(file)) showError(tr("Could not export"), tr("%1: cannot write the image").arg(file));
+  const QString gridFile = QFileInfo(file).path() + '/' + QFileInfo(file).completeBaseName() + QStringLiteral("-grid.png");
+  attention_->renderGrid().save(gridFile);
+  statusBar()->showMessage(tr("Exported %1 and %2").arg(file, gridFile), kStatusTimeoutMs);
+}
+
+void MainWindow::copyView() { QApplication::clipboard()->setImage(attention_->renderLargeView()); }
+
+void MainWindow::setBusy(bool busy) { busyBar_->setVisible(busy); }
+
+void MainWindow::updateTitle() {
+  QString title = tr("Prisma Explorer");
+  if (!modelName_.isEmpty()) title += tr(" \u2014 model: %1").arg(modelName_);
+  if (haveImage_) title += tr(" \u2014 image: %1").arg(currentImage_.title);
+  setWindowTitle(title);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
@@ -59,6 +260,24 @@ void MainWindow::closeEvent(QCloseEvent* event) {
   settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
   settings.setValue(QStringLiteral("window/state"), saveState());
   event->accept();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+  if (event->mimeData()->hasUrls() || event->mimeData()->hasImage()) event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+  const QMimeData* mime = event->mimeData();
+  if (mime->hasImage() && !mime->hasUrls()) {
+    openImage(ImageRequest::image(qvariant_cast<QImage>(mime->imageData()), tr("dropped image")));
+  }
+  for (const QUrl& url : mime->urls()) {
+    if (!url.isLocalFile()) continue;
+    const QString path = url.toLocalFile();
+    if (looksLikeModel(path)) openModel(path);
+    else openImage(ImageRequest::file(path));
+  }
+  event->acceptProposedAction();
 }
 
 }  // namespace prisma::app

@@ -1,12 +1,27 @@
 #pragma once
-// The explorer's main window. For now the frame every later view docks into: the central
-// tabs, the status bar with the compute set-up, and remembered geometry.
+// The explorer's main window: docks for models, images, prediction and details around
+// the central views, a status bar with the worker's state, drag and drop of models and
+// images, and remembered layout, model and image.
+
+#include "app/explorer/ExplorerTypes.h"
 
 #include <QMainWindow>
 
 class QLabel;
+class QProgressBar;
+class QTabWidget;
+class QTextBrowser;
+
+namespace prisma::widgets {
+class TopKBars;
+}
 
 namespace prisma::app {
+
+class AttentionView;
+class ExplorerController;
+class ImagesPanel;
+class ModelsPanel;
 
 struct RuntimeSummary {
   QString blas;     // e.g. "OpenBLAS SkylakeX"
@@ -18,15 +33,63 @@ class MainWindow : public QMainWindow {
 
 public:
   explicit MainWindow(const RuntimeSummary& runtime, QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  void openModel(const QString& path);
+  void openRandomModel(const QString& preset);  // benchmarks: a model built in memory
+  void openImage(const ImageRequest& request);
+  // The last model and image of the previous session, or the first bundled mouse with an
+  // Induction image on a first start.
+  void restoreSession();
+
+  bool hasModel() const { return !modelSource_.isEmpty(); }
+  const QString& modelSource() const { return modelSource_; }
+  AttentionView* attentionView() const { return attention_; }
+  ImagesPanel* imagesPanel() const { return images_; }
+  widgets::TopKBars* predictionBars() const { return prediction_; }
+  ExplorerController* controller() const { return controller_; }
+
+signals:
+  // A model and an image are loaded and every view shows their result.
+  void viewsReady();
+  void errorShown(const QString& message);
 
 protected:
   void closeEvent(QCloseEvent* event) override;
+  void dragEnterEvent(QDragEnterEvent* event) override;
+  void dropEvent(QDropEvent* event) override;
 
 private:
-  void createMenus();
-  void restoreSettings();
+  void createActions();
+  void createDocks();
+  void showError(const QString& title, const QString& message);
+  void exportView();
+  void copyView();
+  void pasteImage();
+  void chooseModel();
+  void chooseImage();
+  void setBusy(bool busy);
+  void updateTitle();
 
+  ExplorerController* controller_ = nullptr;
+  AttentionView* attention_ = nullptr;
+  ModelsPanel* models_ = nullptr;
+  ImagesPanel* images_ = nullptr;
+  widgets::TopKBars* prediction_ = nullptr;
+  QTextBrowser* details_ = nullptr;
+  QTabWidget* tabs_ = nullptr;
+  QProgressBar* busyBar_ = nullptr;
   QLabel* runtimeLabel_ = nullptr;
+
+  QString modelSource_;
+  QString modelName_;
+  ImageRequest currentImage_;
+  bool haveImage_ = false;
 };
+
+// Files a drop or Open… treats as models rather than images.
+bool looksLikeModel(const QString& path);
+// The file an input SPEC names (FILE.safetensors:KEY[:INDEX] -> FILE.safetensors).
+QString specFile(const QString& spec);
 
 }  // namespace prisma::app

@@ -1,4 +1,4 @@
-#include "app/cli/InputSpec.h"
+#include "model/io/InputSpec.h"
 
 #include "datasets/ImageIO.h"
 #include "model/Error.h"
@@ -6,17 +6,18 @@
 
 #include <torch/torch.h>
 
-namespace prisma::cli {
+namespace prisma::io {
 
-torch::Tensor loadInput(const std::string& spec, const io::LoadedModel& model) {
+torch::Tensor imageInput(const cv::Mat& image, const datasets::Preprocess& pre) {
+  std::vector<float> chw = datasets::toModelInput(image, pre);
+  return torch::from_blob(chw.data(), {1, pre.channels, pre.height, pre.width}, torch::kFloat32).clone();
+}
+
+torch::Tensor loadInput(const std::string& spec, const LoadedModel& model) {
   const std::string marker = ".safetensors:";
   const auto pos = spec.find(marker);
-  if (pos == std::string::npos) {
-    const cv::Mat image = datasets::readImage(spec);
-    const auto& pre = model.preprocess;
-    std::vector<float> chw = datasets::toModelInput(image, pre);
-    return torch::from_blob(chw.data(), {1, pre.channels, pre.height, pre.width}, torch::kFloat32).clone();
-  }
+  if (pos == std::string::npos) return imageInput(datasets::readImage(spec), model.preprocess);
+
   const std::string file = spec.substr(0, pos + marker.size() - 1);
   std::string key = spec.substr(pos + marker.size());
   std::optional<int64_t> index;
@@ -27,7 +28,7 @@ torch::Tensor loadInput(const std::string& spec, const io::LoadedModel& model) {
       key = key.substr(0, colon);
     }
   }
-  io::SafeTensorsFile st(file);
+  SafeTensorsFile st(file);
   torch::Tensor t = st.float_tensor(key);
   if (index) {
     if (t.dim() < 1 || *index >= t.size(0))
@@ -37,4 +38,4 @@ torch::Tensor loadInput(const std::string& spec, const io::LoadedModel& model) {
   return t.contiguous();
 }
 
-}  // namespace prisma::cli
+}  // namespace prisma::io

@@ -1,0 +1,77 @@
+#pragma once
+// The Attention tab: the layers x heads grid of the current query's attention over the
+// image (plus rollout), and the selected head large with its colour bar. Hovering a patch
+// in the large view makes it the query and every view follows; "CLS" pins the query to
+// the CLS token. A second mode shows the head's full query x key matrix, hovering a cell
+// outlines its query and key patches on the image.
+
+#include "app/explorer/ExplorerTypes.h"
+
+#include <QWidget>
+
+class QComboBox;
+class QLabel;
+class QSlider;
+class QStackedWidget;
+class QToolButton;
+
+namespace prisma::widgets {
+class ColorBar;
+class HeadGrid;
+class HeatmapView;
+class PatternMatrixView;
+}  // namespace prisma::widgets
+
+namespace prisma::app {
+
+class AttentionView : public QWidget {
+  Q_OBJECT
+
+public:
+  explicit AttentionView(QWidget* parent = nullptr);
+
+  void setResult(const AttentionResult& result);
+  const AttentionResult& result() const { return result_; }
+
+  // The query the views show: a patch (column, row), or nullopt for CLS.
+  std::optional<QPoint> query() const { return query_; }
+  void setQuery(std::optional<QPoint> query);
+  void setClsPinned(bool pinned);
+  void selectHead(int layer, int head);  // layer == layers: the rollout row
+  void setPatternMode(bool on);
+
+  widgets::HeadGrid* headGrid() const { return grid_; }
+  widgets::HeatmapView* largeView() const { return large_; }
+  widgets::PatternMatrixView* patternView() const { return matrix_; }
+
+  QImage renderLargeView();  // the large view with its colour bar
+  QImage renderGrid();
+
+private:
+  void rebuild();
+  void updateLarge();
+  void applyStyle();
+  QString queryText() const;
+
+  AttentionResult result_;
+  std::optional<QPoint> query_;
+  bool clsPinned_ = true;
+  int layer_ = 0, head_ = 0;
+  double globalHigh_ = 1.0;  // the largest value in the grid: the shared range's top
+
+  widgets::HeadGrid* grid_ = nullptr;
+  widgets::HeatmapView* large_ = nullptr;
+  widgets::PatternMatrixView* matrix_ = nullptr;
+  widgets::ColorBar* gridBar_ = nullptr;
+  widgets::ColorBar* largeBar_ = nullptr;
+  QStackedWidget* largeStack_ = nullptr;
+  QToolButton* clsButton_ = nullptr;
+  QToolButton* matrixButton_ = nullptr;
+  QComboBox* colorMap_ = nullptr;
+  QComboBox* normalization_ = nullptr;
+  QSlider* opacity_ = nullptr;
+  QLabel* queryLabel_ = nullptr;
+  QLabel* headLabel_ = nullptr;
+};
+
+}  // namespace prisma::app

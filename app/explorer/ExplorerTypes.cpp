@@ -1,0 +1,63 @@
+#include "app/explorer/ExplorerTypes.h"
+
+namespace prisma::app {
+
+namespace {
+
+// Row `query` of a [tokens, tokens] matrix starting at `base`, keys restricted to patches.
+widgets::HeatGrid rowOverPatches(const float* base, int tokens, int rows, int cols, bool hasCls,
+                                 std::optional<int> query) {
+  widgets::HeatGrid g{rows, cols, {}};
+  g.values.resize(rows * cols);
+  const int first = hasCls ? 1 : 0;
+  if (query) {
+    const float* row = base + static_cast<size_t>(*query) * tokens;
+    std::copy(row + first, row + first + rows * cols, g.values.begin());
+  } else {
+    // No CLS token: show where the image attends on average.
+    for (int q = 0; q < tokens; ++q)
+      for (int k = 0; k < rows * cols; ++k) g.values[k] += base[static_cast<size_t>(q) * tokens + first + k] / tokens;
+  }
+  return g;
+}
+
+}  // namespace
+
+ImageRequest ImageRequest::file(const QString& spec) {
+  ImageRequest r;
+  r.path = spec;
+  r.title = spec.section('/', -1);
+  return r;
+}
+
+ImageRequest ImageRequest::image(const QImage& pixels, const QString& title) {
+  ImageRequest r;
+  r.pixels = pixels;
+  r.title = title;
+  return r;
+}
+
+widgets::HeatGrid AttentionResult::attention(int layer, int head, std::optional<QPoint> query) const {
+  if (!isValid() || layer < 0 || layer >= layers || head < 0 || head >= heads) return {};
+  const float* base = patterns->data() + (static_cast<size_t>(layer) * heads + head) * tokens * tokens;
+  std::optional<int> q;
+  if (query) q = patchToken(query->y(), query->x());
+  else if (hasCls) q = 0;
+  return rowOverPatches(base, tokens, gridRows, gridCols, hasCls, q);
+}
+
+widgets::HeatGrid AttentionResult::rolloutGrid(std::optional<QPoint> query) const {
+  if (!rollout) return {};
+  std::optional<int> q;
+  if (query) q = patchToken(query->y(), query->x());
+  else if (hasCls) q = 0;
+  return rowOverPatches(rollout->data(), tokens, gridRows, gridCols, hasCls, q);
+}
+
+QVector<float> AttentionResult::patternMatrix(int layer, int head) const {
+  if (!isValid()) return {};
+  const float* base = patterns->data() + (static_cast<size_t>(layer) * heads + head) * tokens * tokens;
+  return QVector<float>(base, base + tokens * tokens);
+}
+
+}  // namespace prisma::app

@@ -1,0 +1,155 @@
+// LibTorch before Qt: Qt's `slots` macro breaks LibTorch's headers.
+#include "datasets/ImageIO.h"
+#include "model/Error.h"
+#include "model/io/InputSpec.h"
+#include "model/io/ModelLoader.h"
+#include "model/runtime/Runtime.h"
+
+#include <c10/util/Exception.h>
+#include <torch/torch.h>
+
+#include "app/explorer/ExplorerWorker.h"
+#include "app/explorer/TensorImage.h"
+
+namespace prisma::app {
+
+namespace {
+
+constexpr int kTopK = 5;
+constexpr uint64_t kRandomModelSeed = 0;
+
+ModelSummary summarize(const io::LoadedModel& m) {
+  const ViTConfig& c = m.model->cfg();
+  ModelSummary s;
+  s.name = QString::fromStdString(m.name);
+  s.format = QString::fromStdString(m.format);
+  s.source = QString::fromStdString(m.source);
+  s.architecture = QStringLiteral("%1 layers \u00d7 %2 heads, d_model %3, %4 tokens (%5\u00d7%5 patches of %6 px)%7")
+                       .arg(c.n_layers)
+                       .arg(c.n_heads)
+                       .arg(c.d_model)
+                       .arg(c.n_tokens())
+                       .arg(c.grid_size())
+                       .arg(c.patch_size)
+                       .arg(c.attn_only ? QStringLiteral(", attention-only") : QString());
+  for (const auto& n : m.notes) s.notes << QString::fromStdString(n);
+  s.classes = c.n_classes;
+  return s;
+}
+
+QString describe(const std::exception& e) {
+  if (const auto* c = dynamic_cast<const c10::Error*>(&e)) return QString::fromStdString(c->what_without_backtrace());
+  return QString::fromUtf8(e.what());
+}
+
+ViTConfig randomPreset(const QString& name) {
+  ViTConfig c;
+  if (name == QLatin1String("vit-b16")) {
+    c.image_size = 224; c.patch_size = 16; c.n_channels = 3; c.d_model = 768; c.n_heads = 12;
+    c.d_head = 64; c.n_layers = 12; c.d_mlp = 3072; c.n_classes = 1000; c.eps = 1e-12;
+  } else {  // a mouse: 32x32 grey, patch 8, 4 layers
+    c.image_size = 32; c.patch_size = 8; c.n_channels = 1; c.d_model = 128; c.n_heads = 4;
+    c.d_head = 32; c.n_layers = 4; c.d_mlp = 512; c.n_classes = 10;
+  }
+  return c;
+}
+
+}  // namespace
+
+struct ExplorerWorker::State {
+  std::optional<io::LoadedModel> model;
+  bool threadsConfigured = false;
+
+  void ensureThreads() {
+    // LibTorch's thread count is per thread: set it on the worker's own.
+    if (!threadsConfigured) runtime::configureThreads();
+    threadsConfigured = true;
+  }
+};
+
+ExplorerWorker::ExplorerWorker() : state_(std::make_unique<State>()) {}
+ExplorerWorker::~ExplorerWorker() = default;
+
+void ExplorerWorker::loadModel(const QString& path, quint64 requestId) {
+  state_->ensureThreads();
+  try {
+    io::LoadedModel m = io::loadModel(path.toStdString());
+    const ModelSummary summary = summarize(m);
+    state_->model = std::move(m);
+    emit modelLoaded(summary, requestId);
+  } catch (const std::exception& e) {
+    emit modelFailed(describe(e), requestId);
+  }
+}
+
+void ExplorerWorker::useRandomModel(const QString& preset, quint64 requestId) {
+  state_->ensureThreads();
+  io::LoadedModel m;
+  m.model = HookedViT(randomPreset(preset));
+  m.model->init_weights(kRandomModelSeed);
+  m.model->eval();
+  m.format = "random";
+  m.name = "random " + preset.toStdString();
+  m.source = "(in memory)";
+  m.preprocess = io::defaultPreprocess(m.model->cfg());
+  const ModelSummary summary = summarize(m);
+  state_->model = std::move(m);
+  emit modelLoaded(summary, requestId);
+}
+
+void ExplorerWorker::computeImage(const ImageRequest& request, quint64 requestId) {
+  state_->ensureThreads();
+  if (!state_->model) {
+    emit imageFailed(tr("No model is loaded."), requestId);
+    return;
+  }
+  try {
+    io::LoadedModel& m = *state_->model;
+    torch::Tensor input;
+    if (!request.path.isEmpty()) {
+      input = io::loadInput(request.path.toStdString(), m);
+    } else {
+      const QImage rgb = request.pixels.convertToFormat(QImage::Format_RGB888);
+      std::vector<unsigned char> packed(static_cast<size_t>(rgb.width()) * rgb.height() * 3);
+      for (int y = 0; y < rgb.height(); ++y)
+        std::memcpy(packed.data() + static_cast<size_t>(y) * rgb.width() * 3, rgb.constScanLine(y), rgb.width() * 3);
+      input = io::imageInput(datasets::fromPixels(packed.data(), rgb.height(), rgb.width(), 3), m.preprocess);
+    }
+    torch::NoGradGuard no_grad;
+    auto run = m.model->run_with_cache(input.slice(0, 0, 1), filters::regex({"hook_pattern$"}));
+    const ViTConfig& c = m.model->cfg();
+
+    AttentionResult r;
+    r.requestId = requestId;
+    r.title = request.title;
+    r.input = tensorToImage(input[0], m.preprocess);
+    r.layers = c.n_layers;
+    r.heads = c.n_heads;
+    r.tokens = c.n_tokens();
+    r.gridRows = r.gridCols = c.grid_size();
+    r.hasCls = c.cls_token;
+    std::vector<torch::Tensor> layers;
+    for (int l = 0; l < c.n_layers; ++l)
+      layers.push_back(run.cache["blocks." + std::to_string(l) + ".attn.hook_pattern"][0]);  // [head, q, k]
+    const torch::Tensor all = torch::stack(layers).contiguous();                               // [layer, head, q, k]
+    r.patterns = std::make_shared<const std::vector<float>>(all.data_ptr<float>(), all.data_ptr<float>() + all.numel());
+
+    if (c.return_type == ReturnType::Logits) {
+      const torch::Tensor probs = torch::softmax(run.output[0], -1);
+      const auto top = probs.topk(std::min<int64_t>(kTopK, probs.size(0)));
+      const auto values = std::get<0>(top), indices = std::get<1>(top);
+      for (int64_t i = 0; i < values.size(0); ++i) {
+        const int cls = indices[i].item<int>();
+        const QString name = cls < static_cast<int>(c.class_names.size())
+                                 ? QString::fromStdString(c.class_names[cls])
+                                 : QStringLiteral("class %1").arg(cls);
+        r.topk.push_back({name, values[i].item<double>()});
+      }
+    }
+    emit imageComputed(r);
+  } catch (const std::exception& e) {
+    emit imageFailed(describe(e), requestId);
+  }
+}
+
+}  // namespace prisma::app

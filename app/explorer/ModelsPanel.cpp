@@ -1,0 +1,76 @@
+#include "app/explorer/ModelsPanel.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
+#include <QLabel>
+#include <QListWidget>
+#include <QPushButton>
+#include <QSettings>
+#include <QVBoxLayout>
+
+namespace prisma::app {
+
+namespace {
+constexpr int kMaxRecent = 10;
+const char* const kSettingsRecent = "models/recent";
+}  // namespace
+
+QStringList bundledModels() {
+  // Installed next to the executable, or in the source tree when run from a build.
+  const QStringList roots = {QCoreApplication::applicationDirPath() + QStringLiteral("/../share/prisma-explorer/mice"),
+                             QStringLiteral(PRISMA_SOURCE_DIR "/resources/mice")};
+  QStringList out;
+  for (const QString& root : roots) {
+    const QDir dir(root);
+    for (const QString& entry : dir.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name))
+      if (QFileInfo::exists(dir.filePath(entry) + QStringLiteral("/config.json"))) out << dir.filePath(entry);
+    if (!out.isEmpty()) break;
+  }
+  return out;
+}
+
+ModelsPanel::ModelsPanel(QWidget* parent) : QWidget(parent) {
+  list_ = new QListWidget(this);
+  list_->setObjectName(QStringLiteral("modelList"));
+  summary_ = new QLabel(tr("No model loaded. Open a model folder or file (Ctrl+O), or drop one on the window."), this);
+  summary_->setWordWrap(true);
+  summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  auto* open = new QPushButton(tr("Open…"), this);
+  auto* layout = new QVBoxLayout(this);
+  layout->addWidget(summary_);
+  layout->addWidget(list_, 1);
+  layout->addWidget(open);
+  connect(open, &QPushButton::clicked, this, &ModelsPanel::openRequested);
+  connect(list_, &QListWidget::itemActivated, this,
+          [this](QListWidgetItem* item) { emit modelChosen(item->data(Qt::UserRole).toString()); });
+  refreshList();
+}
+
+QStringList ModelsPanel::recentModels() const { return QSettings().value(kSettingsRecent).toStringList(); }
+
+void ModelsPanel::setLoaded(const ModelSummary& s) {
+  summary_->setText(tr("<b>%1</b><br>%2<br>%3<br>%4 classes").arg(s.name.toHtmlEscaped(), s.format, s.architecture).arg(s.classes));
+  summary_->setToolTip(s.source + (s.notes.isEmpty() ? QString() : QStringLiteral("\n") + s.notes.join('\n')));
+  if (s.source.startsWith('(')) return;  // in-memory models are not files to reopen
+  QStringList recent = recentModels();
+  recent.removeAll(s.source);
+  recent.prepend(s.source);
+  while (recent.size() > kMaxRecent) recent.removeLast();
+  QSettings().setValue(kSettingsRecent, recent);
+  refreshList();
+}
+
+void ModelsPanel::refreshList() {
+  list_->clear();
+  auto add = [this](const QString& path, const QString& group) {
+    auto* item = new QListWidgetItem(QStringLiteral("%1 — %2").arg(QFileInfo(path).fileName(), group), list_);
+    item->setData(Qt::UserRole, path);
+    item->setToolTip(path);
+  };
+  for (const QString& p : bundledModels()) add(p, tr("bundled"));
+  for (const QString& p : recentModels())
+    if (QFileInfo::exists(p)) add(p, tr("recent"));
+}
+
+}  // namespace prisma::app

@@ -1,0 +1,89 @@
+#include "app/gui/LaunchOptions.h"
+
+#include <QCommandLineParser>
+
+namespace prisma::app {
+
+namespace {
+constexpr int kDefaultHovers = 300;
+}
+
+std::optional<LaunchOptions> parseLaunchOptions(const QStringList& arguments, QString& error) {
+  QCommandLineParser p;
+  p.setApplicationDescription(QStringLiteral("Prisma Explorer: mechanistic interpretability for Vision Transformers"));
+  p.addHelpOption();
+  p.addVersionOption();
+  const QCommandLineOption model(QStringLiteral("model"), QStringLiteral("Model folder or file to open."), QStringLiteral("MODEL"));
+  const QCommandLineOption random(QStringLiteral("random-model"), QStringLiteral("Open a randomly initialised model: vit-b16 or mouse."),
+                                  QStringLiteral("PRESET"));
+  const QCommandLineOption image(QStringLiteral("image"), QStringLiteral("Image file or FILE.safetensors:KEY[:INDEX]."), QStringLiteral("SPEC"));
+  const QCommandLineOption dataset(QStringLiteral("dataset"), QStringLiteral("A dataset image: NAME/SPLIT/INDEX, e.g. induction/test/17."),
+                                   QStringLiteral("ITEM"));
+  const QCommandLineOption layer(QStringLiteral("layer"), QStringLiteral("Layer to select."), QStringLiteral("L"));
+  const QCommandLineOption head(QStringLiteral("head"), QStringLiteral("Head to select."), QStringLiteral("H"));
+  const QCommandLineOption query(QStringLiteral("query"), QStringLiteral("cls, or ROW,COL of a patch."), QStringLiteral("QUERY"));
+  const QCommandLineOption view(QStringLiteral("view"), QStringLiteral("View to show: explorer."), QStringLiteral("VIEW"),
+                                QStringLiteral("explorer"));
+  const QCommandLineOption screenshot(QStringLiteral("screenshot"),
+                                      QStringLiteral("Save the window to OUT.png once the views are computed, then exit."),
+                                      QStringLiteral("OUT"));
+  const QCommandLineOption bench(QStringLiteral("bench-hover"),
+                                 QStringLiteral("Time hover -> repaint on a ViT-B/16-sized model and print p50/p99."));
+  const QCommandLineOption hovers(QStringLiteral("hovers"), QStringLiteral("Simulated hovers for --bench-hover."),
+                                  QStringLiteral("N"), QString::number(kDefaultHovers));
+  p.addOptions({model, random, image, dataset, layer, head, query, view, screenshot, bench, hovers});
+  if (!p.parse(arguments)) {
+    error = p.errorText();
+    return std::nullopt;
+  }
+  if (p.isSet(QStringLiteral("help"))) p.showHelp(0);
+  if (p.isSet(QStringLiteral("version"))) p.showVersion();
+
+  LaunchOptions o;
+  o.model = p.value(model);
+  o.randomModel = p.value(random);
+  o.image = p.value(image);
+  o.dataset = p.value(dataset);
+  bool ok = true;
+  auto toInt = [&](const QCommandLineOption& opt, int fallback) {
+    if (!p.isSet(opt)) return fallback;
+    bool good = false;
+    const int v = p.value(opt).toInt(&good);
+    if (!good || v < 0) {
+      error = QStringLiteral("--%1 needs a non-negative integer").arg(opt.names().first());
+      ok = false;
+    }
+    return v;
+  };
+  o.layer = toInt(layer, -1);
+  o.head = toInt(head, -1);
+  o.hovers = toInt(hovers, kDefaultHovers);
+  if (p.isSet(query)) {
+    const QString q = p.value(query);
+    if (q.compare(QLatin1String("cls"), Qt::CaseInsensitive) != 0) {
+      const QStringList parts = q.split(',');
+      bool r = false, c = false;
+      if (parts.size() == 2) o.query = QPoint(parts[1].toInt(&c), parts[0].toInt(&r));
+      if (!r || !c) {
+        error = QStringLiteral("--query must be cls or ROW,COL");
+        ok = false;
+      }
+      o.queryCls = false;
+    }
+  }
+  o.view = p.value(view);
+  if (o.view != QLatin1String("explorer")) {
+    error = QStringLiteral("--view: unknown view '%1' (available: explorer)").arg(o.view);
+    ok = false;
+  }
+  o.screenshot = p.value(screenshot);
+  o.benchHover = p.isSet(bench);
+  if (!o.randomModel.isEmpty() && o.randomModel != QLatin1String("vit-b16") && o.randomModel != QLatin1String("mouse")) {
+    error = QStringLiteral("--random-model must be vit-b16 or mouse");
+    ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return o;
+}
+
+}  // namespace prisma::app

@@ -1,0 +1,160 @@
+// The explorer window driven as a user would (offscreen): open a model by path and by
+// drop, pick an image, select a head, hover a patch, and check that the large view now
+// shows that query's attention -- the very numbers the engine computes for it.
+
+// LibTorch before Qt: Qt's `slots` macro breaks LibTorch's headers.
+#include "model/io/InputSpec.h"
+#include "model/io/ModelLoader.h"
+
+#include <torch/torch.h>
+
+#include "app/explorer/AttentionView.h"
+#include "app/explorer/ExplorerController.h"
+#include "app/explorer/ImagesPanel.h"
+#include "app/gui/LaunchOptions.h"
+#include "app/gui/MainWindow.h"
+#include "widgets/HeadGrid.h"
+#include "widgets/HeatmapView.h"
+#include "widgets/TopKBars.h"
+
+#include <QMessageBox>
+#include <QMimeData>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace prisma;
+using prisma::app::ImageRequest;
+using prisma::app::MainWindow;
+
+namespace {
+constexpr int kWaitMs = 60000;
+const QString kFixtures = QStringLiteral(PRISMA_FIXTURES_DIR);
+const QString kModel = kFixtures + QStringLiteral("/hf_vit_classifier");
+const QString kImage = kFixtures + QStringLiteral("/images/chelsea.png");
+}  // namespace
+
+class TestExplorer : public QObject {
+  Q_OBJECT
+
+private:
+  QTemporaryDir settingsDir_;
+
+  static bool waitReady(MainWindow& w) {
+    QSignalSpy ready(&w, &MainWindow::viewsReady);
+    return ready.wait(kWaitMs);
+  }
+
+private slots:
+  void initTestCase() {
+    // Keep the user's remembered settings out of the tests, and the tests out of theirs.
+    QStandardPaths::setTestModeEnabled(true);
+    QCoreApplication::setOrganizationName(QStringLiteral("PrismaTest"));
+  }
+
+  void hoverShowsThatQuerysAttention() {
+    MainWindow w({QStringLiteral("test"), 1});
+    w.resize(1200, 800);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    w.openModel(kModel);
+    w.openImage(ImageRequest::file(kImage));
+    QVERIFY(waitReady(w));
+    QCOMPARE(w.modelSource(), kModel);
+    QCOMPARE(w.predictionBars()->scores().size(), 5);
+
+    auto* view = w.attentionView();
+    view->setClsPinned(false);
+    constexpr int kLayer = 1, kHead = 2;
+    QTest::mouseClick(view->headGrid(), Qt::LeftButton, {}, view->headGrid()->cellRect(kLayer, kHead).center());
+    QCOMPARE(view->headGrid()->selected(), QPoint(kHead, kLayer));
+
+    constexpr int kRow = 2, kCol = 3;
+    widgets::HeatmapView* large = view->largeView();
+    QTest::mouseMove(large, large->patchRect(0, 0).center());
+    QTest::mouseMove(large, large->patchRect(kRow, kCol).center());
+    QTRY_COMPARE(view->query(), std::optional<QPoint>(QPoint(kCol, kRow)));
+
+    // The engine's own answer: pattern row of that patch's token, keys over the patches.
+    auto m = io::loadModel(kModel.toStdString());
+    torch::NoGradGuard no_grad;
+    auto run = m.model->run_with_cache(io::loadInput(kImage.toStdString(), m), filters::regex({"hook_pattern$"}));
+    const int grid = m.model->cfg().grid_size();
+    const torch::Tensor row = run.cache["blocks.1.attn.hook_pattern"][0][kHead][1 + kRow * grid + kCol].slice(0, 1);
+    const widgets::HeatGrid& shown = large->heat();
+    QCOMPARE(shown.rows, grid);
+    QCOMPARE(shown.values.size(), int(row.numel()));
+    for (int i = 0; i < shown.values.size(); ++i)
+      QVERIFY2(std::abs(shown.values[i] - row[i].item<float>()) < 1e-6f, qPrintable(QString::number(i)));
+    // The rendered colour is the colour map's value for that number on the view's range.
+    const QColor expected = widgets::ColorMap().map(row[5].item<float>(), large->rangeLow(), large->rangeHigh());
+    QCOMPARE(large->heatColor(5 / grid, 5 % grid), expected);
+  }
+
+  void dropAModelFolderAndABadModelKeepsThePrevious() {
+    MainWindow w({QStringLiteral("test"), 1});
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QSignalSpy loaded(w.controller(), &app::ExplorerController::modelLoaded);
+    auto* mime = new QMimeData;
+    mime->setUrls({QUrl::fromLocalFile(kModel)});
+    // The sequence a file manager's drag produces: enter (accepted), then drop.
+    QDragEnterEvent enter(QPoint(100, 100), Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(&w, &enter);
+    QVERIFY(enter.isAccepted());
+    QDropEvent drop(QPointF(100, 100), Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(&w, &drop);
+    QVERIFY(loaded.wait(kWaitMs));
+    QCOMPARE(w.modelSource(), kModel);
+
+    QTemporaryDir bad;
+    QFile config(bad.filePath(QStringLiteral("config.json")));
+    QVERIFY(config.open(QIODevice::WriteOnly));
+    config.write("{ this is not json");
+    config.close();
+    QSignalSpy error(&w, &MainWindow::errorShown);
+    w.openModel(bad.path());
+    QVERIFY(error.wait(kWaitMs));
+    QVERIFY2(error.first().first().toString().contains(QStringLiteral("config.json")), qPrintable(error.first().first().toString()));
+    QCOMPARE(w.modelSource(), kModel);  // the previous model stays loaded
+    QVERIFY(w.findChild<QMessageBox*>(QStringLiteral("errorBox")) != nullptr);
+    delete mime;
+  }
+
+  void datasetImagesRunThroughTheModel() {
+    MainWindow w({QStringLiteral("test"), 1});
+    w.show();
+    w.openModel(kModel);
+    QVERIFY(w.imagesPanel()->showDataset(QStringLiteral("circle"), QStringLiteral("test")));
+    w.imagesPanel()->selectItem(3);
+    QVERIFY(waitReady(w));
+    QCOMPARE(w.attentionView()->result().title.left(12), QStringLiteral("circle/test/"));
+  }
+
+  void launchOptions_data() {
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<bool>("valid");
+    QTest::newRow("screenshot") << QStringList{"--model", "m", "--image", "i.png", "--layer", "1", "--head", "2",
+                                               "--query", "3,4", "--screenshot", "o.png"} << true;
+    QTest::newRow("cls") << QStringList{"--query", "cls"} << true;
+    QTest::newRow("bad query") << QStringList{"--query", "3"} << false;
+    QTest::newRow("negative layer") << QStringList{"--layer", "-1"} << false;
+    QTest::newRow("unknown view") << QStringList{"--view", "nope"} << false;
+  }
+
+  void launchOptions() {
+    QFETCH(QStringList, args);
+    QFETCH(bool, valid);
+    QString error;
+    const auto o = app::parseLaunchOptions(QStringList{"prisma-explorer"} + args, error);
+    QCOMPARE(o.has_value(), valid);
+    if (!valid) QVERIFY(!error.isEmpty());
+    if (valid && args.contains("3,4")) {
+      QCOMPARE(o->query, std::optional<QPoint>(QPoint(4, 3)));
+      QCOMPARE(o->layer, 1);
+    }
+  }
+};
+
+QTEST_MAIN(TestExplorer)
+#include "tst_explorer.moc"
