@@ -38,34 +38,40 @@ const QVector<QColor>& greyStops() {
 }  // namespace
 
 ColorMap::ColorMap(Kind kind) : kind_(kind) {
+  const QVector<QColor>* stops = &viridisStops();
   switch (kind) {
-    case Kind::Viridis: stops_ = viridisStops(); break;
-    case Kind::Magma: stops_ = magmaStops(); break;
-    case Kind::Diverging: stops_ = divergingStops(); break;
-    case Kind::Grey: stops_ = greyStops(); break;
+    case Kind::Viridis: stops = &viridisStops(); break;
+    case Kind::Magma: stops = &magmaStops(); break;
+    case Kind::Diverging: stops = &divergingStops(); break;
+    case Kind::Grey: stops = &greyStops(); break;
+  }
+  // Linear interpolation between evenly spaced control points.
+  lut_.reserve(kLevels);
+  for (int i = 0; i < kLevels; ++i) {
+    const double pos = double(i) / (kLevels - 1) * (stops->size() - 1);
+    const int k = std::min(static_cast<int>(pos), static_cast<int>(stops->size()) - 2);
+    const double f = pos - k;
+    const QColor& a = (*stops)[k];
+    const QColor& b = (*stops)[k + 1];
+    auto mix = [f](int x, int y) { return static_cast<int>(std::lround(x + (y - x) * f)); };
+    lut_.push_back(qRgb(mix(a.red(), b.red()), mix(a.green(), b.green()), mix(a.blue(), b.blue())));
   }
 }
 
-QColor ColorMap::at(double t) const {
-  if (std::isnan(t)) return QColor(0, 0, 0, 0);
+QRgb ColorMap::rgbaAt(double t) const {
+  if (std::isnan(t)) return qRgba(0, 0, 0, 0);
   t = std::clamp(t, 0.0, 1.0);
-  const double pos = t * (stops_.size() - 1);
-  const int i = std::min(static_cast<int>(pos), static_cast<int>(stops_.size()) - 2);
-  const double f = pos - i;
-  const QColor& a = stops_[i];
-  const QColor& b = stops_[i + 1];
-  auto mix = [f](int x, int y) { return static_cast<int>(std::lround(x + (y - x) * f)); };
-  return QColor(mix(a.red(), b.red()), mix(a.green(), b.green()), mix(a.blue(), b.blue()));
+  return lut_[static_cast<int>(std::lround(t * (kLevels - 1)))];
 }
 
-QColor ColorMap::map(double value, double low, double high) const {
+QRgb ColorMap::mapRgba(double value, double low, double high) const {
   if (kind_ == Kind::Diverging) {
     const double extent = std::max(std::abs(low), std::abs(high));
-    if (extent <= 0.0) return at(0.5);
-    return at(0.5 + 0.5 * value / extent);
+    if (extent <= 0.0) return rgbaAt(0.5);
+    return rgbaAt(0.5 + 0.5 * value / extent);
   }
-  if (high <= low) return at(0.0);
-  return at((value - low) / (high - low));
+  if (high <= low) return rgbaAt(0.0);
+  return rgbaAt((value - low) / (high - low));
 }
 
 QString ColorMap::name() const {

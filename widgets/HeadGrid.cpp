@@ -84,11 +84,13 @@ void HeadGrid::rebuildThumbnails() {
       const HeatGrid& cell = rows_[r].cells[c];
       QImage img(std::max(1, cell.cols), std::max(1, cell.rows), QImage::Format_ARGB32);
       img.fill(Qt::transparent);
-      if (!cell.isEmpty())
+      if (!cell.isEmpty()) {
+        const auto [lo, hi] = rangeFor(cell);
         for (int y = 0; y < cell.rows; ++y) {
           auto* line = reinterpret_cast<QRgb*>(img.scanLine(y));
-          for (int x = 0; x < cell.cols; ++x) line[x] = cellColor(r, c, y, x).rgba();
+          for (int x = 0; x < cell.cols; ++x) line[x] = map_.mapRgba(cell.at(y, x), lo, hi);
         }
+      }
       row.push_back(img);
     }
     thumbnails_.push_back(row);

@@ -74,7 +74,7 @@ void HeatmapView::rebuildHeatImage() {
   heatImage_ = QImage(heat_.cols, heat_.rows, QImage::Format_ARGB32);
   for (int r = 0; r < heat_.rows; ++r) {
     auto* line = reinterpret_cast<QRgb*>(heatImage_.scanLine(r));
-    for (int c = 0; c < heat_.cols; ++c) line[c] = heatColor(r, c).rgba();
+    for (int c = 0; c < heat_.cols; ++c) line[c] = colorMap_.mapRgba(heat_.at(r, c), low_, high_);
   }
 }
 
