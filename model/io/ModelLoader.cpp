@@ -2,11 +2,18 @@
 
 #include "model/Error.h"
 #include "model/io/AtomicFile.h"
+#include "model/io/ClipVisionLoader.h"
 #include "model/io/HfVitLoader.h"
+#include "model/io/LoaderSupport.h"
+#include "model/io/ModelCard.h"
 #include "model/io/SafeTensors.h"
 #include "model/io/StateDict.h"
+#include "model/io/TimmLoader.h"
+#include "model/io/VitPrismaLoader.h"
+#include "model/io/WeightSource.h"
 
 #include <nlohmann/json.hpp>
+#include <torch/torch.h>
 
 #include <filesystem>
 #include <fstream>
@@ -19,16 +26,10 @@ namespace {
 
 constexpr const char* kNativeFormat = "prisma-hookedvit";
 constexpr int kNativeFormatVersion = 1;
-
-nlohmann::json readJson(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(path.string(), "", "cannot open");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path.string(), "", std::string("is not valid JSON: ") + e.what());
-  }
-}
+// The HF ViTModel pooler rides along in model.safetensors under its Hugging Face names.
+constexpr const char* kPoolerWeight = "pooler.dense.weight";
+constexpr const char* kPoolerBias = "pooler.dense.bias";
+constexpr size_t kListedNames = 5;  // weight names quoted in an "unrecognised" error
 
 nlohmann::json preprocessToJson(const datasets::Preprocess& p) {
   return {{"height", p.height},
@@ -43,16 +44,16 @@ datasets::Preprocess preprocessFromJson(const nlohmann::json& j, const ViTConfig
                                         const std::string& source) {
   datasets::Preprocess p = defaultPreprocess(cfg);
   if (!j.is_object()) return p;
+  p.height = jsonOptional(j, "height", p.height, source);
+  p.width = jsonOptional(j, "width", p.width, source);
+  p.channels = jsonOptional(j, "channels", p.channels, source);
   try {
-    p.height = j.value("height", p.height);
-    p.width = j.value("width", p.width);
-    p.channels = j.value("channels", p.channels);
-    p.interpolation = datasets::interpolationFromString(j.value("interpolation", std::string("bilinear")));
-    p.mean = j.value("mean", p.mean);
-    p.std = j.value("std", p.std);
-  } catch (const std::exception& e) {
-    throw Error(source, "preprocess", e.what());
+    p.interpolation = datasets::interpolationFromString(jsonOptional<std::string>(j, "interpolation", "bilinear", source));
+  } catch (const std::invalid_argument& e) {
+    throw Error(source, "preprocess.interpolation", e.what());
   }
+  p.mean = jsonOptional(j, "mean", p.mean, source);
+  p.std = jsonOptional(j, "std", p.std, source);
   if (p.height <= 0 || p.width <= 0) throw Error(source, "preprocess.height", "must be positive");
   if (p.channels != cfg.n_channels)
     throw Error(source, "preprocess.channels", "disagrees with the model's n_channels");
@@ -65,7 +66,7 @@ datasets::Preprocess preprocessFromJson(const nlohmann::json& j, const ViTConfig
 
 LoadedModel loadNative(const fs::path& dir, const nlohmann::json& j) {
   const std::string config_path = (dir / "config.json").string();
-  const int version = j.value("format_version", 0);
+  const int version = jsonOptional(j, "format_version", 0, config_path);
   if (version != kNativeFormatVersion)
     throw Error(config_path, "format_version", "unsupported version " + std::to_string(version));
   if (!j.contains("config")) throw Error(config_path, "config", "missing");
@@ -76,14 +77,67 @@ LoadedModel loadNative(const fs::path& dir, const nlohmann::json& j) {
   for (const auto& name : file.names()) sd[name] = file.float_tensor(name);
 
   LoadedModel out;
-  out.model = HookedViT(cfg);
-  loadStateDict(*out.model, sd, weights.string());
-  out.model->eval();
+  if (sd.count(kPoolerWeight) || sd.count(kPoolerBias)) {
+    if (!sd.count(kPoolerWeight) || !sd.count(kPoolerBias))
+      throw Error(weights.string(), kPoolerWeight, "the pooler needs both its weight and its bias");
+    Pooler pooler{sd.at(kPoolerWeight), sd.at(kPoolerBias)};
+    if (pooler.weight.dim() != 2 || pooler.weight.size(1) != cfg.d_model || pooler.bias.dim() != 1 ||
+        pooler.bias.size(0) != pooler.weight.size(0))
+      throw Error(weights.string(), kPoolerWeight, "has shape " + shapeString(pooler.weight) + ", expected [out, " +
+                                                       std::to_string(cfg.d_model) + "]");
+    sd.erase(kPoolerWeight);
+    sd.erase(kPoolerBias);
+    out.pooler = std::move(pooler);
+  }
+  out.model = buildModel(cfg, std::move(sd), weights.string());
   out.format = "prisma";
   out.source = dir.string();
-  out.name = j.value("name", dir.filename().string());
+  out.name = jsonOptional(j, "name", dir.filename().string(), config_path);
   out.preprocess = preprocessFromJson(j.value("preprocess", nlohmann::json()), cfg, config_path);
+  if (auto prov = j.find("provenance"); prov != j.end() && prov->is_object())
+    out.notes.push_back("converted from " + jsonString(*prov, "format") + " (" + jsonString(*prov, "source") + ")");
+  const fs::path training = dir / "training.json";
+  if (fs::exists(training)) out.training_json = readJsonFile(training.string()).dump(2);
   return out;
+}
+
+// A weight file with no config beside it: recognise the family by its tensor names.
+LoadedModel loadBareWeights(const fs::path& file, const LoadOptions& options) {
+  std::vector<std::string> notes;
+  const WeightSource probe = WeightSource::open(file.string(), notes);
+  WeightSource stripped = probe;
+  stripped.stripPrefix("module.");
+  if (hasTimmNames(stripped)) return loadTimm(file.string(), nullptr, "", options);
+  if (hasHookedVitNames(stripped)) return loadVitPrismaStateDict(file.string(), nullptr, "");
+  if (hasLegacyMouseNames(stripped)) return loadLegacyMouse(file.parent_path().string(), nullptr, file.string(), options);
+  if (probe.hasPrefix("vit.") || probe.hasPrefix("embeddings.") || probe.hasPrefix("vision_model."))
+    throw Error(file.string(), "", "Hugging Face weights need their config.json beside them");
+  std::string some;
+  const auto names = probe.names();
+  for (size_t i = 0; i < names.size() && i < kListedNames; ++i) some += (i ? ", " : "") + names[i];
+  throw Error(file.string(), "", "unrecognised weight names (" + some +
+                                     (names.size() > kListedNames ? ", ..." : "") +
+                                     "): not a timm, ViT-Prisma or legacy-mouse state dict");
+}
+
+// A folder with config.json; `weights` is a file the user pointed at inside it ("" = find).
+LoadedModel loadFolder(const fs::path& dir, const nlohmann::json& j, const std::string& weights,
+                       const LoadOptions& options) {
+  const std::string config_path = (dir / "config.json").string();
+  if (!j.is_object()) throw Error(config_path, "", "is not a JSON object");
+  if (isNativeConfig(j)) return loadNative(dir, j);
+  if (isHfClip(j)) return loadHfClipVision(dir.string(), j, weights);
+  if (isHfVit(j)) return loadHfVit(dir.string(), j, weights);
+  if (isLegacyMouseConfig(j)) return loadLegacyMouse(dir.string(), &j, weights, options);
+  const std::string w = weights.empty() ? findWeightFile(dir.string()) : weights;
+  if ((isTimmConfig(j) || isVitPrismaConfig(j)) && w.empty())
+    throw Error((dir / "model.safetensors").string(), "", "missing: no weight file in the folder");
+  if (isTimmConfig(j)) return loadTimm(w, &j, config_path, options);
+  if (isVitPrismaConfig(j)) return loadVitPrismaStateDict(w, &j, config_path);
+  throw Error(config_path, "model_type",
+              "unrecognised model (model_type '" + jsonString(j, "model_type") +
+                  "'); supported: Prisma folders, Hugging Face ViT / ViTModel / CLIP vision, timm "
+                  "VisionTransformer, ViT-Prisma HookedViT and legacy mice");
 }
 
 }  // namespace
@@ -98,35 +152,54 @@ datasets::Preprocess defaultPreprocess(const ViTConfig& cfg) {
   return p;
 }
 
-LoadedModel loadModel(const std::string& path) {
-  fs::path p(path);
-  if (!fs::exists(p)) throw Error(path, "", "no such file or folder");
-  // A weight file inside a model folder stands for the folder.
-  if (fs::is_regular_file(p) && fs::exists(p.parent_path() / "config.json")) p = p.parent_path();
-  if (!fs::is_directory(p))
-    throw Error(path, "", "not a model folder (expected config.json beside the weights)");
-  const fs::path config_path = p / "config.json";
-  if (!fs::exists(config_path)) throw Error(config_path.string(), "", "missing");
-  const nlohmann::json j = readJson(config_path);
-  if (!j.is_object()) throw Error(config_path.string(), "", "is not a JSON object");
+torch::Tensor Pooler::operator()(const torch::Tensor& pre_logits) const {
+  return torch::tanh(torch::addmm(bias, pre_logits, weight.t()));
+}
 
-  if (j.value("format", std::string()) == kNativeFormat) return loadNative(p, j);
-  if (isHfVitClassifier(j)) return loadHfVitClassifier(p.string(), j);
-  throw Error(config_path.string(), "model_type",
-              "unrecognised model (model_type '" + j.value("model_type", std::string("?")) +
-                  "'); supported: Prisma folders, Hugging Face ViTForImageClassification");
+bool isNativeConfig(const nlohmann::json& j) { return j.is_object() && jsonString(j, "format") == kNativeFormat; }
+
+LoadedModel loadModel(const std::string& path, const LoadOptions& options) {
+  const fs::path p(path);
+  if (!fs::exists(p)) throw Error(path, "", "no such file or folder");
+  if (fs::is_regular_file(p)) {
+    const fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+    // A weight file inside a model folder stands for the folder (read from that file).
+    if (fs::exists(dir / "config.json")) return loadFolder(dir, readJsonFile((dir / "config.json").string()), p.string(), options);
+    // checkpoints/model_N.pth of a ViT-Prisma run: the config is in the run folder.
+    const fs::path run = dir.parent_path();
+    if (!run.empty() && fs::exists(run / "config.json")) {
+      const nlohmann::json j = readJsonFile((run / "config.json").string());
+      if (isLegacyMouseConfig(j)) return loadLegacyMouse(run.string(), &j, p.string(), options);
+      if (isVitPrismaConfig(j)) return loadVitPrismaStateDict(p.string(), &j, (run / "config.json").string());
+    }
+    return loadBareWeights(p, options);
+  }
+  if (!fs::is_directory(p)) throw Error(path, "", "neither a model folder nor a weight file");
+  const fs::path config_path = p / "config.json";
+  if (fs::exists(config_path)) return loadFolder(p, readJsonFile(config_path.string()), "", options);
+  const std::string weights = findWeightFile(p.string());
+  if (weights.empty()) throw Error(config_path.string(), "", "missing, and the folder holds no single weight file");
+  return loadBareWeights(weights, options);
 }
 
 void saveModel(const LoadedModel& m, const std::string& dir) {
   fs::create_directories(dir);
   const fs::path d(dir);
-  writeSafeTensors((d / "model.safetensors").string(), stateDict(*m.model), {{"format", "pt"}});
+  StateDict tensors = stateDict(*m.model);
+  if (m.pooler) {
+    tensors[kPoolerWeight] = m.pooler->weight;
+    tensors[kPoolerBias] = m.pooler->bias;
+  }
+  writeSafeTensors((d / "model.safetensors").string(), tensors, {{"format", "pt"}});
   nlohmann::json j = {{"format", kNativeFormat},
                       {"format_version", kNativeFormatVersion},
                       {"name", m.name},
                       {"config", m.model->cfg()},
-                      {"preprocess", preprocessToJson(m.preprocess)}};
+                      {"preprocess", preprocessToJson(m.preprocess)},
+                      {"provenance", {{"format", m.format}, {"source", m.source}, {"notes", m.notes}}}};
   writeTextAtomically((d / "config.json").string(), j.dump(2) + "\n");
+  if (!m.training_json.empty()) writeTextAtomically((d / "training.json").string(), m.training_json + "\n");
+  writeTextAtomically((d / "README.md").string(), modelCard(m, "prisma"));
 }
 
 }  // namespace prisma::io

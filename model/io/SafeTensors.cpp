@@ -2,18 +2,13 @@
 
 #include "model/Error.h"
 #include "model/io/AtomicFile.h"
+#include "model/io/MappedFile.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
 #include <set>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace prisma::io {
 
@@ -50,43 +45,6 @@ const DType* findDType(torch::ScalarType type) {
 }
 
 }  // namespace
-
-// A read-only memory mapping that lives as long as any tensor viewing it.
-class MappedFile {
-public:
-  explicit MappedFile(const std::string& path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) throw Error(path, "", std::string("cannot open: ") + std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd_);
-      throw Error(path, "", "not a regular file");
-    }
-    size_ = static_cast<size_t>(st.st_size);
-    if (size_ > 0) {
-      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
-      if (p == MAP_FAILED) {
-        ::close(fd_);
-        throw Error(path, "", std::string("cannot map: ") + std::strerror(errno));
-      }
-      data_ = static_cast<const unsigned char*>(p);
-    }
-  }
-  ~MappedFile() {
-    if (data_) ::munmap(const_cast<unsigned char*>(data_), size_);
-    if (fd_ >= 0) ::close(fd_);
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-
-  const unsigned char* data() const { return data_; }
-  size_t size() const { return size_; }
-
-private:
-  int fd_ = -1;
-  const unsigned char* data_ = nullptr;
-  size_t size_ = 0;
-};
 
 SafeTensorsFile::SafeTensorsFile(const std::string& path) : path_(path) {
   file_ = std::make_shared<MappedFile>(path);
@@ -200,17 +158,7 @@ const SafeTensorsFile::Entry& SafeTensorsFile::entry(const std::string& name) co
 torch::Tensor SafeTensorsFile::tensor(const std::string& name) const {
   const Entry& e = entry(name);
   const DType* dt = findDType(e.dtype);
-  const unsigned char* ptr = file_->data() + data_offset_ + e.begin;
-  auto options = torch::TensorOptions().dtype(dt->type);
-  if (e.begin == e.end) return torch::empty(e.shape, options);
-  if (reinterpret_cast<uintptr_t>(ptr) % dt->bytes != 0) {
-    // Misaligned data: copy once into an aligned tensor.
-    torch::Tensor out = torch::empty(e.shape, options);
-    std::memcpy(out.data_ptr(), ptr, e.end - e.begin);
-    return out;
-  }
-  auto keep = file_;
-  return torch::from_blob(const_cast<unsigned char*>(ptr), e.shape, [keep](void*) {}, options);
+  return mappedTensor(file_, data_offset_ + e.begin, e.shape, dt->type);
 }
 
 torch::Tensor SafeTensorsFile::float_tensor(const std::string& name) const {

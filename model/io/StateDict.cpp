@@ -38,4 +38,25 @@ void loadStateDict(HookedViTImpl& model, const StateDict& tensors, const std::st
   }
 }
 
+void loadStateDict(HookedViTImpl& model, StateDict&& tensors, const std::string& source) {
+  auto params = model.named_parameters();
+  // Check everything before copying anything, so a bad file leaves the model untouched.
+  for (const auto& [name, t] : tensors)
+    if (!params.contains(name)) throw Error(source, name, "unexpected tensor: the config has no such parameter");
+  for (const auto& item : params) {
+    auto it = tensors.find(item.key());
+    if (it == tensors.end()) throw Error(source, item.key(), "missing tensor");
+    if (!it->second.sizes().equals(item.value().sizes()))
+      throw Error(source, item.key(), "has shape " + shapeString(it->second) + " but the config implies " +
+                                          shapeString(item.value()));
+    if (!it->second.is_floating_point()) throw Error(source, item.key(), "is not a floating-point tensor");
+  }
+  torch::NoGradGuard no_grad;
+  for (auto& item : params) {
+    auto it = tensors.find(item.key());
+    item.value().copy_(it->second);
+    tensors.erase(it);
+  }
+}
+
 }  // namespace prisma::io

@@ -20,6 +20,10 @@ StateDict stateDict(const HookedViTImpl& model);  // detached views of the param
 
 // Copies `tensors` into the parameters of the same names (converted to float32).
 void loadStateDict(HookedViTImpl& model, const StateDict& tensors, const std::string& source);
+// The same, dropping each source tensor as soon as it is copied: a tensor viewing a
+// memory-mapped file then hands its pages back, and loading never holds the file and the
+// parameters in memory at once.
+void loadStateDict(HookedViTImpl& model, StateDict&& tensors, const std::string& source);
 
 std::string shapeString(const std::vector<int64_t>& shape);
 std::string shapeString(const torch::Tensor& t);

@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <limits>
+#include <type_traits>
+
 namespace prisma {
 namespace {
 
@@ -45,6 +48,16 @@ template <typename T>
 void readField(const nlohmann::json& j, const char* key, T& out, const std::string& source) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return;
+  // nlohmann's get<int>() static_casts whatever number it finds, which is undefined for
+  // 1e300 and silently wraps 2^40: sizes must be integers that fit.
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    if (!it->is_number_integer())
+      throw Error(source, key, "has the wrong type (" + std::string(it->type_name()) + ", expected an integer)");
+    const bool fits = it->is_number_unsigned() ? it->template get<uint64_t>() <= uint64_t(std::numeric_limits<T>::max())
+                                               : it->template get<int64_t>() >= int64_t(std::numeric_limits<T>::min()) &&
+                                                     it->template get<int64_t>() <= int64_t(std::numeric_limits<T>::max());
+    if (!fits) throw Error(source, key, "is out of range");
+  }
   try {
     out = it->get<T>();
   } catch (const nlohmann::json::exception&) {
@@ -78,7 +91,12 @@ void ViTConfig::validate(const std::string& source) const {
   positive(n_heads, "n_heads");
   positive(d_head, "d_head");
   positive(n_layers, "n_layers");
-  positive(n_classes, "n_classes");
+  // A head-less model (Hugging Face ViTModel, a CLIP tower without projection) has no
+  // classes and can only return its pre-logits.
+  if (n_classes < 0 || (n_classes == 0 && return_type != ReturnType::PreLogits))
+    throw Error(source, "n_classes",
+                n_classes == 0 ? "must be positive unless return_type is pre_logits (a model without a head)"
+                               : "must be positive, got " + std::to_string(n_classes));
   if (!attn_only) positive(d_mlp, "d_mlp");
   if (image_size % patch_size != 0)
     throw Error(source, "patch_size",
@@ -96,8 +114,25 @@ void ViTConfig::validate(const std::string& source) const {
   // Guard against sizes that would allocate absurd amounts of memory from a hostile file.
   constexpr long long kMaxElements = 4LL << 30;
   const long long biggest = static_cast<long long>(d_model) * std::max(d_mlp, d_model);
-  if (biggest > kMaxElements || static_cast<long long>(n_tokens()) * d_model > kMaxElements)
+  const long long grid = image_size / patch_size;  // n_tokens() would overflow int first
+  if (biggest > kMaxElements || grid * grid + 1 > kMaxElements || (grid * grid + 1) * d_model > kMaxElements)
     throw Error(source, "d_model", "sizes are too large to be a real model");
+}
+
+int64_t ViTConfig::parameter_count() const {
+  // Mirrors the modules HookedViT registers (HookedViT.cpp and the layers it builds);
+  // tests check the two agree for every fixture. Doubles: a hostile config may overflow.
+  const double D = d_model, H = n_heads, dh = d_head, M = d_mlp, C = n_channels, P = patch_size;
+  const double ln = has_ln() && has_ln_weights() ? 2.0 : 0.0;  // w and b per LayerNorm width
+  const double grid = patch_size > 0 ? double(image_size / patch_size) : 0.0;  // safe before validate()
+  const double tokens = grid * grid + (cls_token ? 1.0 : 0.0);
+  double n = (cls_token ? D : 0.0) + D * C * P * P + (patch_bias ? D : 0.0) + tokens * D;
+  if (ln_pre) n += ln * D;
+  double block = ln * D + 4.0 * H * D * dh + 3.0 * H * dh + D;
+  if (!attn_only) block += ln * D + 2.0 * D * M + M + D + (mlp_hidden_norm ? ln * M : 0.0);
+  n += n_layers * block + ln * D;
+  if (n_classes > 0) n += D * n_classes + n_classes;
+  return n >= 9.2e18 ? INT64_MAX : static_cast<int64_t>(n);
 }
 
 void to_json(nlohmann::json& j, const ViTConfig& c) {

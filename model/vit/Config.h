@@ -4,6 +4,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,11 @@ struct ViTConfig {
 
   // Throws prisma::Error naming `source` and the offending field.
   void validate(const std::string& source = "config") const;
+
+  // How many parameters HookedViT(*this) holds, counted without building it, so loaders
+  // can refuse a config whose sizes disagree with the weight file before allocating.
+  // Saturates at INT64_MAX for absurd sizes.
+  int64_t parameter_count() const;
 };
 
 std::string toString(Normalization v);

@@ -252,6 +252,24 @@ void HookedViTImpl::init_weights(uint64_t seed) {
   }
 }
 
+void HookedViTImpl::replace_head(int n_classes, std::vector<std::string> class_names) {
+  ViTConfig cfg = cfg_;
+  cfg.n_classes = n_classes;
+  cfg.class_names = std::move(class_names);
+  cfg.return_type = ReturnType::Logits;
+  cfg.validate("replace_head");
+  cfg_ = std::move(cfg);
+  if (head) head = replace_module("head", Head(cfg_.d_model, cfg_.n_classes));
+  else head = register_module("head", Head(cfg_.d_model, cfg_.n_classes));
+  if (!hook_post_head_pre_normalize) {
+    // A model loaded without a head had no hook after it; add it where a fresh model has it.
+    hook_post_head_pre_normalize = register_module("hook_post_head_pre_normalize", HookPoint());
+    hook_post_head_pre_normalize->set_hook_name("hook_post_head_pre_normalize");
+    hooks_.emplace("hook_post_head_pre_normalize", hook_post_head_pre_normalize);
+    hook_order_.push_back("hook_post_head_pre_normalize");
+  }
+}
+
 int64_t HookedViTImpl::parameter_count() const {
   int64_t n = 0;
   for (const auto& p : parameters()) n += p.numel();

@@ -99,6 +99,11 @@ public:
 
   int64_t parameter_count() const;
 
+  // Replaces the classification head by a zero one for `n_classes` classes (initialise it
+  // yourself), e.g. to fine-tune on another dataset. The model then returns logits; its
+  // class names become `class_names` (empty, or n_classes entries).
+  void replace_head(int n_classes, std::vector<std::string> class_names = {});
+
   torch::Tensor cls_token;  // [1, 1, d_model]; undefined without a CLS token
   PatchEmbed embed{nullptr};
   HookPoint hook_embed{nullptr};     // [batch, patches, d_model]

@@ -1,0 +1,110 @@
+// `prisma bench load`: how much memory loading a big model takes. `--make DIR` writes a
+// ViT-B/16-sized Hugging Face classifier (random weights, ~346 MB of float32 safetensors);
+// `prisma bench load MODEL` then loads it in a fresh process and reports the peak resident
+// set during loading. The kernel's peak counter is reset just before loading
+// (/proc/self/clear_refs, "5"), so the figure is the loader's own peak, LibTorch's start-up
+// footprint included as the baseline it starts from.
+
+#include "app/cli/CliArgs.h"
+#include "app/cli/Commands.h"
+
+#include "model/io/ModelExport.h"
+#include "model/io/ModelLoader.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace prisma::cli {
+
+namespace {
+
+constexpr uint64_t kWeightSeed = 0;
+constexpr double kMiB = 1024.0 * 1024.0;
+constexpr const char* kResetPeakRss = "5";  // proc(5): clear_refs value that resets VmHWM
+
+// ViT-B/16 at 224, 1000 classes: google/vit-base-patch16-224's shape.
+ViTConfig vitBase16() {
+  ViTConfig c;
+  c.image_size = 224; c.patch_size = 16; c.n_channels = 3;
+  c.d_model = 768; c.n_heads = 12; c.d_head = 64; c.n_layers = 12; c.d_mlp = 3072; c.n_classes = 1000;
+  c.eps = 1e-12;
+  return c;
+}
+
+// A field of /proc/self/status in kB (VmHWM, VmRSS, RssAnon, RssFile), or -1.
+long statusKb(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.compare(0, field.size() + 1, field + ":") != 0) continue;
+    std::istringstream s(line.substr(field.size() + 1));
+    long kb = -1;
+    s >> kb;
+    return kb;
+  }
+  return -1;
+}
+
+bool resetPeakRss() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << kResetPeakRss;
+  return static_cast<bool>(out.flush());
+}
+
+uintmax_t folderBytes(const fs::path& p) {
+  if (fs::is_regular_file(p)) return fs::file_size(p);
+  uintmax_t total = 0;
+  for (const auto& e : fs::directory_iterator(p))
+    if (e.is_regular_file() && (e.path().extension() == ".safetensors" || e.path().extension() == ".bin"))
+      total += e.file_size();
+  return total;
+}
+
+}  // namespace
+
+int benchLoadCommand(const Args& args, std::ostream& out) {
+  CliArgs a(args, {"make"}, {});
+  char line[256];
+  if (a.has("make")) {
+    io::LoadedModel m;
+    m.model = HookedViT(vitBase16());
+    m.model->init_weights(kWeightSeed);
+    m.format = "random";
+    m.source = "prisma bench load --make";
+    m.name = "vit-base-patch16-224-random";
+    m.preprocess = io::defaultPreprocess(m.model->cfg());
+    io::exportModel(m, a.value("make"), io::ExportFormat::HuggingFace);
+    std::snprintf(line, sizeof line, "wrote %s: ViT-B/16, %lld parameters, %.1f MiB of weights\n",
+                  a.value("make").c_str(), static_cast<long long>(m.model->parameter_count()),
+                  folderBytes(a.value("make")) / kMiB);
+    out << line;
+    return 0;
+  }
+  const std::string path = a.positional(0, "MODEL (or --make DIR)");
+  const bool reset = resetPeakRss();
+  const long before = statusKb(reset ? "VmRSS" : "VmHWM");
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto m = io::loadModel(path);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const long peak = statusKb("VmHWM"), rss = statusKb("VmRSS");
+  const double params = m.model->parameter_count() * sizeof(float) / kMiB;
+  std::snprintf(line, sizeof line,
+                "loaded %s (%s): %.1f MiB of weight files, %.1f MiB of float32 parameters in %.2f s\n"
+                "resident before loading %.1f MiB; peak while loading %.1f MiB (+%.1f MiB); after %.1f MiB "
+                "(anon %.1f, file %.1f)%s\n",
+                path.c_str(), m.format.c_str(), folderBytes(path) / kMiB, params, seconds, before / 1024.0,
+                peak / 1024.0, (peak - before) / 1024.0, rss / 1024.0, statusKb("RssAnon") / 1024.0,
+                statusKb("RssFile") / 1024.0, reset ? "" : " [peak counter not resettable: peak since start]");
+  out << line;
+  return 0;
+}
+
+}  // namespace prisma::cli

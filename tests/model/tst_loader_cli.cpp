@@ -1,0 +1,159 @@
+// The model-file commands as a user runs them: `prisma run` on every fixture format,
+// `prisma convert` (reload gives the same outputs), `prisma export` (an upload-ready
+// folder, or a refusal with the reason and nothing written). Written files are also read
+// by ../shared/tools/st.py, an independent safetensors reader.
+
+#include "TestUtil.h"
+
+#include "model/io/SafeTensors.h"
+
+#include <QProcess>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <filesystem>
+
+using prisma::test::fixture;
+using prisma::test::relL2;
+namespace fs = std::filesystem;
+
+namespace {
+constexpr int kTimeoutMs = 120000;
+constexpr double kGoldenTolerance = 1e-5;
+}  // namespace
+
+class TestLoaderCli : public QObject {
+  Q_OBJECT
+
+private:
+  QTemporaryDir tmp_;
+
+  struct Result {
+    int code;
+    QString out, err;
+  };
+
+  Result run(const QString& program, const QStringList& args) {
+    QProcess p;
+    // Start-up without the BLAS re-exec: these tests check files, not speed, and every
+    // process would otherwise start twice.
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("PRISMA_NO_BLAS_REEXEC"), QStringLiteral("1"));
+    p.setProcessEnvironment(env);
+    p.start(program, args);
+    if (!p.waitForFinished(kTimeoutMs)) return {-1, {}, QStringLiteral("timed out")};
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2, QString::fromUtf8(p.readAllStandardOutput()),
+            QString::fromUtf8(p.readAllStandardError())};
+  }
+  Result prisma(const QStringList& args) { return run(QStringLiteral(PRISMA_CLI_PATH), args); }
+
+  static QString fx(const std::string& relative) { return QString::fromStdString(fixture(relative)); }
+  static QString referenceOf(const QString& model) {
+    QString dir = model;
+    if (dir.contains("/checkpoints/")) dir = dir.left(dir.indexOf("/checkpoints/"));
+    else if (dir.endsWith(".bin") || dir.endsWith(".pth")) dir = dir.left(dir.lastIndexOf('/'));
+    return fx(dir.toStdString() + "/reference.safetensors");
+  }
+
+private slots:
+  void initTestCase() { QVERIFY(tmp_.isValid()); }
+
+  void runOnEveryFixture_data() {
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QString>("reference");  // compared with the run's `output`, "" = none
+    QTest::newRow("hf classifier .bin") << "hf_vit_classifier/pytorch_model.bin" << "logits";
+    QTest::newRow("hf ViTModel") << "hf_vit_model" << "";
+    QTest::newRow("timm") << "timm_vit" << "logits";
+    QTest::newRow("timm .bin") << "timm_vit/pytorch_model.bin" << "logits";
+    QTest::newRow("timm avg pool") << "timm_vit_avgpool" << "logits";
+    QTest::newRow("timm avg pool .bin") << "timm_vit_avgpool/pytorch_model.bin" << "logits";
+    QTest::newRow("CLIP vision") << "hf_clip_vision" << "image_embeds";
+    QTest::newRow("mouse 2L") << "legacy_mice/legacy_2L_full_LN" << "logits";
+    QTest::newRow("mouse induction .pth") << "legacy_mice/legacy_induction_1L_attn_only_noLN/checkpoints/model_64.pth"
+                                          << "logits";
+  }
+
+  void runOnEveryFixture() {
+    QFETCH(QString, model);
+    QFETCH(QString, reference);
+    const QString out = tmp_.filePath("run-" + QString(model).replace('/', '_') + ".safetensors");
+    auto r = prisma({"run", fx(model.toStdString()), "--input", referenceOf(model) + ":pixel_values", "--out", out});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    prisma::io::SafeTensorsFile written(out.toStdString());
+    QVERIFY(written.contains("blocks.0.attn.hook_pattern"));
+    if (reference.isEmpty()) return;
+    prisma::io::SafeTensorsFile ref(referenceOf(model).toStdString());
+    const double err = relL2(written.tensor("output"), ref.tensor(reference.toStdString()));
+    QVERIFY2(err <= kGoldenTolerance, qPrintable(QStringLiteral("relative L2 %1").arg(err)));
+  }
+
+  void convertThenRunGivesTheSameOutput_data() {
+    QTest::addColumn<QString>("model");
+    // Every family's round trip is in test_loaders; here the command itself, on a pickled
+    // file and on a legacy run folder.
+    QTest::newRow("hf .bin") << "hf_vit_classifier/pytorch_model.bin";
+    QTest::newRow("mouse") << "legacy_mice/legacy_2L_full_LN";
+  }
+
+  void convertThenRunGivesTheSameOutput() {
+    QFETCH(QString, model);
+    const QString name = QString(model).replace('/', '_');
+    const QString dir = tmp_.filePath("converted-" + name);
+    auto c = prisma({"convert", fx(model.toStdString()), dir});
+    QVERIFY2(c.code == 0, qPrintable(c.err));
+    QVERIFY2(c.out.contains("reloaded outputs identical"), qPrintable(c.out));
+    const QString input = referenceOf(model) + ":pixel_values";
+    const QString a = tmp_.filePath("orig-" + name + ".safetensors"), b = tmp_.filePath("conv-" + name + ".safetensors");
+    QCOMPARE(prisma({"run", fx(model.toStdString()), "--input", input, "--out", a, "--names", "^$"}).code, 0);
+    QCOMPARE(prisma({"run", dir, "--input", input, "--out", b, "--names", "^$"}).code, 0);
+    prisma::io::SafeTensorsFile ta(a.toStdString()), tb(b.toStdString());
+    QVERIFY(torch::equal(ta.tensor("output"), tb.tensor("output")));
+    QVERIFY(fs::exists(fs::path(dir.toStdString()) / "README.md"));
+  }
+
+  void exportWritesAnUploadReadyFolder() {
+    const QString dir = tmp_.filePath("export-hf");
+    auto r = prisma({"export", fx("timm_vit"), dir, "--format", "hf"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    for (const char* f : {"config.json", "model.safetensors", "preprocessor_config.json", "README.md"})
+      QVERIFY2(fs::exists(fs::path(dir.toStdString()) / f), f);
+    if (QStandardPaths::findExecutable("python3").isEmpty()) QSKIP("python3 not installed");
+    auto keys = run("python3", {QStringLiteral(PRISMA_SHARED_TOOLS_DIR "/st.py"), "keys", dir + "/model.safetensors"});
+    QVERIFY2(keys.code == 0, qPrintable(keys.err));
+    QVERIFY2(keys.out.contains("vit.encoder.layer.2.attention.attention.query.weight"), qPrintable(keys.out));
+  }
+
+  void exportRefusesWithTheReason() {
+    const QString dir = tmp_.filePath("export-refused");
+    auto r = prisma({"export", fx("legacy_mice/legacy_2L_full_LN"), dir, "--format", "timm"});
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.contains("post-LN"), qPrintable(r.err));
+    QVERIFY(!fs::exists(dir.toStdString()));
+    auto usage = prisma({"export", fx("timm_vit"), dir, "--format", "onnx"});
+    QCOMPARE(usage.code, 2);
+  }
+
+  void forbiddenPickleIsAnError() {
+    // A zip whose data.pkl calls os.system: refused by name, exit 1, nothing run.
+    const QString marker = tmp_.filePath("pwned");
+    const QString bin = tmp_.filePath("evil/pytorch_model.bin");
+    fs::create_directories(tmp_.filePath("evil").toStdString());
+    const QString script = QStringLiteral(
+        "import zipfile,sys\n"
+        "z=zipfile.ZipFile(sys.argv[1],'w')\n"
+        "z.writestr('evil/data.pkl', b'\\x80\\x02cos\\nsystem\\nX' + len(sys.argv[2]).to_bytes(4,'little') + "
+        "sys.argv[2].encode() + b'\\x85R.')\n"
+        "z.writestr('evil/version', '3\\n')\n");
+    if (QStandardPaths::findExecutable("python3").isEmpty()) QSKIP("python3 not installed");
+    auto w = run("python3", {"-c", script, bin, "touch " + marker});
+    QVERIFY2(w.code == 0, qPrintable(w.err));
+    auto r = prisma({"info", bin});
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.contains("os.system") && r.err.contains("pytorch_model.bin"), qPrintable(r.err));
+    QVERIFY(!fs::exists(marker.toStdString()));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestLoaderCli)
+#include "tst_loader_cli.moc"

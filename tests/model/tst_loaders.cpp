@@ -1,0 +1,638 @@
+// Every model format a ViT researcher has on disk, against the outputs the original
+// libraries computed (../shared/fixtures): Hugging Face ViT (safetensors and .bin, both
+// naming schemes), ViTModel with its pooler, timm (two poolings, two file formats, with
+// and without config), CLIP vision, ViT-Prisma state dicts and the legacy mice. Then the
+// round trips (convert, export) and the files that must be refused.
+
+#include "TestUtil.h"
+#include "TorchSaveWriter.h"
+
+#include "datasets/ImageIO.h"
+#include "datasets/Preprocess.h"
+#include "model/Error.h"
+#include "model/io/ImageNetClasses.h"
+#include "model/io/ModelExport.h"
+#include "model/io/ModelLoader.h"
+#include "model/io/RestrictedUnpickler.h"
+#include "model/io/SafeTensors.h"
+#include "model/io/TorchArchive.h"
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace prisma;
+using prisma::test::fixture;
+using prisma::test::relL2;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double kGoldenTolerance = 1e-5;  // relative L2, the bound
+constexpr double kPreprocessTolerance = 0.02;  // mean absolute difference, the bound
+constexpr int kFixtureHeads = 4;
+
+std::string readText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void writeText(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+// The model's pre-logits (pooled, normalised): the same weights with return_type pre_logits.
+torch::Tensor preLogits(HookedViTImpl& model, const torch::Tensor& x) {
+  ViTConfig cfg = model.cfg();
+  cfg.return_type = ReturnType::PreLogits;
+  HookedViT twin(cfg);
+  torch::NoGradGuard no_grad;
+  io::loadStateDict(*twin, io::stateDict(model), "twin");
+  return twin->forward(x);
+}
+
+}  // namespace
+
+class TestLoaders : public QObject {
+  Q_OBJECT
+
+private:
+  QTemporaryDir tmp_;
+  std::map<std::string, io::LoadedModel> models_;  // by fixture path, loaded once
+
+  std::string path(const std::string& name) const { return tmp_.filePath(QString::fromStdString(name)).toStdString(); }
+
+  io::LoadedModel& model(const std::string& relative) {
+    auto it = models_.find(relative);
+    if (it == models_.end()) it = models_.emplace(relative, io::loadModel(fixture(relative))).first;
+    return it->second;
+  }
+
+  template <typename Fn>
+  void expectError(Fn&& fn, const std::string& file, const std::string& needle) {
+    try {
+      fn();
+    } catch (const prisma::Error& e) {
+      const std::string msg = e.what();
+      QVERIFY2(msg.find(file) != std::string::npos, ("does not name the file: " + msg).c_str());
+      QVERIFY2(msg.find(needle) != std::string::npos, ("does not say '" + needle + "': " + msg).c_str());
+      return;
+    }
+    QFAIL("no prisma::Error thrown");
+  }
+
+  // The reference's pixel_values (legacy mice keep theirs beside config.json).
+  static std::string referenceOf(const std::string& relative) {
+    std::string dir = relative;
+    if (dir.find("/checkpoints/") != std::string::npos) dir = dir.substr(0, dir.find("/checkpoints/"));
+    else if (fs::path(dir).has_extension()) dir = fs::path(dir).parent_path().string();
+    return dir + "/reference.safetensors";
+  }
+
+private slots:
+  void initTestCase() { QVERIFY(tmp_.isValid()); }
+
+  // ---- golden outputs --------------------------------------------------------------
+  void golden_data() {
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QString>("reference");  // tensor in reference.safetensors
+    QTest::addColumn<QString>("ours");       // output | pre_logits | pooler | hook name [| token0]
+    auto add = [](const char* m, const QString& ref, const QString& ours) {
+      QTest::newRow(qPrintable(QString(m) + " " + ref)) << QString(m) << ref << ours;
+    };
+    auto attentions = [&](const char* m) {
+      for (int l = 0; l < 3; ++l)
+        add(m, QStringLiteral("attentions.%1").arg(l), QStringLiteral("blocks.%1.attn.hook_pattern").arg(l));
+    };
+    for (const char* m : {"hf_vit_classifier", "hf_vit_classifier/pytorch_model.bin"}) {
+      add(m, "logits", "output");
+      add(m, "hidden_states.3", "blocks.2.hook_resid_post");
+      attentions(m);
+    }
+    add("hf_vit_model", "last_hidden_state", "hook_ln_final");
+    add("hf_vit_model", "pooler_output", "pooler");
+    add("hf_vit_model", "blocks.1.mlp_post", "blocks.1.mlp.hook_post");
+    attentions("hf_vit_model");
+    for (const char* m : {"timm_vit", "timm_vit/pytorch_model.bin", "timm_vit_avgpool",
+                          "timm_vit_avgpool/pytorch_model.bin"}) {
+      add(m, "logits", "output");
+      add(m, "pre_logits", "pre_logits");
+      const bool avg = std::string(m).find("avgpool") != std::string::npos;
+      add(m, "features", avg ? "blocks.2.hook_resid_post" : "hook_ln_final");
+      attentions(m);
+    }
+    add("hf_clip_vision", "image_embeds", "output");
+    add("hf_clip_vision", "last_hidden_state", "blocks.2.hook_resid_post");
+    add("hf_clip_vision", "hidden_states.0", "blocks.0.hook_resid_pre");
+    attentions("hf_clip_vision");
+    for (const char* m : {"legacy_mice/legacy_2L_full_LN", "legacy_mice/legacy_induction_1L_attn_only_noLN",
+                          "legacy_mice/legacy_2L_full_LN/checkpoints/model_64.pth"}) {
+      add(m, "logits", "output");
+      add(m, "pre_logits", "pre_logits");
+    }
+  }
+
+  void golden() {
+    QFETCH(QString, model);
+    QFETCH(QString, reference);
+    QFETCH(QString, ours);
+    io::LoadedModel& m = this->model(model.toStdString());
+    io::SafeTensorsFile ref(fixture(referenceOf(model.toStdString())));
+    const torch::Tensor x = ref.float_tensor("pixel_values");
+    torch::NoGradGuard no_grad;
+    auto run = m.model->run_with_cache(x);
+    torch::Tensor got;
+    if (ours == "output") got = run.output;
+    else if (ours == "pre_logits") got = preLogits(*m.model, x);
+    else if (ours == "pooler") {
+      QVERIFY2(m.pooler.has_value(), "the ViTModel's pooler was not loaded");
+      got = (*m.pooler)(run.output);
+    } else got = run.cache[ours.toStdString()];
+    const torch::Tensor expected = ref.float_tensor(reference.toStdString());
+    QVERIFY2(got.sizes().equals(expected.sizes()), qPrintable(test::shapeOf(got) + " vs " + test::shapeOf(expected)));
+    const double err = relL2(got, expected);
+    QVERIFY2(err <= kGoldenTolerance, qPrintable(QStringLiteral("relative L2 %1").arg(err)));
+  }
+
+  // hf_vit_model outputs the CLS token after the final LayerNorm (HF's pre-logits).
+  void vitModelOutputsClsAfterLayerNorm() {
+    io::LoadedModel& m = model("hf_vit_model");
+    io::SafeTensorsFile ref(fixture("hf_vit_model/reference.safetensors"));
+    torch::NoGradGuard no_grad;
+    const torch::Tensor out = m.model->forward(ref.float_tensor("pixel_values"));
+    QCOMPARE(m.model->cfg().n_classes, 0);
+    QVERIFY(relL2(out, ref.float_tensor("last_hidden_state").select(1, 0)) <= kGoldenTolerance);
+  }
+
+  // ---- detection and what each loader says it assumed ------------------------------
+  void detection_data() {
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QString>("format");
+    QTest::addColumn<QString>("note");  // a substring some note must contain ("" = none needed)
+    QTest::newRow("HF classifier folder") << "hf_vit_classifier" << "hf-vit-classifier" << "";
+    QTest::newRow("HF .bin, transformers-5 names") << "hf_vit_classifier/pytorch_model.bin" << "hf-vit-classifier"
+                                                   << "transformers-5";
+    QTest::newRow("HF ViTModel") << "hf_vit_model" << "hf-vit-model" << "pooler";
+    QTest::newRow("timm folder") << "timm_vit" << "timm" << "crop_pct";
+    QTest::newRow("timm .bin") << "timm_vit_avgpool/pytorch_model.bin" << "timm" << "";
+    QTest::newRow("CLIP vision") << "hf_clip_vision" << "hf-clip-vision" << "image embedding";
+    QTest::newRow("legacy run folder") << "legacy_mice/legacy_2L_full_LN" << "vit-prisma-legacy" << "model_64.pth";
+    QTest::newRow("legacy checkpoint file") << "legacy_mice/legacy_induction_1L_attn_only_noLN/checkpoints/model_64.pth"
+                                            << "vit-prisma-legacy" << "no LayerNorm";
+    QTest::newRow("legacy wrapper entry") << "legacy_mice/legacy_2L_full_LN" << "vit-prisma-legacy"
+                                          << "'model_state_dict'";
+  }
+
+  void detection() {
+    QFETCH(QString, model);
+    QFETCH(QString, format);
+    QFETCH(QString, note);
+    const io::LoadedModel& m = this->model(model.toStdString());
+    QCOMPARE(QString::fromStdString(m.format), format);
+    if (note.isEmpty()) return;
+    std::string all;
+    for (const auto& n : m.notes) all += n + "\n";
+    QVERIFY2(all.find(note.toStdString()) != std::string::npos, all.c_str());
+  }
+
+  void legacyMiceArchitecture() {
+    const ViTConfig& full = model("legacy_mice/legacy_2L_full_LN").model->cfg();
+    QVERIFY(full.legacy_post_ln && full.mlp_hidden_norm && full.ln_pre && full.final_ln_after_pool);
+    QCOMPARE(full.n_classes, 4);  // from head.weight: the config's classification is empty
+    QVERIFY(!full.qkv_bias);
+    const ViTConfig& noLn = model("legacy_mice/legacy_induction_1L_attn_only_noLN").model->cfg();
+    QVERIFY(noLn.normalization == Normalization::None && noLn.attn_only);
+    QVERIFY(!model("legacy_mice/legacy_2L_full_LN").training_json.empty());
+  }
+
+  // The count ViTConfig computes without building must be what HookedViT builds: loaders
+  // refuse configs on its word.
+  void parameterCountMatchesTheModel_data() {
+    QTest::addColumn<QString>("model");
+    for (const char* m : {"hf_vit_classifier", "hf_vit_model", "timm_vit", "timm_vit_avgpool", "hf_clip_vision",
+                          "legacy_mice/legacy_2L_full_LN", "legacy_mice/legacy_induction_1L_attn_only_noLN"})
+      QTest::newRow(m) << QString(m);
+  }
+  void parameterCountMatchesTheModel() {
+    QFETCH(QString, model);
+    const auto& m = this->model(model.toStdString());
+    QCOMPARE(m.model->cfg().parameter_count(), m.model->parameter_count());
+  }
+
+  // A run folder with several checkpoints loads the one with the most samples seen.
+  void legacyRunFolderTakesTheLatestCheckpoint() {
+    const fs::path src = fixture("legacy_mice/legacy_2L_full_LN");
+    const fs::path run = path("run-latest");
+    fs::create_directories(run / "checkpoints");
+    fs::copy_file(src / "config.json", run / "config.json", fs::copy_options::overwrite_existing);
+    fs::copy_file(src / "checkpoints/model_64.pth", run / "checkpoints/model_64.pth", fs::copy_options::overwrite_existing);
+    writeText((run / "checkpoints/model_8.pth").string(), "an older, broken checkpoint");
+    QCOMPARE(fs::path(io::loadModel(run.string()).source).filename().string(), std::string("model_64.pth"));
+    writeText((run / "checkpoints/model_128.pth").string(), "the newest, broken checkpoint");
+    expectError([&] { io::loadModel(run.string()); }, "model_128.pth", "not a PyTorch archive");
+  }
+
+  void vitModelWithoutPooler() {
+    io::SafeTensorsFile st(fixture("hf_vit_model/model.safetensors"));
+    std::map<std::string, torch::Tensor> tensors;
+    for (const auto& n : st.names())
+      if (n.rfind("pooler.", 0) != 0) tensors[n] = st.tensor(n);
+    const fs::path dir = path("vit-no-pooler");
+    fs::create_directories(dir);
+    io::writeSafeTensors((dir / "model.safetensors").string(), tensors);
+    fs::copy_file(fixture("hf_vit_model/config.json"), dir / "config.json", fs::copy_options::overwrite_existing);
+    io::LoadedModel m = io::loadModel(dir.string());
+    QCOMPARE(m.format, std::string("hf-vit-model"));
+    QVERIFY(!m.pooler.has_value());
+    io::SafeTensorsFile ref(fixture("hf_vit_model/reference.safetensors"));
+    torch::NoGradGuard no_grad;
+    QVERIFY(relL2(m.model->forward(ref.float_tensor("pixel_values")),
+                  ref.float_tensor("last_hidden_state").select(1, 0)) <= kGoldenTolerance);
+  }
+
+  // The vision tower of a whole CLIPModel: the text tower is skipped, the rest is the
+  // CLIPVisionModelWithProjection fixture.
+  void clipModelVisionTower() {
+    io::SafeTensorsFile st(fixture("hf_clip_vision/model.safetensors"));
+    std::map<std::string, torch::Tensor> tensors;
+    for (const auto& n : st.names()) tensors[n] = st.tensor(n);
+    tensors["text_model.embeddings.token_embedding.weight"] = torch::zeros({8, 16});
+    tensors["text_projection.weight"] = torch::zeros({32, 16});
+    tensors["logit_scale"] = torch::zeros({});
+    const fs::path dir = path("clip-whole");
+    fs::create_directories(dir);
+    io::writeSafeTensors((dir / "model.safetensors").string(), tensors);
+    nlohmann::json vision = nlohmann::json::parse(readText(fixture("hf_clip_vision/config.json")));
+    nlohmann::json whole = {{"model_type", "clip"}, {"architectures", {"CLIPModel"}}, {"projection_dim", 32},
+                            {"vision_config", vision}, {"text_config", {{"hidden_size", 16}}}};
+    writeText((dir / "config.json").string(), whole.dump());
+    io::LoadedModel m = io::loadModel(dir.string());
+    io::SafeTensorsFile ref(fixture("hf_clip_vision/reference.safetensors"));
+    torch::NoGradGuard no_grad;
+    QVERIFY(relL2(m.model->forward(ref.float_tensor("pixel_values")), ref.float_tensor("image_embeds")) <=
+            kGoldenTolerance);
+  }
+
+  // ---- files without a config --------------------------------------------------------
+  void bareTimmFileIsInferred_data() {
+    QTest::addColumn<QString>("file");
+    QTest::newRow("safetensors, CLS") << "timm_vit/model.safetensors";
+    QTest::newRow(".bin, avg pool") << "timm_vit_avgpool/pytorch_model.bin";
+  }
+  void bareTimmFileIsInferred() {
+    QFETCH(QString, file);
+    const fs::path src = fixture(file.toStdString());
+    const fs::path dir = path("bare-" + src.parent_path().filename().string());
+    fs::create_directories(dir);
+    const fs::path bare = dir / src.filename();
+    fs::copy_file(src, bare, fs::copy_options::overwrite_existing);
+
+    // The tensors do not store the head count: the guess is said out loud...
+    io::LoadedModel guessed = io::loadModel(bare.string());
+    std::string notes;
+    for (const auto& n : guessed.notes) notes += n + "\n";
+    QVERIFY2(notes.find("inferred") != std::string::npos && notes.find("heads") != std::string::npos, notes.c_str());
+    QCOMPARE(guessed.model->cfg().n_heads, 1);  // 64-wide heads of a d_model-64 model
+    // ...and with the right count the model is the reference.
+    io::LoadOptions options;
+    options.n_heads = kFixtureHeads;
+    io::LoadedModel m = io::loadModel(bare.string(), options);
+    io::SafeTensorsFile ref(fixture(src.parent_path().filename().string() + "/reference.safetensors"));
+    torch::NoGradGuard no_grad;
+    const double err = relL2(m.model->forward(ref.float_tensor("pixel_values")), ref.float_tensor("logits"));
+    QVERIFY2(err <= kGoldenTolerance, qPrintable(QStringLiteral("relative L2 %1").arg(err)));
+  }
+
+  // A HookedViT state dict (DESIGN.md names) alone, and beside ViT-Prisma's flat config.
+  void vitPrismaStateDict() {
+    io::LoadedModel& hf = model("hf_vit_classifier");
+    const fs::path dir = path("vit-prisma");
+    fs::create_directories(dir);
+    io::writeSafeTensors((dir / "weights.safetensors").string(), io::stateDict(*hf.model));
+    torch::NoGradGuard no_grad;
+    const torch::Tensor x = torch::randn({2, 3, 32, 32});
+    io::LoadedModel bare = io::loadModel((dir / "weights.safetensors").string());
+    QCOMPARE(bare.format, std::string("vit-prisma"));
+    // No config: eps is assumed (1e-6 vs HF's 1e-12), the rest is exact.
+    QVERIFY(relL2(bare.model->forward(x), hf.model->forward(x)) < 1e-4);
+
+    const ViTConfig& c = hf.model->cfg();
+    nlohmann::json cfg = {{"n_layers", c.n_layers}, {"d_model", c.d_model}, {"d_head", c.d_head},
+                          {"n_heads", c.n_heads},   {"d_mlp", c.d_mlp},     {"image_size", c.image_size},
+                          {"patch_size", c.patch_size}, {"n_channels", c.n_channels}, {"n_classes", c.n_classes},
+                          {"eps", c.eps}, {"normalization_type", "LN"}, {"activation_name", "gelu"},
+                          {"classification_type", "cls"}, {"return_type", "class_logits"}};
+    writeText((dir / "config.json").string(), cfg.dump());
+    io::LoadedModel withConfig = io::loadModel(dir.string());
+    QVERIFY(torch::equal(withConfig.model->forward(x), hf.model->forward(x)));
+  }
+
+  // ---- round trips -------------------------------------------------------------------
+  void convertRoundTrip_data() {
+    QTest::addColumn<QString>("model");
+    for (const char* m : {"hf_vit_classifier", "hf_vit_classifier/pytorch_model.bin", "hf_vit_model", "timm_vit",
+                          "timm_vit_avgpool/pytorch_model.bin", "hf_clip_vision", "legacy_mice/legacy_2L_full_LN",
+                          "legacy_mice/legacy_induction_1L_attn_only_noLN"})
+      QTest::newRow(m) << QString(m);
+  }
+
+  void convertRoundTrip() {
+    QFETCH(QString, model);
+    io::LoadedModel& m = this->model(model.toStdString());
+    const std::string dir = path("converted-" + QString(model).replace('/', '_').toStdString());
+    io::saveModel(m, dir);
+    QVERIFY(fs::exists(fs::path(dir) / "README.md"));
+    io::LoadedModel back = io::loadModel(dir);
+    QCOMPARE(back.format, std::string("prisma"));
+    QCOMPARE(back.pooler.has_value(), m.pooler.has_value());
+    QCOMPARE(back.training_json.empty(), m.training_json.empty());
+    QCOMPARE(back.preprocess.mean, m.preprocess.mean);
+    io::SafeTensorsFile ref(fixture(referenceOf(model.toStdString())));
+    const torch::Tensor x = ref.float_tensor("pixel_values");
+    torch::NoGradGuard no_grad;
+    QVERIFY(torch::equal(back.model->forward(x), m.model->forward(x)));
+    if (m.pooler) QVERIFY(torch::equal((*back.pooler)(back.model->forward(x)), (*m.pooler)(m.model->forward(x))));
+  }
+
+  void exportRoundTrip_data() {
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QString>("format");
+    QTest::addColumn<QString>("loadsAs");  // the format our loader detects, or "" when refused
+    QTest::addColumn<QString>("reason");   // the refusal must say this
+    QTest::newRow("HF classifier -> hf") << "hf_vit_classifier" << "hf" << "hf-vit-classifier" << "";
+    QTest::newRow("HF ViTModel -> hf") << "hf_vit_model" << "hf" << "hf-vit-model" << "";
+    QTest::newRow("timm CLS -> timm") << "timm_vit" << "timm" << "timm" << "";
+    QTest::newRow("timm avg -> timm") << "timm_vit_avgpool" << "timm" << "timm" << "";
+    QTest::newRow("timm CLS -> hf") << "timm_vit" << "hf" << "hf-vit-classifier" << "";
+    QTest::newRow("HF classifier -> timm") << "hf_vit_classifier" << "timm" << "" << "eps";
+    QTest::newRow("timm avg -> hf") << "timm_vit_avgpool" << "hf" << "" << "mean";
+    QTest::newRow("CLIP -> hf") << "hf_clip_vision" << "hf" << "" << "pre_layrnorm";
+    QTest::newRow("mouse post-LN -> hf") << "legacy_mice/legacy_2L_full_LN" << "hf" << "" << "post-LN";
+    QTest::newRow("mouse without LN -> timm") << "legacy_mice/legacy_induction_1L_attn_only_noLN" << "timm" << ""
+                                              << "no LayerNorm";
+  }
+
+  void exportRoundTrip() {
+    QFETCH(QString, model);
+    QFETCH(QString, format);
+    QFETCH(QString, loadsAs);
+    QFETCH(QString, reason);
+    io::LoadedModel& m = this->model(model.toStdString());
+    const std::string dir = path("export-" + format.toStdString() + "-" + QString(model).replace('/', '_').toStdString());
+    const auto f = io::exportFormatFromString(format.toStdString());
+    if (loadsAs.isEmpty()) {
+      expectError([&] { io::exportModel(m, dir, f); }, m.source, reason.toStdString());
+      QVERIFY2(!fs::exists(dir), "a refused export must not leave a folder behind");
+      return;
+    }
+    io::exportModel(m, dir, f);
+    for (const char* file : {"config.json", "model.safetensors", "README.md"}) QVERIFY(fs::exists(fs::path(dir) / file));
+    io::LoadedModel back = io::loadModel(dir);
+    QCOMPARE(QString::fromStdString(back.format), loadsAs);
+    io::SafeTensorsFile ref(fixture(referenceOf(model.toStdString())));
+    const torch::Tensor x = ref.float_tensor("pixel_values");
+    torch::NoGradGuard no_grad;
+    QVERIFY(torch::equal(back.model->forward(x), m.model->forward(x)));
+    if (!m.model->cfg().class_names.empty()) QCOMPARE(back.model->cfg().class_names, m.model->cfg().class_names);
+    if (m.pooler) QVERIFY(torch::equal(back.pooler->weight, m.pooler->weight));
+  }
+
+  // ---- preprocessing -----------------------------------------------------------------
+  void preprocessMatchesViTImageProcessor_data() {
+    QTest::addColumn<int>("size");
+    QTest::newRow("224") << 224;
+    QTest::newRow("32") << 32;
+  }
+  void preprocessMatchesViTImageProcessor() {
+    QFETCH(int, size);
+    datasets::Preprocess pre;  // ViTImageProcessor: PIL bilinear, rescale 1/255, mean = std = 0.5
+    pre.height = pre.width = size;
+    const cv::Mat image = datasets::readImage(fixture("preprocess/input.png"));
+    std::vector<float> ours = datasets::toModelInput(image, pre);
+    io::SafeTensorsFile ref(fixture("preprocess/reference.safetensors"));
+    const torch::Tensor expected = ref.float_tensor("pixel_values_" + std::to_string(size)).reshape({-1});
+    const torch::Tensor got = torch::from_blob(ours.data(), {static_cast<int64_t>(ours.size())}, torch::kFloat32);
+    QCOMPARE(got.numel(), expected.numel());
+    const double mad = (got - expected).abs().mean().item<double>();
+    qInfo("mean absolute difference at %d: %.5f", size, mad);
+    QVERIFY2(mad <= kPreprocessTolerance, qPrintable(QStringLiteral("mean absolute difference %1").arg(mad)));
+  }
+
+  // Any image OpenCV reads becomes the model's input: 16-bit grey, RGBA, odd sizes.
+  void anyImageKindBecomesInput_data() {
+    QTest::addColumn<int>("cvType");
+    QTest::addColumn<int>("channels");  // of the model
+    QTest::newRow("16-bit grey -> RGB model") << int(CV_16UC1) << 3;
+    QTest::newRow("RGBA -> RGB model") << int(CV_8UC4) << 3;
+    QTest::newRow("RGB -> grey mouse") << int(CV_8UC3) << 1;
+  }
+  void anyImageKindBecomesInput() {
+    QFETCH(int, cvType);
+    QFETCH(int, channels);
+    cv::Mat img(37, 53, cvType);
+    cv::randu(img, 0, CV_MAT_DEPTH(cvType) == CV_16U ? 65535 : 255);
+    const std::string file = path("kind-" + std::to_string(cvType) + ".png");
+    QVERIFY(cv::imwrite(file, img));
+    datasets::Preprocess pre;
+    pre.height = pre.width = 32;
+    pre.channels = channels;
+    pre.mean.assign(channels, 0.5f);
+    pre.std.assign(channels, 0.5f);
+    const auto input = datasets::toModelInput(datasets::readImage(file), pre);
+    QCOMPARE(input.size(), size_t(channels * 32 * 32));
+    for (float v : input) QVERIFY(v >= -1.0f - 1e-5f && v <= 1.0f + 1e-5f);
+  }
+
+  // ---- class names --------------------------------------------------------------------
+  void imageNetNamesForUnnamed1000ClassModels() {
+    const auto names = io::imageNetClassNames();
+    QCOMPARE(int(names.size()), io::kImageNetClassCount);
+    QCOMPARE(names.front(), std::string("tench, Tinca tinca"));
+    QVERIFY(io::lacksClassNames({"LABEL_0", "LABEL_1"}));
+    QVERIFY(!io::lacksClassNames({"cat", "dog"}));
+    // A 1000-class HF classifier whose id2label holds only placeholders.
+    ViTConfig c;
+    c.image_size = 16; c.patch_size = 8; c.n_channels = 3; c.d_model = 16; c.n_heads = 2; c.d_head = 8;
+    c.d_mlp = 32; c.n_layers = 1; c.n_classes = io::kImageNetClassCount; c.eps = 1e-12;
+    io::LoadedModel m;
+    m.model = HookedViT(c);
+    m.model->init_weights(1);
+    m.format = "test";
+    m.preprocess = io::defaultPreprocess(c);
+    const std::string dir = path("imagenet-1000");
+    io::exportModel(m, dir, io::ExportFormat::HuggingFace);
+    io::LoadedModel back = io::loadModel(dir);
+    QCOMPARE(back.model->cfg().class_names.at(1), std::string("goldfish, Carassius auratus"));
+  }
+
+  // ---- hostile pickles ------------------------------------------------------------------
+  void hostilePickles_data() {
+    QTest::addColumn<QByteArray>("pickle");
+    QTest::addColumn<QString>("needle");
+    using test::PickleBytes;
+    auto row = [](const char* name, const std::string& p, const char* needle) {
+      QTest::newRow(name) << QByteArray(p.data(), int(p.size())) << QString(needle);
+    };
+    row("os.system", PickleBytes().global("os", "system").str("echo owned").op('\x85').op('R').done(), "os.system");
+    row("builtins.eval via STACK_GLOBAL",
+        PickleBytes().str("builtins").str("eval").op('\x93').str("1").op('\x85').op('R').done(), "builtins.eval");
+    row("old _rebuild_tensor", PickleBytes().global("torch._utils", "_rebuild_tensor").done(), "torch._utils._rebuild_tensor");
+    row("object construction (NEWOBJ)", PickleBytes().op('}').op(')').op('\x81').done(), "unsupported opcode 0x81");
+    row("truncated string", PickleBytes().raw("X\xff\xff\xff\x7f" "abc").done(), "truncated");
+    row("stack underflow", PickleBytes().op('R').done(), "stack underflow");
+    row("memo never stored", PickleBytes().raw("h\x05").done(), "never stored");
+    row("list inside itself", PickleBytes().op(']').raw(std::string("q\x00h\x00", 4)).op('a').done(), "contains itself");
+    std::string deep = "";
+    for (int i = 0; i < 100; ++i) deep += ']';
+    for (int i = 0; i < 99; ++i) deep += 'a';
+    row("nesting 100 deep", PickleBytes().raw(deep).done(), "nested deeper");
+    row("calling a storage class", PickleBytes().global("torch", "FloatStorage").op(')').op('R').done(), "cannot be called");
+    row("no STOP", std::string("\x80\x02N", 3), "truncated");
+  }
+
+  void hostilePickles() {
+    QFETCH(QByteArray, pickle);
+    QFETCH(QString, needle);
+    const std::string file = path("hostile.bin");
+    test::writeArchive(file, pickle.toStdString());
+    expectError([&] { io::TorchArchive archive(file); }, file, needle.toStdString());
+  }
+
+  // Well-formed pickles whose tensors lie about their storages.
+  void tensorsOutsideTheirStorage_data() {
+    QTest::addColumn<QByteArray>("pickle");
+    QTest::addColumn<int>("storageBytes");
+    QTest::addColumn<QString>("needle");
+    using test::PickleBytes;
+    auto sd = [](PickleBytes& p) -> PickleBytes& { return p.op('}').mark().str("w"); };
+    auto row = [](const char* name, PickleBytes p, int bytes, const char* needle) {
+      const std::string s = p.op('u').done();
+      QTest::newRow(name) << QByteArray(s.data(), int(s.size())) << bytes << QString(needle);
+    };
+    { PickleBytes p; sd(p).tensor("0", 4, {2, 3}, {3, 1}); row("view past the storage", p, 16, "reaches element 5"); }
+    { PickleBytes p; sd(p).tensor("0", 4, {4}, {1}, 2); row("offset past the storage", p, 16, "reaches element 5"); }
+    { PickleBytes p; sd(p).tensor("0", 100, {4}, {1}); row("storage longer than its record", p, 16, "holds 16 bytes"); }
+    { PickleBytes p; sd(p).tensor("0", 1 << 30, {4}, {1}); row("storage larger than the file", p, 16, "run past the end"); }
+    { PickleBytes p; sd(p).tensor("0", 4, {-1}, {1}); row("negative size", p, 16, "negative"); }
+    { PickleBytes p; sd(p).tensor("9", 4, {4}, {1}); row("missing storage record", p, 16, "missing storage record"); }
+    { PickleBytes p; sd(p).integer(7); row("a number among the tensors", p, 16, "is a int, not a tensor"); }
+  }
+
+  void tensorsOutsideTheirStorage() {
+    QFETCH(QByteArray, pickle);
+    QFETCH(int, storageBytes);
+    QFETCH(QString, needle);
+    const std::string file = path("lying.bin");
+    test::writeArchive(file, pickle.toStdString(), {{"0", std::string(static_cast<size_t>(storageBytes), '\0')}});
+    expectError(
+        [&] {
+          io::TorchArchive archive(file);
+          archive.tensors(archive.root());
+        },
+        file, needle.toStdString());
+  }
+
+  void notATorchArchive_data() {
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<QString>("needle");
+    QTest::newRow("legacy torch.save") << QByteArray("\x80\x02\x8a\x0a", 4) << "before PyTorch 1.6";
+    QTest::newRow("text") << QByteArray("hello") << "not a PyTorch archive";
+    QTest::newRow("broken zip") << QByteArray("PK\x03\x04garbage", 11) << "not a readable PyTorch archive";
+  }
+  void notATorchArchive() {
+    QFETCH(QByteArray, bytes);
+    QFETCH(QString, needle);
+    const std::string file = path("not-torch.pth");
+    writeText(file, bytes.toStdString());
+    expectError([&] { io::TorchArchive archive(file); }, file, needle.toStdString());
+  }
+
+  // A .bin written like Hugging Face's (OrderedDict + _metadata) loads; one with a key
+  // missing or one too many is refused naming the key.
+  void binStateDicts() {
+    io::SafeTensorsFile st(fixture("timm_vit/model.safetensors"));
+    io::StateDict sd;
+    for (const auto& n : st.names()) sd[n] = st.float_tensor(n);
+    const std::string config = readText(fixture("timm_vit/config.json"));
+    auto folder = [&](const char* name, const io::StateDict& tensors) {
+      const fs::path dir = path(name);
+      fs::create_directories(dir);
+      test::writeStateDict((dir / "pytorch_model.bin").string(), tensors);
+      writeText((dir / "config.json").string(), config);
+      return dir;
+    };
+    io::LoadedModel ok = io::loadModel(folder("bin-ok", sd).string());
+    io::SafeTensorsFile ref(fixture("timm_vit/reference.safetensors"));
+    torch::NoGradGuard no_grad;
+    QVERIFY(relL2(ok.model->forward(ref.float_tensor("pixel_values")), ref.float_tensor("logits")) <= kGoldenTolerance);
+
+    auto missing = sd;
+    missing.erase("blocks.1.mlp.fc2.bias");
+    expectError([&] { io::loadModel(folder("bin-missing", missing).string()); }, "pytorch_model.bin",
+                "'blocks.1.mlp.fc2.bias': missing");
+    auto extra = sd;
+    extra["blocks.1.attn.q_norm.weight"] = torch::ones({16});
+    expectError([&] { io::loadModel(folder("bin-extra", extra).string()); }, "pytorch_model.bin",
+                "'blocks.1.attn.q_norm.weight': unexpected");
+  }
+
+  // ---- hostile configs -------------------------------------------------------------------
+  void hostileConfigs_data() {
+    QTest::addColumn<QString>("fixtureDir");
+    QTest::addColumn<QString>("pointer");  // JSON pointer of the field to change
+    QTest::addColumn<int>("value");
+    QTest::addColumn<QString>("needle");
+    QTest::newRow("timm zero depth") << "timm_vit" << "/model_args/depth" << 0 << "n_layers";
+    QTest::newRow("timm negative width") << "timm_vit" << "/model_args/embed_dim" << -64 << "embed_dim";
+    QTest::newRow("timm heads do not divide") << "timm_vit" << "/model_args/num_heads" << 5 << "do not divide";
+    QTest::newRow("timm wrong depth") << "timm_vit" << "/model_args/depth" << 4 << "blocks.3.norm1.weight': missing";
+    QTest::newRow("CLIP zero heads") << "hf_clip_vision" << "/num_attention_heads" << 0 << "num_attention_heads";
+    QTest::newRow("CLIP wrong image size") << "hf_clip_vision" << "/image_size" << 64 << "position_embedding.weight";
+    QTest::newRow("mouse heads do not divide") << "legacy_mice/legacy_2L_full_LN" << "/transformer/num_heads" << 3
+                                               << "do not divide";
+    QTest::newRow("mouse negative patch") << "legacy_mice/legacy_2L_full_LN" << "/image/patch_size" << -8
+                                          << "patch_size";
+    QTest::newRow("HF ViTModel zero width") << "hf_vit_model" << "/hidden_size" << 0 << "d_model";
+  }
+
+  void hostileConfigs() {
+    QFETCH(QString, fixtureDir);
+    QFETCH(QString, pointer);
+    QFETCH(int, value);
+    QFETCH(QString, needle);
+    const fs::path src = fixture(fixtureDir.toStdString());
+    const fs::path dir = path("bad-config-" + QString(fixtureDir).replace('/', '_').toStdString() + "-" +
+                              std::to_string(std::abs(value)) + QString(pointer).replace('/', '_').toStdString());
+    fs::create_directories(dir);
+    for (const auto& e : fs::recursive_directory_iterator(src)) {
+      const fs::path rel = fs::relative(e.path(), src);
+      if (e.is_directory()) fs::create_directories(dir / rel);
+      else if (rel != "config.json") fs::create_symlink(e.path(), dir / rel);
+    }
+    nlohmann::json cfg = nlohmann::json::parse(readText((src / "config.json").string()));
+    cfg[nlohmann::json::json_pointer(pointer.toStdString())] = value;
+    writeText((dir / "config.json").string(), cfg.dump());
+    const std::string named = needle.contains("':") ? "model.safetensors" : "config.json";
+    expectError([&] { io::loadModel(dir.string()); }, named, needle.toStdString());
+  }
+
+  // A native folder whose config is far larger than its weights is refused before the
+  // model is built (it would otherwise allocate what the config says).
+  void oversizedConfigIsRefusedBeforeAllocating() {
+    const std::string dir = path("oversized");
+    io::saveModel(model("hf_vit_classifier"), dir);
+    nlohmann::json j = nlohmann::json::parse(readText(dir + "/config.json"));
+    j["config"]["n_layers"] = 100000;
+    writeText(dir + "/config.json", j.dump());
+    expectError([&] { io::loadModel(dir); }, "model.safetensors", "the config implies");
+  }
+};
+
+QTEST_GUILESS_MAIN(TestLoaders)
+#include "tst_loaders.moc"
