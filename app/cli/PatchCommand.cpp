@@ -1,0 +1,167 @@
+// `prisma patch`: an activation-patching (or attribution-patching) sweep of one
+// component over a clean / corrupted image pair, written as a grid (.safetensors) or one
+// row per cell (.csv). The library does the work (model/interp/ActivationPatching.h).
+
+#include "app/cli/CliArgs.h"
+#include "app/cli/Commands.h"
+
+#include "model/Error.h"
+#include "model/interp/ActivationPatching.h"
+#include "model/interp/AttributionPatching.h"
+#include "model/io/InputSpec.h"
+#include "model/io/SafeTensors.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <ostream>
+#include <sstream>
+
+#include <unistd.h>
+
+namespace prisma::cli {
+
+namespace {
+
+bool endsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::vector<int64_t> parseInts(const std::string& text, const std::string& option) {
+  std::vector<int64_t> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      size_t used = 0;
+      out.push_back(std::stoll(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      throw UsageError("--" + option + " needs comma-separated integers, got '" + text + "'");
+    }
+  }
+  if (out.empty()) throw UsageError("--" + option + " is empty");
+  return out;
+}
+
+int classCheck(int64_t c, int n_classes, const std::string& option) {
+  if (c < 0 || c >= n_classes)
+    throw UsageError("--" + option + ": class " + std::to_string(c) + " outside [0, " + std::to_string(n_classes) + ")");
+  return static_cast<int>(c);
+}
+
+void writeCsv(const std::string& path, const interp::PatchComponent& comp, const torch::Tensor& grid) {
+  std::ofstream f(path);
+  if (!f) throw Error(path, "", "cannot open for writing");
+  for (const auto& axis : comp.axes) f << interp::toString(axis) << ",";
+  f << "value\n" << std::setprecision(9);
+  const torch::Tensor flat = grid.reshape({-1});
+  for (const auto& cell : comp.cells()) {
+    for (int64_t i : cell) f << i << ",";
+    f << flat[comp.offset(cell)].item<float>() << "\n";
+  }
+  if (!f) throw Error(path, "", "write failed");
+}
+
+}  // namespace
+
+int patchCommand(const Args& args, std::ostream& out) {
+  CliArgs a(args, {"clean", "corrupt", "component", "metric", "labels", "label", "method", "out", "batch", "positions"},
+            {"normalize"});
+  auto m = io::loadModel(a.positional(0, "MODEL"));
+  HookedViTImpl& model = *m.model;
+  const ViTConfig& cfg = model.cfg();
+  const torch::Tensor clean = io::loadInput(a.required("clean"), m);
+  const torch::Tensor corrupt = io::loadInput(a.required("corrupt"), m);
+  if (clean.size(0) != 1 || corrupt.size(0) != 1)
+    throw UsageError("--clean and --corrupt must each be one image (pick one of a batch with :INDEX)");
+  const std::string path = a.required("out");
+  if (!endsWith(path, ".safetensors") && !endsWith(path, ".csv"))
+    throw UsageError("--out must end in .safetensors or .csv");
+  const std::string method = a.value("method", "exact");
+  if (method != "exact" && method != "attribution") throw UsageError("--method must be exact or attribution");
+
+  const auto kind = interp::componentKindFromName(a.required("component"));
+  const interp::PatchComponent comp =
+      a.has("positions") ? interp::makePositionsComponent(kind, parseInts(a.value("positions"), "positions"), cfg)
+                         : interp::makeComponent(kind, cfg);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  const interp::PatchingPair pair = interp::runPair(model, clean, corrupt, interp::hooksOf({comp}, cfg));
+  const int clean_top = pair.clean_logits.argmax(1).item<int>();
+  const int corrupt_top = pair.corrupt_logits.argmax(1).item<int>();
+
+  // The metric and the classes it is about.
+  const std::string metric_name = a.value("metric", "logit_diff");
+  std::vector<int> labels;
+  interp::Metric metric;
+  if (metric_name == "logit_diff") {
+    if (a.has("label")) throw UsageError("--metric logit_diff takes --labels A,B");
+    if (a.has("labels")) {
+      const auto ab = parseInts(a.value("labels"), "labels");
+      if (ab.size() != 2) throw UsageError("--labels needs two classes A,B");
+      labels = {classCheck(ab[0], cfg.n_classes, "labels"), classCheck(ab[1], cfg.n_classes, "labels")};
+    } else {
+      labels = {clean_top, corrupt_top};
+    }
+    metric = interp::metrics::logitDiff(labels[0], labels[1]);
+  } else if (metric_name == "prob" || metric_name == "logit" || metric_name == "cross_entropy") {
+    if (a.has("labels")) throw UsageError("--metric " + metric_name + " takes --label A");
+    labels = {a.has("label") ? classCheck(a.intValue("label", 0), cfg.n_classes, "label") : clean_top};
+    metric = metric_name == "prob"    ? interp::metrics::prob(labels[0])
+             : metric_name == "logit" ? interp::metrics::logit(labels[0])
+                                      : interp::metrics::crossEntropy(labels[0]);
+  } else {
+    throw UsageError("--metric must be logit_diff, prob, logit or cross_entropy");
+  }
+  const double clean_metric = interp::metricValue(metric, pair.clean_logits);
+  const double corrupt_metric = interp::metricValue(metric, pair.corrupt_logits);
+  if (a.flag("normalize")) {
+    if (method == "attribution") throw UsageError("--normalize applies to --method exact");
+    metric = interp::metrics::normalized(metric, clean_metric, corrupt_metric);
+  }
+
+  torch::Tensor grid;
+  if (method == "exact") {
+    interp::PatchOptions options;
+    options.batch_size = a.intValue("batch", 0);
+    if (isatty(STDERR_FILENO)) {  // long sweeps (ViT-B: minutes) show where they are
+      options.on_progress = [](const interp::PatchProgress& p) {
+        std::cerr << "\r" << p.done << "/" << p.total << " cells" << (p.done == p.total ? "\n" : "") << std::flush;
+      };
+    }
+    grid = interp::activationPatch(model, pair, comp, metric, options).values;
+  } else {
+    grid = interp::attributionPatch(model, pair, comp, metric);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  if (endsWith(path, ".csv")) {
+    writeCsv(path, comp, grid);
+  } else {
+    std::vector<float> label_values(labels.begin(), labels.end());
+    std::string axes;
+    for (const auto& axis : comp.axes) axes += (axes.empty() ? "" : ",") + interp::toString(axis);
+    io::writeSafeTensors(
+        path,
+        {{"result", grid.contiguous()},
+         {"clean_metric", torch::tensor({float(clean_metric)})},
+         {"corrupt_metric", torch::tensor({float(corrupt_metric)})},
+         {"labels", torch::tensor(label_values)}},
+        {{"model", m.source}, {"component", comp.name}, {"axes", axes}, {"metric", metric_name},
+         {"normalized", a.flag("normalize") ? "true" : "false"}, {"method", method},
+         {"clean", a.required("clean")}, {"corrupt", a.required("corrupt")}});
+  }
+  std::ostringstream shape;
+  for (size_t i = 0; i < comp.shape.size(); ++i) shape << (i ? "x" : "") << comp.shape[i];
+  out << "prisma patch: " << comp.name << " [" << shape.str() << "], " << method << ", " << metric_name;
+  for (size_t i = 0; i < labels.size(); ++i) out << (i ? "," : " ") << labels[i];
+  out << "; clean " << clean_metric << ", corrupt " << corrupt_metric << "; " << comp.cell_count() << " cells in "
+      << std::fixed << std::setprecision(2) << seconds << " s; wrote " << path << "\n";
+  return 0;
+}
+
+}  // namespace prisma::cli
