@@ -13,5 +13,18 @@ using Args = std::vector<std::string>;
 int infoCommand(const Args& args, std::ostream& out);
 int runCommand(const Args& args, std::ostream& out);
 int benchCommand(const Args& args, std::ostream& out);
+int benchLoadCommand(const Args& args, std::ostream& out);  // `bench load`
+int convertCommand(const Args& args, std::ostream& out);
+int exportCommand(const Args& args, std::ostream& out);
+
+// Interpretability (model/interp): patching sweeps, attention maps, the logit lens.
+int patchCommand(const Args& args, std::ostream& out);
+int attentionCommand(const Args& args, std::ostream& out);
+int lensCommand(const Args& args, std::ostream& out);
+int benchPatchCommand(const Args& args, std::ostream& out);  // `bench patch`
+
+// Training (model/train): `train` and `bench train`.
+int trainCommand(const Args& args, std::ostream& out);
+int benchTrainCommand(const Args& args, std::ostream& out);  // `bench train`
 
 }  // namespace prisma::cli

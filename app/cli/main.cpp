@@ -25,6 +25,26 @@ void usage(std::ostream& out) {
          "  bench forward [--reps N] [--quick] [--model mouse|vit-b16] [--threads N]\n"
          "                                    forward / full-cache timings next to matmul GFLOP/s\n"
          "  dataset list|info|export ...      built-in datasets\n"
+         "  convert MODEL OUT_DIR [--heads N]  write any loadable model in Prisma's own format\n"
+         "  export MODEL OUT_DIR --format hf|timm [--heads N]\n"
+         "                                    an upload-ready Hugging Face / timm folder, or the reason not\n"
+         "  bench load MODEL | --make DIR     peak memory of loading MODEL / write a ViT-B/16-sized model\n"
+         "  patch MODEL --clean SPEC --corrupt SPEC --component NAME --out OUT.safetensors|.csv\n"
+         "        [--metric logit_diff [--labels A,B] | --metric prob|logit|cross_entropy [--label A]]\n"
+         "        [--normalize] [--method exact|attribution] [--positions P,...] [--batch N]\n"
+         "                                    activation / attribution patching sweep of one component\n"
+         "  attention MODEL --image SPEC (--layer L --head H | --grid | --rollout | --relevancy CLASS)\n"
+         "        [--query cls|ROW,COL] [--png OUT.png] [--out OUT.safetensors|.csv]\n"
+         "                                    attention / rollout / relevancy heatmaps over the image\n"
+         "  lens MODEL --image SPEC --out OUT.csv|.safetensors  logit lens per patch and layer\n"
+         "  bench patch [--batch N] [--sample N] [--reps N] [--threads N] [--batch-scan]\n"
+         "                                    exact patching sweeps (TransformerLens way vs fast) and attribution\n"
+         "  train --preset NAME [--out DIR] [--layers N] [--attn-only] [--d-model D] [--heads H]\n"
+         "        [--epochs E] [--max-steps S] [--lr X] [--batch B] [--seed S] [--log-every N]\n"
+         "        [--checkpoint-every N] [--from MODEL [--new-head C] [--freeze-backbone]] [--resume DIR]\n"
+         "                                    train or fine-tune a ViT from a preset; logs, checkpoints, model card\n"
+         "  bench train [--preset NAME]... [--steps N] [--reps N] [--batch B] [--quick]\n"
+         "                                    training throughput (images/s) of the induction and mnist presets\n"
          "SPEC: an image file, or FILE.safetensors:KEY[:INDEX] (a preprocessed [batch, C, H, W] tensor)\n";
 }
 
@@ -43,7 +63,19 @@ int main(int argc, char** argv) {
   try {
     if (command == "info") return prisma::cli::infoCommand(args, std::cout);
     if (command == "run") return prisma::cli::runCommand(args, std::cout);
+    if (command == "bench" && !args.empty() && args[0] == "load")
+      return prisma::cli::benchLoadCommand(prisma::cli::Args(args.begin() + 1, args.end()), std::cout);
+    if (command == "bench" && !args.empty() && args[0] == "patch")
+      return prisma::cli::benchPatchCommand(prisma::cli::Args(args.begin() + 1, args.end()), std::cout);
+    if (command == "bench" && !args.empty() && args[0] == "train")
+      return prisma::cli::benchTrainCommand(prisma::cli::Args(args.begin() + 1, args.end()), std::cout);
     if (command == "bench") return prisma::cli::benchCommand(args, std::cout);
+    if (command == "train") return prisma::cli::trainCommand(args, std::cout);
+    if (command == "patch") return prisma::cli::patchCommand(args, std::cout);
+    if (command == "attention") return prisma::cli::attentionCommand(args, std::cout);
+    if (command == "lens") return prisma::cli::lensCommand(args, std::cout);
+    if (command == "convert") return prisma::cli::convertCommand(args, std::cout);
+    if (command == "export") return prisma::cli::exportCommand(args, std::cout);
     if (command == "dataset") return prisma::cli::runDatasetCommand(args, std::cout, std::cerr);
     std::cerr << "prisma: unknown command '" << command << "'\n";
     usage(std::cerr);
