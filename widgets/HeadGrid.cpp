@@ -7,7 +7,8 @@
 namespace prisma::widgets {
 
 namespace {
-constexpr int kLabelWidth = 56;
+constexpr int kMinLabelWidth = 32;
+constexpr int kLabelPadding = 8;
 constexpr int kSpacing = 3;
 constexpr int kMinCell = 24;
 constexpr int kPreferredCell = 56;
@@ -65,14 +66,14 @@ void HeadGrid::setSelected(int row, int column) {
   emit cellSelected(row, column);
 }
 
-std::pair<double, double> HeadGrid::rangeFor(const HeatGrid& cell) const {
-  if (!perCell_) return {low_, high_};
+std::pair<double, double> HeadGrid::rangeFor(const HeadGridRow& row, const HeatGrid& cell) const {
+  if (!perCell_ && !row.ownRange) return {low_, high_};
   return {cell.minValue(), cell.maxValue()};
 }
 
 QColor HeadGrid::cellColor(int row, int column, int patchRow, int patchCol) const {
   const HeatGrid& cell = rows_[row].cells[column];
-  const auto [lo, hi] = rangeFor(cell);
+  const auto [lo, hi] = rangeFor(rows_[row], cell);
   return map_.map(cell.at(patchRow, patchCol), lo, hi);
 }
 
@@ -85,7 +86,7 @@ void HeadGrid::rebuildThumbnails() {
       QImage img(std::max(1, cell.cols), std::max(1, cell.rows), QImage::Format_ARGB32);
       img.fill(Qt::transparent);
       if (!cell.isEmpty()) {
-        const auto [lo, hi] = rangeFor(cell);
+        const auto [lo, hi] = rangeFor(rows_[r], cell);
         for (int y = 0; y < cell.rows; ++y) {
           auto* line = reinterpret_cast<QRgb*>(img.scanLine(y));
           for (int x = 0; x < cell.cols; ++x) line[x] = map_.mapRgba(cell.at(y, x), lo, hi);
@@ -97,6 +98,12 @@ void HeadGrid::rebuildThumbnails() {
   }
 }
 
+int HeadGrid::labelWidth() const {
+  int w = kMinLabelWidth;
+  for (const auto& r : rows_) w = std::max(w, fontMetrics().horizontalAdvance(r.label) + kLabelPadding);
+  return w;
+}
+
 int HeadGrid::maxColumns() const {
   int n = 1;
   for (const auto& r : rows_) n = std::max(n, int(r.cells.size()));
@@ -106,31 +113,31 @@ int HeadGrid::maxColumns() const {
 int HeadGrid::cellSize() const {
   const int cols = maxColumns();
   const int rows = std::max(1, int(rows_.size()));
-  const int byWidth = (width() - kLabelWidth - kSpacing * (cols + 1)) / cols;
+  const int byWidth = (width() - labelWidth() - kSpacing * (cols + 1)) / cols;
   const int byHeight = (height() - kSpacing * (rows + 1)) / rows;
   return std::max(kMinCell, std::min(byWidth, byHeight));
 }
 
 QSize HeadGrid::sizeHint() const {
   const int cols = maxColumns(), rows = std::max(1, int(rows_.size()));
-  return {kLabelWidth + cols * (kPreferredCell + kSpacing) + kSpacing, rows * (kPreferredCell + kSpacing) + kSpacing};
+  return {labelWidth() + cols * (kPreferredCell + kSpacing) + kSpacing, rows * (kPreferredCell + kSpacing) + kSpacing};
 }
 
 QSize HeadGrid::minimumSizeHint() const {
   const int cols = maxColumns(), rows = std::max(1, int(rows_.size()));
-  return {kLabelWidth + cols * (kMinCell + kSpacing) + kSpacing, rows * (kMinCell + kSpacing) + kSpacing};
+  return {labelWidth() + cols * (kMinCell + kSpacing) + kSpacing, rows * (kMinCell + kSpacing) + kSpacing};
 }
 
 QRect HeadGrid::cellRect(int row, int column) const {
   const int s = cellSize();
-  return QRect(kLabelWidth + kSpacing + column * (s + kSpacing), kSpacing + row * (s + kSpacing), s, s);
+  return QRect(labelWidth() + kSpacing + column * (s + kSpacing), kSpacing + row * (s + kSpacing), s, s);
 }
 
 QPoint HeadGrid::cellAt(const QPoint& pos) const {
   const int s = cellSize();
-  const int column = (pos.x() - kLabelWidth - kSpacing) / (s + kSpacing);
+  const int column = (pos.x() - labelWidth() - kSpacing) / (s + kSpacing);
   const int row = (pos.y() - kSpacing) / (s + kSpacing);
-  if (pos.x() < kLabelWidth || row < 0 || row >= rows_.size() || column < 0 || column >= columnCount(row) ||
+  if (pos.x() < labelWidth() || row < 0 || row >= rows_.size() || column < 0 || column >= columnCount(row) ||
       !cellRect(row, column).contains(pos))
     return {-1, -1};
   return {column, row};
@@ -147,7 +154,7 @@ void HeadGrid::paintEvent(QPaintEvent*) {
   p.setPen(palette().text().color());
   for (int r = 0; r < rows_.size(); ++r) {
     const QRect first = cellRect(r, 0);
-    p.drawText(QRect(0, first.top(), kLabelWidth - kSpacing, s), Qt::AlignRight | Qt::AlignVCenter, rows_[r].label);
+    p.drawText(QRect(0, first.top(), labelWidth() - kSpacing, s), Qt::AlignRight | Qt::AlignVCenter, rows_[r].label);
     for (int c = 0; c < rows_[r].cells.size(); ++c) {
       const QRect cell = cellRect(r, c);
       if (!scaledImage_.isNull()) p.drawImage(cell.topLeft(), scaledImage_);

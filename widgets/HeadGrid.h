@@ -16,6 +16,7 @@ struct HeadGridRow {
   QString label;              // "L0", "rollout", ...
   QVector<HeatGrid> cells;    // one per head (or one for a whole-model map)
   QStringList cellLabels;     // optional, e.g. "H3" after sorting by a head summary
+  bool ownRange = false;      // each cell stretched to its own min..max (whole-model maps)
 };
 
 class HeadGrid : public QWidget {
@@ -58,9 +59,10 @@ protected:
 private:
   void rebuildThumbnails();
   int maxColumns() const;
+  int labelWidth() const;  // fits the longest row label
   int cellSize() const;
   QPoint cellAt(const QPoint& pos) const;  // (column, row) or (-1, -1)
-  std::pair<double, double> rangeFor(const HeatGrid& cell) const;
+  std::pair<double, double> rangeFor(const HeadGridRow& row, const HeatGrid& cell) const;
 
   QVector<HeadGridRow> rows_;
   QVector<QVector<QImage>> thumbnails_;  // one pixel per patch

@@ -16,6 +16,9 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <cmath>
+#include <numeric>
+
 namespace prisma::app {
 
 namespace {
@@ -53,6 +56,10 @@ AttentionView::AttentionView(QWidget* parent) : QWidget(parent) {
   colorMap_->addItems({QStringLiteral("viridis"), QStringLiteral("magma"), QStringLiteral("grey")});
   normalization_ = new QComboBox(this);
   normalization_->addItems({tr("Global range"), tr("Per head")});
+  sort_ = new QComboBox(this);
+  sort_->setToolTip(tr("Order the heads of each layer by the engine's head summaries"));
+  sort_->addItems({tr("Heads by index"), tr("Lowest entropy first"), tr("Most CLS attention first"),
+                   tr("Most self attention first"), tr("Longest distance first")});
   opacity_ = new QSlider(Qt::Horizontal, this);
   opacity_->setRange(0, kOpacitySteps);
   opacity_->setToolTip(tr("Heatmap opacity"));
@@ -71,6 +78,7 @@ AttentionView::AttentionView(QWidget* parent) : QWidget(parent) {
   controls->addSpacing(12);
   controls->addWidget(matrixButton_);
   controls->addStretch();
+  controls->addWidget(sort_);
   controls->addWidget(colorMap_);
   controls->addWidget(normalization_);
   controls->addWidget(new QLabel(tr("Opacity"), this));
@@ -122,6 +130,8 @@ AttentionView::AttentionView(QWidget* parent) : QWidget(parent) {
       if (token >= first) patches.push_back(QPoint((token - first) % result_.gridCols, (token - first) / result_.gridCols));
     large_->setHighlightedPatches(patches);
   });
+  connect(sort_, qOverload<int>(&QComboBox::currentIndexChanged), this,
+          [this](int index) { setHeadOrder(static_cast<HeadOrder>(index)); });
   connect(clsButton_, &QToolButton::toggled, this, &AttentionView::setClsPinned);
   connect(matrixButton_, &QToolButton::toggled, this, &AttentionView::setPatternMode);
   connect(colorMap_, &QComboBox::currentTextChanged, this, [this](const QString& name) {
@@ -150,6 +160,7 @@ void AttentionView::setResult(const AttentionResult& result) {
   }
   large_->setImage(result.input);
   grid_->setImage(result.input);
+  computeOrder();
   rebuild();
   grid_->setSelected(layer_, head_);
 }
@@ -174,7 +185,51 @@ void AttentionView::setPatternMode(bool on) {
   updateLarge();
 }
 
-void AttentionView::selectHead(int layer, int head) { grid_->setSelected(layer, head); }
+void AttentionView::selectHead(int layer, int head) {
+  const int column = layer < headOrder_.size() ? std::max<int>(0, headOrder_[layer].indexOf(head)) : head;
+  grid_->setSelected(layer, column);
+}
+
+int AttentionView::headAt(int layer, int column) const {
+  if (layer < headOrder_.size() && column < headOrder_[layer].size()) return headOrder_[layer][column];
+  return column;
+}
+
+void AttentionView::setHeadOrder(HeadOrder order) {
+  const int head = headAt(layer_, head_);
+  order_ = order;
+  if (sort_->currentIndex() != static_cast<int>(order)) sort_->setCurrentIndex(static_cast<int>(order));
+  computeOrder();
+  rebuild();
+  selectHead(layer_, head);
+}
+
+void AttentionView::computeOrder() {
+  headOrder_.clear();
+  const HeadStats& st = result_.stats;
+  const std::vector<float>* key = nullptr;
+  bool ascending = false;
+  switch (order_) {
+    case HeadOrder::Index: break;
+    case HeadOrder::Entropy: key = &st.entropy; ascending = true; break;
+    case HeadOrder::ClsAttention: key = &st.toCls; break;
+    case HeadOrder::SelfAttention: key = &st.toSelf; break;
+    case HeadOrder::MeanDistance: key = &st.meanDistance; break;
+  }
+  for (int l = 0; l < result_.layers; ++l) {
+    QVector<int> heads(result_.heads);
+    std::iota(heads.begin(), heads.end(), 0);
+    if (key && key->size() == static_cast<size_t>(result_.layers * result_.heads)) {
+      auto value = [&](int h) {
+        const float v = (*key)[static_cast<size_t>(l) * result_.heads + h];
+        return std::isnan(v) ? (ascending ? INFINITY : -INFINITY) : v;  // undefined last
+      };
+      std::stable_sort(heads.begin(), heads.end(),
+                       [&](int a, int b) { return ascending ? value(a) < value(b) : value(a) > value(b); });
+    }
+    headOrder_.push_back(heads);
+  }
+}
 
 QString AttentionView::queryText() const {
   if (!query_) return result_.hasCls || !result_.isValid() ? tr("CLS") : tr("mean over tokens");
@@ -196,15 +251,22 @@ void AttentionView::rebuild() {
   if (!result_.isValid()) return;
   QVector<widgets::HeadGridRow> rows;
   float high = 0.0f;
+  const bool sorted = order_ != HeadOrder::Index;
   for (int l = 0; l < result_.layers; ++l) {
-    widgets::HeadGridRow row{tr("L%1").arg(l), {}, {}};
-    for (int h = 0; h < result_.heads; ++h) {
+    widgets::HeadGridRow row{tr("L%1").arg(l), {}, {}, false};
+    for (int c = 0; c < result_.heads; ++c) {
+      const int h = headAt(l, c);
       row.cells.push_back(result_.attention(l, h, query_));
+      if (sorted) row.cellLabels << tr("H%1").arg(h);
       high = std::max(high, row.cells.back().maxValue());
     }
     rows.push_back(row);
   }
-  if (result_.rollout) rows.push_back({tr("rollout"), {result_.rolloutGrid(query_)}, {}});
+  // Whole-model maps have their own scale (rollout mixes to a near-uniform background,
+  // relevancy is unbounded), so they are always drawn on their own range.
+  if (result_.rollout) rows.push_back({tr("rollout"), {result_.rolloutGrid(query_)}, {}, true});
+  if (result_.relevancy)
+    rows.push_back({tr("relevancy"), {result_.relevancyGrid(query_)}, {result_.classNames.value(result_.relevancyClass)}, true});
   const bool perHead = normalization_->currentIndex() != kGlobal;
   grid_->setPerCellNormalization(perHead);
   globalHigh_ = high > 0.0f ? high : 1.0;
@@ -218,17 +280,21 @@ void AttentionView::rebuild() {
 void AttentionView::updateLarge() {
   if (!result_.isValid() || layer_ >= grid_->rowCount()) return;
   const widgets::HeatGrid heat = grid_->row(layer_).cells.value(head_);
-  const bool perHead = normalization_->currentIndex() != kGlobal;
+  const bool isWholeModel = layer_ >= result_.layers;
+  const bool perHead = normalization_->currentIndex() != kGlobal || isWholeModel;
   const double low = perHead ? heat.minValue() : 0.0;
   const double high = perHead ? heat.maxValue() : globalHigh_;
   large_->setHeat(heat);
   large_->setRange(low, high);
   large_->setQueryPatch(query_);
   largeBar_->setRange(low, high);
-  const bool isRollout = layer_ >= result_.layers;
-  headLabel_->setText(isRollout ? tr("Attention rollout") : tr("Layer %1, head %2").arg(layer_).arg(head_));
-  if (largeStack_->currentIndex() == 1 && !isRollout) {
-    const QVector<float> m = result_.patternMatrix(layer_, head_);
+  const int head = headAt(layer_, head_);
+  headLabel_->setText(!isWholeModel ? tr("Layer %1, head %2").arg(layer_).arg(head)
+                      : layer_ == result_.layers && result_.rollout
+                          ? tr("Attention rollout")
+                          : tr("Gradient relevancy for %1").arg(result_.classNames.value(result_.relevancyClass)));
+  if (largeStack_->currentIndex() == 1 && !isWholeModel) {
+    const QVector<float> m = result_.patternMatrix(layer_, head);
     matrix_->setPattern(result_.tokens, m);
     matrix_->setRange(0.0, m.isEmpty() ? 1.0 : *std::max_element(m.begin(), m.end()));
   }

@@ -38,6 +38,11 @@ public:
   void setQuery(std::optional<QPoint> query);
   void setClsPinned(bool pinned);
   void selectHead(int layer, int head);  // layer == layers: the rollout row
+  // How heads are ordered within each layer's row of the grid.
+  enum class HeadOrder { Index, Entropy, ClsAttention, SelfAttention, MeanDistance };
+  void setHeadOrder(HeadOrder order);
+  // The head shown in grid column `column` of layer `layer` under the current order.
+  int headAt(int layer, int column) const;
   void setPatternMode(bool on);
 
   widgets::HeadGrid* headGrid() const { return grid_; }
@@ -49,6 +54,7 @@ public:
 
 private:
   void rebuild();
+  void computeOrder();
   void updateLarge();
   void applyStyle();
   QString queryText() const;
@@ -56,7 +62,9 @@ private:
   AttentionResult result_;
   std::optional<QPoint> query_;
   bool clsPinned_ = true;
-  int layer_ = 0, head_ = 0;
+  int layer_ = 0, head_ = 0;  // grid row and column of the selection
+  HeadOrder order_ = HeadOrder::Index;
+  QVector<QVector<int>> headOrder_;  // per layer: grid column -> head
   double globalHigh_ = 1.0;  // the largest value in the grid: the shared range's top
 
   widgets::HeadGrid* grid_ = nullptr;
@@ -69,6 +77,7 @@ private:
   QToolButton* matrixButton_ = nullptr;
   QComboBox* colorMap_ = nullptr;
   QComboBox* normalization_ = nullptr;
+  QComboBox* sort_ = nullptr;
   QSlider* opacity_ = nullptr;
   QLabel* queryLabel_ = nullptr;
   QLabel* headLabel_ = nullptr;

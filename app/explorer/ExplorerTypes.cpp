@@ -54,6 +54,14 @@ widgets::HeatGrid AttentionResult::rolloutGrid(std::optional<QPoint> query) cons
   return rowOverPatches(rollout->data(), tokens, gridRows, gridCols, hasCls, q);
 }
 
+widgets::HeatGrid AttentionResult::relevancyGrid(std::optional<QPoint> query) const {
+  if (!relevancy) return {};
+  std::optional<int> q;
+  if (query) q = patchToken(query->y(), query->x());
+  else if (hasCls) q = 0;
+  return rowOverPatches(relevancy->data(), tokens, gridRows, gridCols, hasCls, q);
+}
+
 QVector<float> AttentionResult::patternMatrix(int layer, int head) const {
   if (!isValid()) return {};
   const float* base = patterns->data() + (static_cast<size_t>(layer) * heads + head) * tokens * tokens;

@@ -41,6 +41,11 @@ struct ImageRequest {
   static ImageRequest image(const QImage& pixels, const QString& title);
 };
 
+// The engine's per-head summaries, each [layer * head] (NaN where undefined).
+struct HeadStats {
+  std::vector<float> entropy, toCls, toSelf, meanDistance;
+};
+
 // Everything the attention views draw for one (model, image) pair.
 struct AttentionResult {
   quint64 requestId = 0;
@@ -49,8 +54,17 @@ struct AttentionResult {
   int layers = 0, heads = 0, tokens = 0, gridRows = 0, gridCols = 0;
   bool hasCls = false;
   std::shared_ptr<const std::vector<float>> patterns;  // [layer, head, query, key]
-  std::shared_ptr<const std::vector<float>> rollout;   // [query, key], may be null
+  std::shared_ptr<const std::vector<float>> rollout;    // [query, key], may be null
+  std::shared_ptr<const std::vector<float>> relevancy;  // [query, key] for relevancyClass, may be null
+  int relevancyClass = -1;
+  HeadStats stats;
   QVector<widgets::ClassScore> topk;
+  QStringList classNames;
+  // Logit lens: the top class and its logit per patch at each layer's resid_pre, then the
+  // final residual: [lensLayers, gridRows * gridCols].
+  int lensLayers = 0;
+  std::shared_ptr<const std::vector<int>> lensTopClass;
+  std::shared_ptr<const std::vector<float>> lensTopLogit;
 
   bool isValid() const { return patterns && layers > 0; }
   // The token of a patch (after CLS when there is one).
@@ -58,8 +72,9 @@ struct AttentionResult {
   // One head's attention from `query` (nullopt = CLS) over the image patches, or from
   // the mean over queries when the model has no CLS token.
   widgets::HeatGrid attention(int layer, int head, std::optional<QPoint> query) const;
-  // Attention rollout from the same query, when computed.
+  // Attention rollout / gradient relevancy from the same query, when computed.
   widgets::HeatGrid rolloutGrid(std::optional<QPoint> query) const;
+  widgets::HeatGrid relevancyGrid(std::optional<QPoint> query) const;
   // The full [query, key] matrix of one head.
   QVector<float> patternMatrix(int layer, int head) const;
 };

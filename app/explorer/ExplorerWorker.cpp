@@ -3,6 +3,10 @@
 #include "model/Error.h"
 #include "model/io/InputSpec.h"
 #include "model/io/ModelLoader.h"
+#include "model/interp/AttentionMaps.h"
+#include "model/interp/AttentionRollout.h"
+#include "model/interp/LogitLens.h"
+#include "model/interp/Relevancy.h"
 #include "model/runtime/Runtime.h"
 
 #include <c10/util/Exception.h>
@@ -35,6 +39,12 @@ ModelSummary summarize(const io::LoadedModel& m) {
   for (const auto& n : m.notes) s.notes << QString::fromStdString(n);
   s.classes = c.n_classes;
   return s;
+}
+
+// A tensor's values as a shared, immutable array the GUI thread can read.
+std::shared_ptr<const std::vector<float>> floats(const torch::Tensor& t) {
+  const torch::Tensor c = t.detach().to(torch::kFloat32).contiguous();
+  return std::make_shared<const std::vector<float>>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
 }
 
 QString describe(const std::exception& e) {
@@ -115,9 +125,16 @@ void ExplorerWorker::computeImage(const ImageRequest& request, quint64 requestId
         std::memcpy(packed.data() + static_cast<size_t>(y) * rgb.width() * 3, rgb.constScanLine(y), rgb.width() * 3);
       input = io::imageInput(datasets::fromPixels(packed.data(), rgb.height(), rgb.width(), 3), m.preprocess);
     }
-    torch::NoGradGuard no_grad;
-    auto run = m.model->run_with_cache(input.slice(0, 0, 1), filters::regex({"hook_pattern$"}));
+    input = input.slice(0, 0, 1);
     const ViTConfig& c = m.model->cfg();
+    HookedViTImpl::CacheRun run;
+    {
+      torch::NoGradGuard no_grad;
+      // What every view needs from one forward pass: patterns (grid, rollout, summaries)
+      // and the residual stream with the final LayerNorm's scale (logit lens).
+      run = m.model->run_with_cache(
+          input, filters::regex({"hook_pattern$", "hook_resid_pre$", "hook_resid_post$", "^ln_final\\.hook_scale$"}));
+    }
 
     AttentionResult r;
     r.requestId = requestId;
@@ -132,19 +149,34 @@ void ExplorerWorker::computeImage(const ImageRequest& request, quint64 requestId
     for (int l = 0; l < c.n_layers; ++l)
       layers.push_back(run.cache["blocks." + std::to_string(l) + ".attn.hook_pattern"][0]);  // [head, q, k]
     const torch::Tensor all = torch::stack(layers).contiguous();                               // [layer, head, q, k]
-    r.patterns = std::make_shared<const std::vector<float>>(all.data_ptr<float>(), all.data_ptr<float>() + all.numel());
+    r.patterns = floats(all);
+    r.rollout = floats(interp::attentionRollout(run.cache, c)[0]);  // [q, k]
+
+    const interp::HeadSummaries sums = interp::summarizeHeads(run.cache, c);  // each [layer, head]
+    r.stats.entropy = *floats(sums.entropy);
+    r.stats.toCls = *floats(sums.to_cls);
+    r.stats.toSelf = *floats(sums.to_self);
+    r.stats.meanDistance = *floats(sums.mean_distance);
+    for (int k = 0; k < c.n_classes; ++k)
+      r.classNames << (k < static_cast<int>(c.class_names.size()) ? QString::fromStdString(c.class_names[k])
+                                                                 : QStringLiteral("class %1").arg(k));
 
     if (c.return_type == ReturnType::Logits) {
       const torch::Tensor probs = torch::softmax(run.output[0], -1);
       const auto top = probs.topk(std::min<int64_t>(kTopK, probs.size(0)));
       const auto values = std::get<0>(top), indices = std::get<1>(top);
-      for (int64_t i = 0; i < values.size(0); ++i) {
-        const int cls = indices[i].item<int>();
-        const QString name = cls < static_cast<int>(c.class_names.size())
-                                 ? QString::fromStdString(c.class_names[cls])
-                                 : QStringLiteral("class %1").arg(cls);
-        r.topk.push_back({name, values[i].item<double>()});
-      }
+      for (int64_t i = 0; i < values.size(0); ++i) r.topk.push_back({r.classNames.value(indices[i].item<int>()), values[i].item<double>()});
+
+      // Gradient relevancy for the predicted class: one more forward and a backward.
+      r.relevancyClass = indices[0].item<int>();
+      r.relevancy = floats(interp::gradientRelevancy(*m.model, input, r.relevancyClass)[0]);
+
+      const interp::LogitLensResult lens = interp::logitLens(*m.model, run.cache);
+      const int64_t first = c.cls_token ? 1 : 0;
+      const torch::Tensor winners = lens.top_class.select(1, 0).slice(1, first).to(torch::kInt32).contiguous();  // [layer+1, patches]
+      r.lensLayers = static_cast<int>(winners.size(0));
+      r.lensTopClass = std::make_shared<const std::vector<int>>(winners.data_ptr<int>(), winners.data_ptr<int>() + winners.numel());
+      r.lensTopLogit = floats(lens.top_logit.select(1, 0).slice(1, first));
     }
     emit imageComputed(r);
   } catch (const std::exception& e) {

@@ -3,6 +3,7 @@
 #include "app/explorer/AttentionView.h"
 #include "app/explorer/ExplorerController.h"
 #include "app/explorer/ImagesPanel.h"
+#include "app/explorer/LogitLensView.h"
 #include "app/explorer/ModelsPanel.h"
 
 #include "widgets/TopKBars.h"
@@ -63,6 +64,8 @@ MainWindow::MainWindow(const RuntimeSummary& runtime, QWidget* parent) : QMainWi
   tabs_->setDocumentMode(true);
   attention_ = new AttentionView(this);
   tabs_->addTab(attention_, tr("Attention"));
+  lens_ = new LogitLensView(this);
+  tabs_->addTab(lens_, tr("Logit lens"));
   setCentralWidget(tabs_);
 
   createDocks();
@@ -96,6 +99,7 @@ MainWindow::MainWindow(const RuntimeSummary& runtime, QWidget* parent) : QMainWi
   });
   connect(controller_, &ExplorerController::imageComputed, this, [this](const AttentionResult& r) {
     attention_->setResult(r);
+    lens_->setResult(r);
     prediction_->setScores(r.topk);
     updateTitle();
     emit viewsReady();

@@ -21,6 +21,7 @@ namespace prisma::app {
 class AttentionView;
 class ExplorerController;
 class ImagesPanel;
+class LogitLensView;
 class ModelsPanel;
 
 struct RuntimeSummary {
@@ -45,6 +46,7 @@ public:
   bool hasModel() const { return !modelSource_.isEmpty(); }
   const QString& modelSource() const { return modelSource_; }
   AttentionView* attentionView() const { return attention_; }
+  LogitLensView* logitLensView() const { return lens_; }
   ImagesPanel* imagesPanel() const { return images_; }
   widgets::TopKBars* predictionBars() const { return prediction_; }
   ExplorerController* controller() const { return controller_; }
@@ -73,6 +75,7 @@ private:
 
   ExplorerController* controller_ = nullptr;
   AttentionView* attention_ = nullptr;
+  LogitLensView* lens_ = nullptr;
   ModelsPanel* models_ = nullptr;
   ImagesPanel* images_ = nullptr;
   widgets::TopKBars* prediction_ = nullptr;

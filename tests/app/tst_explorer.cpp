@@ -4,6 +4,9 @@
 
 // LibTorch before Qt: Qt's `slots` macro breaks LibTorch's headers.
 #include "model/io/InputSpec.h"
+#include "model/interp/AttentionMaps.h"
+#include "model/interp/AttentionRollout.h"
+#include "model/interp/LogitLens.h"
 #include "model/io/ModelLoader.h"
 
 #include <torch/torch.h>
@@ -11,10 +14,12 @@
 #include "app/explorer/AttentionView.h"
 #include "app/explorer/ExplorerController.h"
 #include "app/explorer/ImagesPanel.h"
+#include "app/explorer/LogitLensView.h"
 #include "app/gui/LaunchOptions.h"
 #include "app/gui/MainWindow.h"
 #include "widgets/HeadGrid.h"
 #include "widgets/HeatmapView.h"
+#include "widgets/PatchClassView.h"
 #include "widgets/TopKBars.h"
 
 #include <QMessageBox>
@@ -89,6 +94,45 @@ private slots:
     // The rendered colour is the colour map's value for that number on the view's range.
     const QColor expected = widgets::ColorMap().map(row[5].item<float>(), large->rangeLow(), large->rangeHigh());
     QCOMPARE(large->heatColor(5 / grid, 5 % grid), expected);
+  }
+
+  // Rollout, head order and the logit lens in the window equal the engine's numbers.
+  void wholeModelMapsAndLogitLensMatchTheEngine() {
+    MainWindow w({QStringLiteral("test"), 1});
+    w.show();
+    w.openModel(kModel);
+    w.openImage(ImageRequest::file(kImage));
+    QVERIFY(waitReady(w));
+    auto m = io::loadModel(kModel.toStdString());
+    torch::NoGradGuard no_grad;
+    auto run = m.model->run_with_cache(io::loadInput(kImage.toStdString(), m));
+    const ViTConfig& cfg = m.model->cfg();
+
+    auto* view = w.attentionView();
+    view->setClsPinned(true);
+    const int layers = cfg.n_layers;
+    QCOMPARE(view->headGrid()->rowCount(), layers + 2);  // + rollout + relevancy
+    QCOMPARE(view->headGrid()->row(layers).label, QStringLiteral("rollout"));
+    const torch::Tensor rollout = interp::tokenMatrixMap(interp::attentionRollout(run.cache, cfg), cfg)[0].flatten();
+    const widgets::HeatGrid shown = view->headGrid()->row(layers).cells[0];
+    for (int i = 0; i < shown.values.size(); ++i) QVERIFY(std::abs(shown.values[i] - rollout[i].item<float>()) < 1e-5f);
+
+    // Lowest entropy first: the grid's first column of each layer is its most focused head.
+    view->setHeadOrder(app::AttentionView::HeadOrder::Entropy);
+    const torch::Tensor entropy = interp::summarizeHeads(run.cache, cfg).entropy;  // [layer, head]
+    for (int l = 0; l < layers; ++l) {
+      QCOMPARE(view->headAt(l, 0), int(entropy[l].argmin().item<int64_t>()));
+      QCOMPARE(view->headGrid()->row(l).cellLabels.value(0), QStringLiteral("H%1").arg(view->headAt(l, 0)));
+    }
+
+    const auto lens = interp::logitLens(*m.model, run.cache);  // top_class [layer + 1, batch, pos]
+    auto* lensView = w.logitLensView();
+    for (int l : {0, layers}) {
+      lensView->setLayer(l);
+      const int grid = cfg.grid_size();
+      for (int p = 0; p < grid * grid; ++p)
+        QCOMPARE(lensView->patchView()->classAt(p / grid, p % grid), int(lens.top_class[l][0][1 + p].item<int64_t>()));
+    }
   }
 
   void dropAModelFolderAndABadModelKeepsThePrevious() {

@@ -14,7 +14,7 @@ namespace {
 QVector<HeadGridRow> grid(int layers, int heads) {
   QVector<HeadGridRow> rows;
   for (int l = 0; l < layers; ++l) {
-    HeadGridRow row{QStringLiteral("L%1").arg(l), {}, {}};
+    HeadGridRow row{QStringLiteral("L%1").arg(l), {}, {}, false};
     for (int h = 0; h < heads; ++h) {
       HeatGrid g{2, 2, {}};
       for (int p = 0; p < 4; ++p) g.values.push_back(float(l * 10 + h) + p / 10.0f);
@@ -48,7 +48,7 @@ private slots:
   void arrowKeysMoveBetweenHeadsAndLayers() {
     HeadGrid w;
     auto rows = grid(2, 3);
-    rows.push_back({QStringLiteral("rollout"), {rows[0].cells[0]}, {}});  // a one-cell row
+    rows.push_back({QStringLiteral("rollout"), {rows[0].cells[0]}, {}, false});  // a one-cell row
     w.setRows(rows);
     w.setSelected(0, 0);
     QTest::keyClick(&w, Qt::Key_Right);
@@ -73,6 +73,19 @@ private slots:
     w.setPerCellNormalization(true);  // each cell spans its own min..max
     QCOMPARE(w.cellColor(1, 1, 0, 0), map.at(0.0));
     QCOMPARE(w.cellColor(1, 1, 1, 1), map.at(1.0));
+  }
+
+  void wholeModelRowsKeepTheirOwnRange() {
+    HeadGrid w;
+    auto rows = grid(1, 2);
+    HeatGrid relevancy{2, 2, {0.0f, 50.0f, 100.0f, 200.0f}};
+    rows.push_back({QStringLiteral("relevancy"), {relevancy}, {}, true});
+    w.setRows(rows);
+    w.setRange(0.0, 2.0);  // the heads' shared range does not clip the relevancy row
+    const ColorMap map;
+    QCOMPARE(w.cellColor(1, 0, 1, 1), map.at(1.0));
+    QCOMPARE(w.cellColor(1, 0, 0, 1), map.at(0.25));
+    QCOMPARE(w.cellColor(0, 1, 0, 0), map.map(1.0, 0.0, 2.0));
   }
 
   void barsAreProportionalToProbability() {
