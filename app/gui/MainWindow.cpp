@@ -145,6 +145,12 @@ void MainWindow::createActions() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
   QAction* openModel = file->addAction(tr("Open &Model…"), this, &MainWindow::chooseModel);
   openModel->setShortcut(QKeySequence::Open);
+  file->addAction(tr("Open Model &File…"), this, [this] {
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Open Model File"), QString(),
+        tr("Model files (*.safetensors *.bin *.pth *.pt);;All files (*)"));
+    if (!path.isEmpty()) this->openModel(path);
+  });
   QAction* openImage = file->addAction(tr("Open &Image…"), this, &MainWindow::chooseImage);
   openImage->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
   QAction* paste = file->addAction(tr("&Paste Image"), this, &MainWindow::pasteImage);
