@@ -33,10 +33,15 @@ enum Mode : uint8_t { kSafeTensors, kPickle, kPrismaConfig, kModelFolder, kModes
 
 // Model folders with real weights, one per family; created once per process.
 struct Folders {
+  fs::path root;
   std::vector<fs::path> dirs;
+  ~Folders() {
+    std::error_code ec;
+    fs::remove_all(root, ec);
+  }
   Folders() {
     const fs::path fixtures = PRISMA_FIXTURES_DIR;
-    const fs::path root = fs::temp_directory_path() / ("prisma-fuzz-" + std::to_string(::getpid()));
+    root = fs::temp_directory_path() / ("prisma-fuzz-" + std::to_string(::getpid()));
     const std::pair<const char*, const char*> weights[] = {
         {"hf_vit_classifier/model.safetensors", "model.safetensors"},
         {"timm_vit_avgpool/model.safetensors", "model.safetensors"},
