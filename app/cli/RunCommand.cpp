@@ -22,6 +22,8 @@ int runCommand(const Args& args, std::ostream& out) {
   auto run = m.model->run_with_cache(input, filter);
   std::map<std::string, torch::Tensor> tensors = run.cache.tensors();
   tensors["output"] = run.output;
+  // Hugging Face ViTModel's pooler sits beside the network, on its pre-logits output.
+  if (m.pooler) tensors["pooler_output"] = (*m.pooler)(run.output);
   io::writeSafeTensors(path, tensors, {{"model", m.source}, {"input", a.required("input")}});
   out << "wrote " << tensors.size() << " tensors (" << run.cache.size() << " hooks + output) to "
       << path << "\n";

@@ -82,6 +82,17 @@ private slots:
     QVERIFY(relL2(written.tensor("output"), ref.tensor("logits").slice(0, 1, 2)) <= kGoldenTolerance);
   }
 
+  void runWritesThePoolerOutputOfAViTModel() {
+    const QString out = tmp_.filePath("pooler.safetensors");
+    const QString ref = QString::fromStdString(fixture("hf_vit_model/reference.safetensors"));
+    auto r = prisma({"run", QString::fromStdString(fixture("hf_vit_model")), "--input", ref + ":pixel_values", "--out",
+                     out, "--names", "^$"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    prisma::io::SafeTensorsFile written(out.toStdString());
+    prisma::io::SafeTensorsFile expected(ref.toStdString());
+    QVERIFY(relL2(written.tensor("pooler_output"), expected.tensor("pooler_output")) <= kGoldenTolerance);
+  }
+
   void runOnAnImageFile() {
     const QString out = tmp_.filePath("image.safetensors");
     auto r = prisma({"run", QString::fromStdString(fixture("hf_vit_classifier")), "--input",
