@@ -210,8 +210,11 @@ int benchPatchCommand(const Args& args, std::ostream& out) {
   }
   out << "\n";
   Cost c_fast_resid, c_fast_head;
+  std::string by_layer;
   for (int l = 0; l < cfg.n_layers; ++l) {
     const Cost r = cost(fast_resid_by_layer[l], cfg.n_tokens()), h = cost(fast_head_by_layer[l], cfg.n_heads);
+    std::snprintf(line, sizeof line, " %d:%.2f", l, r.fe / cfg.n_tokens());
+    by_layer += line;
     c_fast_resid.seconds += r.seconds;
     c_fast_resid.fe += r.fe;
     c_fast_head.seconds += h.seconds;
@@ -240,6 +243,15 @@ int benchPatchCommand(const Args& args, std::ostream& out) {
   const Cost c_attr_resid = attribution({resid});
   const Cost c_attr_head = attribution({head_z});
   const Cost c_attr_both = attribution({resid, head_z});
+  // The marginal cost once the pair's clean run is cached (the explorer's case): one
+  // corrupted forward and backward for every grid.
+  std::vector<Piece> marginal;
+  for (int i = 0; i < reps; ++i) {
+    marginal.push_back(measure([&] { interp::attributionPatch(*model, pair, {resid, head_z}, metric); }));
+    marginal.back().cells = 1;
+  }
+  Cost c_attr_marginal = cost(marginal, 1);
+  c_attr_marginal.seconds /= reps;
 
   std::vector<double> sorted = probes;
   std::sort(sorted.begin(), sorted.end());
@@ -274,6 +286,11 @@ int benchPatchCommand(const Args& args, std::ostream& out) {
   row("resid_pre 12x197", "attribution (clean fwd + fwd/bwd)", resid.cell_count(), c_attr_resid, "approx.");
   row("head_z 12x12", "attribution (clean fwd + fwd/bwd)", head_z.cell_count(), c_attr_head, "approx.");
   row("both grids", "attribution, one backward", resid.cell_count() + head_z.cell_count(), c_attr_both, "approx.");
+  row("both grids", "attribution, clean run cached", resid.cell_count() + head_z.cell_count(), c_attr_marginal,
+      "approx.");
+  out << "fast resid_pre FE/cell by layer (floor at batch-1 speed (12 - layer)/12, less ~0.07 for the pooled\n"
+         "  readout below the last layer):"
+      << by_layer << "\n";
   std::snprintf(line, sizeof line,
                 "seconds: wall time (* extrapolated from %zu cells run one full forward each; max|diff| is over those\n"
                 "  cells; attribution: mean of %d runs). FE: forward-equivalents, each piece of work divided by the\n"

@@ -1,6 +1,7 @@
 #include "model/interp/ActivationPatching.h"
 
 #include "model/Error.h"
+#include "model/interp/PooledReadout.h"
 #include "model/interp/Sweep.h"
 
 #include <torch/torch.h>
@@ -21,10 +22,10 @@ double bytesPerToken(const ViTConfig& cfg) {
                    kPatternCopies * cfg.n_heads * cfg.n_tokens());
 }
 
-// Enough rows that the matrix products run at BLAS speed, but not so many that one
-// layer's activations fall out of the caches: on ViT-B/16 (197 tokens, 2 cores) batches of
-// 8-16 images ran at ~0.40 FE/cell at layer 6, batch 1 at 0.56 and batch 32 at 0.80
-// (`prisma bench patch --batch-scan`). Plus a cap on transient memory, so a sweep never
+// Enough rows that the matrix products run at BLAS speed, but not so many that a layer's
+// activations fall out of the caches. ViT-B/16 (197 tokens), 64 resid_pre cells at layer 6,
+// 2 cores (`prisma bench patch --batch-scan`): batch 1 0.44 FE/cell, batches 2-12
+// 0.37-0.40, 16-32 0.43-0.46, 64 0.52. Plus a cap on transient memory, so a sweep never
 // competes with the GUI for RAM.
 constexpr double kTargetTokensPerBatch = 2048;
 constexpr double kMemoryBudgetBytes = 256.0 * 1024 * 1024;
@@ -93,7 +94,13 @@ PatchResult activationPatch(HookedViTImpl& model, const PatchingPair& pair,
     from.start_at_layer = static_cast<int>(layer);
     const torch::Tensor& start = pair.corrupt[residPre(layer)];  // [1, pos, d_model]
     const int64_t B = static_cast<int64_t>(batch.size());
-    return metric(model.forward(start.expand({B, start.size(1), start.size(2)}), from));
+    const torch::Tensor input = start.expand({B, start.size(1), start.size(2)});
+    const int last = model.cfg().n_layers - 1;
+    if (options.pooled_readout && layer < last && canReadPooledOnly(model)) {
+      from.stop_at_layer = last;
+      return metric(pooledReadout(model, model.forward(input, from)));
+    }
+    return metric(model.forward(input, from));
   };
   return sweepCells(component.name, component.shape, cells, max_batch, options, run);
 }

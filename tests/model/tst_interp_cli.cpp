@@ -9,6 +9,7 @@
 #include <QFile>
 #include <QImage>
 #include <QProcess>
+#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -84,6 +85,15 @@ private slots:
     QVERIFY(relL2(written.tensor("corrupt_metric"), ref.tensor("corrupt_metric")) < kPatchTolerance);
     QVERIFY(torch::equal(written.tensor("labels"), ref.tensor("labels")));
     QCOMPARE(written.metadata().at("component"), component.toStdString());
+
+    // A second, independent reader of what we wrote.
+    if (QStandardPaths::findExecutable("python3").isEmpty()) QSKIP("python3 not installed");
+    QProcess cmp;
+    cmp.start("python3", {QStringLiteral(PRISMA_SHARED_TOOLS_DIR "/st.py"), "cmp", out, "result",
+                          QString::fromStdString(fixture("hf_vit_classifier/patching_reference.safetensors")),
+                          reference, "--rtol", "1e-4"});
+    QVERIFY(cmp.waitForFinished(kTimeoutMs));
+    QVERIFY2(cmp.exitCode() == 0, qPrintable(QString::fromUtf8(cmp.readAll())));
   }
 
   void patchWritesOneCsvRowPerCell() {

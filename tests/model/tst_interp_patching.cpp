@@ -9,6 +9,7 @@
 #include "model/interp/ActivationPatching.h"
 #include "model/interp/AttributionPatching.h"
 #include "model/interp/PathPatching.h"
+#include "model/interp/PooledReadout.h"
 #include "model/io/ModelLoader.h"
 
 #include <QtTest>
@@ -351,6 +352,39 @@ private slots:
     QVERIFY(std::abs(pathPatch(*m, pair, {{1, 0}}, layer1, metric) - corrupt) <= kExactTolerance);
     QVERIFY_THROWS_EXCEPTION(prisma::Error, pathPatch(*m, pair, {{0, 0}}, PathReceivers{}, metric));
     QVERIFY_THROWS_EXCEPTION(prisma::Error, pathPatch(*m, pair, {{2, 0}}, layer1, metric));
+  }
+
+  // The last block computed at the CLS token only gives the model's own output, and is
+  // used only where no hook in that block would be skipped.
+  void pooledReadoutIsTheModelOutput() {
+    torch::NoGradGuard no_grad;
+    QVERIFY(canReadPooledOnly(*hf_.model));
+    const torch::Tensor x = torch::cat({pair_.clean["blocks.2.hook_resid_pre"], pair_.corrupt["blocks.2.hook_resid_pre"]});
+    RunOptions last;
+    last.start_at_layer = 2;
+    QVERIFY(relL2(pooledReadout(*hf_.model, x), hf_.model->forward(x, last)) < 1e-6);
+
+    HookedViT attnOnly = randomAttentionOnlyModel();
+    auto run = attnOnly->run_with_cache(pair_.clean_input.narrow(2, 0, 16).narrow(3, 0, 16));
+    last.start_at_layer = 1;
+    const torch::Tensor y = run.cache["blocks.1.hook_resid_pre"];
+    QVERIFY(relL2(pooledReadout(*attnOnly, y), attnOnly->forward(y, last)) < 1e-6);
+    {
+      HookScope scope(*hf_.model);
+      scope.add("blocks.2.mlp.hook_post", [](const torch::Tensor&, const HookPointImpl&) { return torch::Tensor(); });
+      QVERIFY(!canReadPooledOnly(*hf_.model));
+      QVERIFY_THROWS_EXCEPTION(prisma::Error, pooledReadout(*hf_.model, x));
+    }
+    QVERIFY(canReadPooledOnly(*hf_.model));
+    ViTConfig mean = hf_.model->cfg();
+    mean.pooling = Pooling::Mean;
+    QVERIFY(!canReadPooledOnly(*HookedViT(mean)));
+
+    PatchOptions full;
+    full.pooled_readout = false;
+    const PatchComponent comp = makeComponent(ComponentKind::HeadQ, cfg());
+    QVERIFY(maxAbsDiff(activationPatch(*hf_.model, pair_, comp, metric_, full).values,
+                       activationPatch(*hf_.model, pair_, comp, metric_).values) < 1e-5);
   }
 
   void metricsHaveTheirDefinitions() {
