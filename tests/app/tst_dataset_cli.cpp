@@ -1,41 +1,28 @@
 // `prisma dataset`: the listing, per-class counts and PNG export later tooling reads.
 
+#include "CliProcess.h"
+
 #include <QDir>
 #include <QFile>
 #include <QImage>
-#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 
-namespace {
-constexpr int kTimeoutMs = 120000;
-
-struct Result {
-  int code = -1;
-  QString out, err;
-};
-
-Result prisma(const QStringList& args) {
-  QProcess p;
-  p.start(QStringLiteral(PRISMA_CLI_PATH), args);
-  if (!p.waitForFinished(kTimeoutMs)) return {};
-  return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
-}
-}  // namespace
+using prisma::test::runPrisma;
 
 class TestDatasetCli : public QObject {
   Q_OBJECT
 
 private slots:
   void listShowsSizes() {
-    const auto r = prisma({"dataset", "list"});
+    const auto r = runPrisma({"dataset", "list"});
     QCOMPARE(r.code, 0);
     QVERIFY(r.out.contains(QRegularExpression(QStringLiteral("induction\\s+5872\\s+656\\s+4"))));
     QVERIFY(r.out.contains(QRegularExpression(QStringLiteral("circle\\s+885\\s+885\\s+60"))));
   }
 
   void infoCountsPerClass() {
-    const auto r = prisma({"dataset", "info", "induction", "--split", "test"});
+    const auto r = runPrisma({"dataset", "info", "induction", "--split", "test"});
     QCOMPARE(r.code, 0);
     QVERIFY(r.out.contains("656"));
     QCOMPARE(r.out.count(QRegularExpression(QStringLiteral("\\s164\\n"))), 4);
@@ -43,7 +30,7 @@ private slots:
 
   void exportWritesPngsAndLabels() {
     QTemporaryDir dir;
-    const auto r = prisma({"dataset", "export", "circle", "--split", "test", "--count", "4", "--out", dir.path()});
+    const auto r = runPrisma({"dataset", "export", "circle", "--split", "test", "--count", "4", "--out", dir.path()});
     QVERIFY2(r.code == 0, qPrintable(r.err));
     QFile csv(dir.filePath("labels.csv"));
     QVERIFY(csv.open(QIODevice::ReadOnly));
@@ -59,7 +46,7 @@ private slots:
   }
 
   void unknownDatasetIsAnError() {
-    const auto r = prisma({"dataset", "info", "no-such-set"});
+    const auto r = runPrisma({"dataset", "info", "no-such-set"});
     QVERIFY(r.code != 0);
     QVERIFY(r.err.contains("no-such-set"));
   }

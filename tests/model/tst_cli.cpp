@@ -2,11 +2,11 @@
 // full name plus `output`, and `info` reports the model and the compute set-up. Written
 // files are also checked by ../shared/tools/st.py, an independent reader.
 
+#include "CliProcess.h"
 #include "TestUtil.h"
 
 #include "model/io/SafeTensors.h"
 
-#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -16,7 +16,6 @@ using prisma::test::fixture;
 using prisma::test::relL2;
 
 namespace {
-constexpr int kTimeoutMs = 120000;
 constexpr double kGoldenTolerance = 1e-5;
 }  // namespace
 
@@ -26,20 +25,9 @@ class TestCli : public QObject {
 private:
   QTemporaryDir tmp_;
 
-  struct Result {
-    int code;
-    QString out, err;
-  };
-
-  Result run(const QString& program, const QStringList& args) {
-    QProcess p;
-    p.start(program, args);
-    if (!p.waitForFinished(kTimeoutMs)) return {-1, {}, QStringLiteral("timed out")};
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2,
-            QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
-  }
-
-  Result prisma(const QStringList& args) { return run(QStringLiteral(PRISMA_CLI_PATH), args); }
+  using Result = prisma::test::CliResult;
+  Result run(const QString& program, const QStringList& args) { return prisma::test::runProcess(program, args); }
+  Result prisma(const QStringList& args) { return prisma::test::runPrisma(args); }
 
 private slots:
   void initTestCase() { QVERIFY(tmp_.isValid()); }

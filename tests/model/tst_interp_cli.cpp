@@ -2,6 +2,7 @@
 // patching reference (../shared/fixtures/hf_vit_classifier/patching_reference.safetensors):
 // the numbers must survive the command line and the file formats.
 
+#include "CliProcess.h"
 #include "TestUtil.h"
 
 #include "model/io/SafeTensors.h"
@@ -29,18 +30,8 @@ private:
   QTemporaryDir tmp_;
   QString model_, inputs_;
 
-  struct Result {
-    int code;
-    QString out, err;
-  };
-
-  Result prisma(const QStringList& args) {
-    QProcess p;
-    p.start(QStringLiteral(PRISMA_CLI_PATH), args);
-    if (!p.waitForFinished(kTimeoutMs)) return {-1, {}, QStringLiteral("timed out")};
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2,
-            QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
-  }
+  using Result = prisma::test::CliResult;
+  Result prisma(const QStringList& args) { return prisma::test::runPrisma(args); }
 
   QStringList pairArgs() const {
     return {"--clean", inputs_ + ":pixel_values:0", "--corrupt", inputs_ + ":pixel_values:1"};

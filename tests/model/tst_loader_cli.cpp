@@ -3,11 +3,11 @@
 // folder, or a refusal with the reason and nothing written). Written files are also read
 // by ../shared/tools/st.py, an independent safetensors reader.
 
+#include "CliProcess.h"
 #include "TestUtil.h"
 
 #include "model/io/SafeTensors.h"
 
-#include <QProcess>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -19,7 +19,6 @@ using prisma::test::relL2;
 namespace fs = std::filesystem;
 
 namespace {
-constexpr int kTimeoutMs = 120000;
 constexpr double kGoldenTolerance = 1e-5;
 }  // namespace
 
@@ -29,22 +28,11 @@ class TestLoaderCli : public QObject {
 private:
   QTemporaryDir tmp_;
 
-  struct Result {
-    int code;
-    QString out, err;
-  };
-
+  using Result = prisma::test::CliResult;
+  // These tests check files, not speed: no BLAS re-exec.
+  static constexpr prisma::test::CliOptions kQuickStart{120'000, true};
   Result run(const QString& program, const QStringList& args) {
-    QProcess p;
-    // Start-up without the BLAS re-exec: these tests check files, not speed, and every
-    // process would otherwise start twice.
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("PRISMA_NO_BLAS_REEXEC"), QStringLiteral("1"));
-    p.setProcessEnvironment(env);
-    p.start(program, args);
-    if (!p.waitForFinished(kTimeoutMs)) return {-1, {}, QStringLiteral("timed out")};
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2, QString::fromUtf8(p.readAllStandardOutput()),
-            QString::fromUtf8(p.readAllStandardError())};
+    return prisma::test::runProcess(program, args, kQuickStart);
   }
   Result prisma(const QStringList& args) { return run(QStringLiteral(PRISMA_CLI_PATH), args); }
 

@@ -4,6 +4,7 @@
 // and without config), CLIP vision, ViT-Prisma state dicts and the legacy mice. Then the
 // round trips (convert, export) and the files that must be refused.
 
+#include "ExpectError.h"
 #include "TestUtil.h"
 #include "TorchSaveWriter.h"
 
@@ -27,6 +28,7 @@
 #include <fstream>
 
 using namespace prisma;
+using prisma::test::expectError;
 using prisma::test::fixture;
 using prisma::test::relL2;
 namespace fs = std::filesystem;
@@ -74,18 +76,6 @@ private:
     return it->second;
   }
 
-  template <typename Fn>
-  void expectError(Fn&& fn, const std::string& file, const std::string& needle) {
-    try {
-      fn();
-    } catch (const prisma::Error& e) {
-      const std::string msg = e.what();
-      QVERIFY2(msg.find(file) != std::string::npos, ("does not name the file: " + msg).c_str());
-      QVERIFY2(msg.find(needle) != std::string::npos, ("does not say '" + needle + "': " + msg).c_str());
-      return;
-    }
-    QFAIL("no prisma::Error thrown");
-  }
 
   // The reference's pixel_values (legacy mice keep theirs beside config.json).
   static std::string referenceOf(const std::string& relative) {

@@ -1,6 +1,7 @@
 // Weight files from strangers: the safetensors reader and the model loaders must turn
 // every malformed input into an error naming the file and the field, never a crash.
 
+#include "ExpectError.h"
 #include "TestUtil.h"
 
 #include "model/Error.h"
@@ -17,6 +18,7 @@
 #include <fstream>
 
 using namespace prisma;
+using prisma::test::expectError;
 using prisma::test::fixture;
 namespace fs = std::filesystem;
 
@@ -53,19 +55,6 @@ private:
 
   std::string path(const char* name) const { return tmp_.filePath(name).toStdString(); }
 
-  // Expects `fn` to throw prisma::Error whose message names `file` and contains `needle`.
-  template <typename Fn>
-  void expectError(Fn&& fn, const std::string& file, const std::string& needle) {
-    try {
-      fn();
-    } catch (const prisma::Error& e) {
-      const std::string msg = e.what();
-      QVERIFY2(msg.find(file) != std::string::npos, ("does not name the file: " + msg).c_str());
-      QVERIFY2(msg.find(needle) != std::string::npos, ("does not say '" + needle + "': " + msg).c_str());
-      return;
-    }
-    QFAIL("no prisma::Error thrown");
-  }
 
 private slots:
   void initTestCase() { QVERIFY(tmp_.isValid()); }
