@@ -33,20 +33,11 @@ InductionDataset::InductionDataset(std::uint64_t seed) {
             raw.push_back({static_cast<std::uint8_t>(a), static_cast<std::uint8_t>(b), vertical,
                            static_cast<std::uint8_t>(row), static_cast<std::uint8_t>(col)});
 
-  rawCount_ = raw.size();
-
-  std::vector<int> labels;
-  labels.reserve(raw.size());
-  for (const auto& layout : raw) labels.push_back(labelOf(layout));
-
-  Rng rng(seed);
-  const SplitIndices split = balancedSplit(labels, kClassCount, kTestFraction, rng);
-  for (std::size_t i : split.train) train_.push_back(raw[i]);
-  for (std::size_t i : split.test) test_.push_back(raw[i]);
+  items_ = splitBalanced(raw, labelOf, kClassCount, kTestFraction, seed);
 }
 
 std::size_t InductionDataset::size(Split split) const {
-  return split == Split::Train ? train_.size() : test_.size();
+  return items_.of(split).size();
 }
 
 std::vector<std::string> InductionDataset::classNames() const {
@@ -59,7 +50,7 @@ std::vector<std::string> InductionDataset::factorNames() const {
 
 const InductionDataset::Layout& InductionDataset::layout(Split split, std::size_t index) const {
   checkIndex(*this, split, index);
-  return split == Split::Train ? train_[index] : test_[index];
+  return items_.of(split)[index];
 }
 
 int InductionDataset::label(Split split, std::size_t index) const {

@@ -5,7 +5,7 @@
 
 #include "datasets/Dataset.h"
 #include "datasets/InductionShapes.h"
-#include "datasets/Random.h"
+#include "datasets/Splits.h"
 
 #include <cstdint>
 #include <vector>
@@ -31,7 +31,7 @@ public:
   std::vector<std::string> factorNames() const override;
 
   // Raw images the original enumerates before balancing (kRawCount).
-  std::size_t rawCount() const { return rawCount_; }
+  std::size_t rawCount() const { return items_.rawCount; }
 
 private:
   // One raw image of the original enumeration; (row, col) of shape A before the
@@ -46,9 +46,7 @@ private:
   static int labelOf(const Layout& layout);
   const Layout& layout(Split split, std::size_t index) const;
 
-  std::vector<Layout> train_;
-  std::vector<Layout> test_;
-  std::size_t rawCount_ = 0;
+  BalancedItems<Layout> items_;
 };
 
 }  // namespace prisma::datasets

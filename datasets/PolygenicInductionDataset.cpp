@@ -55,20 +55,11 @@ PolygenicInductionDataset::PolygenicInductionDataset(std::uint64_t seed) {
                              static_cast<std::uint8_t>(b), transposed,
                              static_cast<std::uint8_t>(row), static_cast<std::uint8_t>(col)});
             }
-  rawCount_ = raw.size();
-
-  std::vector<int> labels;
-  labels.reserve(raw.size());
-  for (const auto& layout : raw) labels.push_back(labelOf(layout));
-
-  Rng rng(seed);
-  const SplitIndices split = balancedSplit(labels, kClassCount, kTestFraction, rng);
-  for (std::size_t i : split.train) train_.push_back(raw[i]);
-  for (std::size_t i : split.test) test_.push_back(raw[i]);
+  items_ = splitBalanced(raw, labelOf, kClassCount, kTestFraction, seed);
 }
 
 std::size_t PolygenicInductionDataset::size(Split split) const {
-  return split == Split::Train ? train_.size() : test_.size();
+  return items_.of(split).size();
 }
 
 std::vector<std::string> PolygenicInductionDataset::classNames() const {
@@ -85,7 +76,7 @@ std::vector<std::string> PolygenicInductionDataset::factorNames() const {
 const PolygenicInductionDataset::Layout& PolygenicInductionDataset::layout(
     Split split, std::size_t index) const {
   checkIndex(*this, split, index);
-  return split == Split::Train ? train_[index] : test_[index];
+  return items_.of(split)[index];
 }
 
 int PolygenicInductionDataset::label(Split split, std::size_t index) const {

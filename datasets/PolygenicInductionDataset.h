@@ -5,7 +5,7 @@
 
 #include "datasets/Dataset.h"
 #include "datasets/InductionShapes.h"
-#include "datasets/Random.h"
+#include "datasets/Splits.h"
 
 #include <array>
 #include <cstdint>
@@ -32,7 +32,7 @@ public:
   std::vector<std::string> factorNames() const override;
 
   // Raw images the original enumerates before balancing.
-  std::size_t rawCount() const { return rawCount_; }
+  std::size_t rawCount() const { return items_.rawCount; }
 
 private:
   struct Layout {
@@ -46,9 +46,7 @@ private:
   static int labelOf(const Layout& layout);
   const Layout& layout(Split split, std::size_t index) const;
 
-  std::vector<Layout> train_;
-  std::vector<Layout> test_;
-  std::size_t rawCount_ = 0;
+  BalancedItems<Layout> items_;
 };
 
 }  // namespace prisma::datasets

@@ -3,9 +3,11 @@
 // (Circle, dSprites) and the original induction recipe's class balancing followed by a
 // per-class split.
 
+#include "datasets/Dataset.h"
 #include "datasets/Random.h"
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace prisma::datasets {
@@ -27,5 +29,32 @@ SplitIndices randomSplit(std::size_t n, double testFraction, Rng& rng);
 // [0, classCount). Returns raw indices.
 SplitIndices balancedSplit(const std::vector<int>& rawLabels, int classCount,
                            double testFraction, Rng& rng);
+
+// The raw items of a generated dataset after balancedSplit, kept by value: the induction
+// datasets store a small layout per image and draw the image on demand.
+template <typename Item>
+struct BalancedItems {
+  std::vector<Item> train, test;
+  std::size_t rawCount = 0;
+
+  const std::vector<Item>& of(Split split) const { return split == Split::Train ? train : test; }
+};
+
+template <typename Item, typename LabelOf>
+BalancedItems<Item> splitBalanced(const std::vector<Item>& raw, LabelOf labelOf, int classCount,
+                                  double testFraction, std::uint64_t seed) {
+  std::vector<int> labels;
+  labels.reserve(raw.size());
+  for (const Item& item : raw) labels.push_back(labelOf(item));
+  Rng rng(seed);
+  const SplitIndices split = balancedSplit(labels, classCount, testFraction, rng);
+  BalancedItems<Item> items;
+  items.rawCount = raw.size();
+  items.train.reserve(split.train.size());
+  items.test.reserve(split.test.size());
+  for (std::size_t i : split.train) items.train.push_back(raw[i]);
+  for (std::size_t i : split.test) items.test.push_back(raw[i]);
+  return items;
+}
 
 }  // namespace prisma::datasets
