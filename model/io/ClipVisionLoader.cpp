@@ -48,20 +48,7 @@ LoadedModel loadHfClipVision(const std::string& folder, const nlohmann::json& co
   }
 
   ViTConfig c;
-  c.image_size = jsonRequired<int>(v, "image_size", config_path);
-  c.patch_size = jsonRequired<int>(v, "patch_size", config_path);
-  c.n_channels = jsonOptional(v, "num_channels", 3, config_path);
-  c.d_model = jsonRequired<int>(v, "hidden_size", config_path);
-  c.n_heads = jsonRequired<int>(v, "num_attention_heads", config_path);
-  if (c.n_heads <= 0 || c.d_model % c.n_heads != 0)
-    throw Error(config_path, "num_attention_heads",
-                std::to_string(c.n_heads) + " heads do not divide hidden_size " + std::to_string(c.d_model));
-  c.d_head = c.d_model / c.n_heads;
-  c.d_mlp = jsonRequired<int>(v, "intermediate_size", config_path);
-  c.n_layers = jsonRequired<int>(v, "num_hidden_layers", config_path);
-  c.activation = activationFromName(jsonOptional<std::string>(v, "hidden_act", "quick_gelu", config_path), config_path,
-                                    "hidden_act");
-  c.eps = jsonOptional(v, "layer_norm_eps", kClipEps, config_path);
+  readHfEncoderSizes(v, config_path, {"quick_gelu", kClipEps}, c);
   c.ln_pre = true;
   c.patch_bias = false;
   c.cls_token = true;

@@ -21,6 +21,8 @@ namespace {
 
 constexpr const char* kPoolerActivation = "tanh";  // the only pooler ViTModel has
 constexpr double kHfInitializerRange = 0.02;
+// ViTConfig.layer_norm_eps default in transformers.
+constexpr double kHfVitEps = 1e-12;
 
 // Where each HookedViT piece lives in one block, per naming scheme.
 struct BlockNames {
@@ -60,19 +62,7 @@ bool isHfVitClassifier(const nlohmann::json& config) {
 
 ViTConfig hfVitConfig(const nlohmann::json& j, const std::string& source, bool with_head) {
   ViTConfig c;
-  c.image_size = jsonRequired<int>(j, "image_size", source);
-  c.patch_size = jsonRequired<int>(j, "patch_size", source);
-  c.n_channels = jsonOptional(j, "num_channels", 3, source);
-  c.d_model = jsonRequired<int>(j, "hidden_size", source);
-  c.n_heads = jsonRequired<int>(j, "num_attention_heads", source);
-  if (c.n_heads <= 0 || c.d_model % c.n_heads != 0)
-    throw Error(source, "num_attention_heads",
-                std::to_string(c.n_heads) + " heads do not divide hidden_size " + std::to_string(c.d_model));
-  c.d_head = c.d_model / c.n_heads;
-  c.d_mlp = jsonRequired<int>(j, "intermediate_size", source);
-  c.n_layers = jsonRequired<int>(j, "num_hidden_layers", source);
-  c.activation = activationFromName(jsonOptional<std::string>(j, "hidden_act", "gelu", source), source, "hidden_act");
-  c.eps = jsonOptional(j, "layer_norm_eps", 1e-12, source);
+  readHfEncoderSizes(j, source, {"gelu", kHfVitEps}, c);
   c.normalization = Normalization::LN;
   c.qkv_bias = jsonOptional(j, "qkv_bias", true, source);
   c.patch_bias = true;

@@ -66,6 +66,24 @@ Activation activationFromName(const std::string& name, const std::string& source
   throw Error(source, field, "unsupported activation '" + name + "' (gelu, gelu_new, quick_gelu, relu)");
 }
 
+void readHfEncoderSizes(const nlohmann::json& j, const std::string& source, const HfEncoderDefaults& defaults,
+                        ViTConfig& c) {
+  c.image_size = jsonRequired<int>(j, "image_size", source);
+  c.patch_size = jsonRequired<int>(j, "patch_size", source);
+  c.n_channels = jsonOptional(j, "num_channels", 3, source);
+  c.d_model = jsonRequired<int>(j, "hidden_size", source);
+  c.n_heads = jsonRequired<int>(j, "num_attention_heads", source);
+  if (c.n_heads <= 0 || c.d_model % c.n_heads != 0)
+    throw Error(source, "num_attention_heads",
+                std::to_string(c.n_heads) + " heads do not divide hidden_size " + std::to_string(c.d_model));
+  c.d_head = c.d_model / c.n_heads;
+  c.d_mlp = jsonRequired<int>(j, "intermediate_size", source);
+  c.n_layers = jsonRequired<int>(j, "num_hidden_layers", source);
+  c.activation = activationFromName(jsonOptional<std::string>(j, "hidden_act", defaults.hidden_act, source), source,
+                                    "hidden_act");
+  c.eps = jsonOptional(j, "layer_norm_eps", defaults.layer_norm_eps, source);
+}
+
 HookedViT buildModel(const ViTConfig& cfg, StateDict weights, const std::string& source) {
   // A config far larger than its weights would allocate before loadStateDict could say
   // which tensor is wrong: refuse it up front.

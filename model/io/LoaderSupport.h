@@ -97,6 +97,17 @@ torch::Tensor linearFromHeadsOut(const torch::Tensor& W_O);  // [H, dh, D] -> [D
 // Activation names as Hugging Face, timm and ViT-Prisma write them.
 Activation activationFromName(const std::string& name, const std::string& source, const std::string& field);
 
+// The encoder sizes every Hugging Face vision config names alike (ViTConfig,
+// CLIPVisionConfig): image_size, patch_size, num_channels, hidden_size,
+// num_attention_heads (dividing hidden_size), intermediate_size, num_hidden_layers,
+// hidden_act and layer_norm_eps, whose defaults differ per family.
+struct HfEncoderDefaults {
+  std::string hidden_act;
+  double layer_norm_eps;
+};
+void readHfEncoderSizes(const nlohmann::json& j, const std::string& source, const HfEncoderDefaults& defaults,
+                        ViTConfig& c);
+
 // The HookedViT for `cfg` with `weights` (HookedViT names) loaded strictly, in eval mode.
 // Takes the tensors by value and drops each once copied (see loadStateDict); pass with
 // std::move to keep memory-mapped weights from being resident twice.
