@@ -21,6 +21,7 @@ int exportCommand(const Args& args, std::ostream& out);
 int patchCommand(const Args& args, std::ostream& out);
 int attentionCommand(const Args& args, std::ostream& out);
 int lensCommand(const Args& args, std::ostream& out);
+int patchDatasetCommand(const Args& args, std::ostream& out);  // `patch-dataset`, data-parallel
 int benchPatchCommand(const Args& args, std::ostream& out);  // `bench patch`
 
 // Training (model/train): `train` and `bench train`.

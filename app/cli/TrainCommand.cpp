@@ -2,9 +2,15 @@
 // progress bar (ETA) on stderr and the final metrics on stdout. Ctrl-C stops cleanly: the
 // trainer writes a checkpoint the run can be resumed from (--resume DIR); a second Ctrl-C
 // kills the process as usual.
+//
+// Data-parallel: `--nproc N` starts N local workers (LocalLauncher.h); a worker, or a
+// process of a multi-machine job (DistributedArgs.h), joins the Gloo process group and
+// trains its share of every batch. Only rank 0 draws progress and prints the summary.
 
 #include "app/cli/CliArgs.h"
 #include "app/cli/Commands.h"
+#include "app/cli/DistributedArgs.h"
+#include "app/cli/LocalLauncher.h"
 
 #include "model/Error.h"
 #include "model/train/Presets.h"
@@ -37,12 +43,14 @@ void onInterrupt(int) {
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
 }
 
-constexpr const char* kUsage =
+const std::string kUsage =
     "usage: prisma train --preset NAME|FILE.json [--out DIR] [--layers N] [--attn-only] [--d-model D]\n"
     "                    [--heads H] [--epochs E] [--max-steps S] [--lr X] [--batch B] [--seed S]\n"
     "                    [--log-every N] [--checkpoint-every N]\n"
     "                    [--from MODEL [--new-head C] [--freeze-backbone]]\n"
-    "       prisma train --resume DIR [--epochs E] [--max-steps S] [--lr X] [--log-every N] ...";
+    "       prisma train --resume DIR [--epochs E] [--max-steps S] [--lr X] [--log-every N] ...\n"
+    "  data-parallel: " + std::string(kDistributedUsage) + "\n"
+    "  (--batch is the global batch, shared among the processes)";
 
 std::string duration(double s) {
   if (!std::isfinite(s) || s < 0) return "--";
@@ -138,12 +146,13 @@ public:
 
   train::TrainControl* control = nullptr;
 
-private:
+  // Ends the bar's line, e.g. before an error message.
   void clear() {
     if (drawn_) err_ << "\r\033[K";
     drawn_ = false;
   }
 
+private:
   void draw(const train::TrainProgress& p) {
     lastDraw_ = Clock::now();
     const double frac = p.total_steps > 0 ? double(p.step) / double(p.total_steps) : 0.0;
@@ -168,10 +177,11 @@ private:
 }  // namespace
 
 int trainCommand(const Args& args, std::ostream& out) {
-  CliArgs a(args,
-            {"preset", "out", "layers", "d-model", "heads", "epochs", "max-steps", "lr", "batch", "seed", "log-every",
-             "checkpoint-every", "from", "new-head", "resume"},
-            {"attn-only", "freeze-backbone"});
+  std::vector<std::string> valued{"preset",    "out",       "layers",    "d-model", "heads",
+                                  "epochs",    "max-steps", "lr",        "batch",   "seed",
+                                  "log-every", "checkpoint-every", "from", "new-head", "resume"};
+  for (const auto& name : distributedOptionNames()) valued.push_back(name);
+  CliArgs a(args, valued, {"attn-only", "freeze-backbone"});
   if (!a.positionals().empty()) throw UsageError("unexpected argument '" + a.positionals()[0] + "'\n" + kUsage);
   const bool resume = a.has("resume");
   if (!resume && !a.has("preset")) {
@@ -196,23 +206,46 @@ int trainCommand(const Args& args, std::ostream& out) {
     config = train::loadPreset(a.value("preset"), overrides);
     options.run_dir = a.has("out") ? a.value("out") : train::defaultRunDir(config);
   }
+  // The launcher names the run folder once, so its workers agree on it.
+  if (auto code = launchLocalWorkersIfRequested(
+          "train", a, args, resume || a.has("out") ? std::vector<std::string>{} : std::vector<std::string>{"--out", options.run_dir}))
+    return *code;
+  const DistributedArgs dist = DistributedArgs::from(a);
+  if (dist.distributed() && config.optimization.batch_size < dist.world_size)
+    throw UsageError("--batch " + std::to_string(config.optimization.batch_size) +
+                     " is the global batch: it must be at least the world size " + std::to_string(dist.world_size));
+  const std::unique_ptr<distributed::GlooCollective> group = dist.join();
+  options.collective = group.get();
+  options.threads = dist.threads();
+  const bool rank0 = dist.rank == 0;
 
   train::TrainControl control;
   ProgressBar bar(std::cerr);
   bar.control = &control;
   options.control = &control;
-  options.progress = [&bar](const train::TrainProgress& p) { bar(p); };
+  if (rank0) {
+    options.progress = [&bar](const train::TrainProgress& p) { bar(p); };
+  } else {
+    // Silent, but a Ctrl-C still reaches the trainer, which stops every rank together.
+    options.progress = [&control](const train::TrainProgress&) {
+      if (gInterrupted) control.requestStop();
+    };
+  }
   gInterrupted = 0;
   auto previous = std::signal(SIGINT, onInterrupt);
-  std::cerr << (resume ? "resuming " : "training ") << config.name << " in " << options.run_dir << "\n";
+  if (rank0)
+    std::cerr << (resume ? "resuming " : "training ") << config.name << " in " << options.run_dir
+              << (dist.distributed() ? " on " + std::to_string(dist.world_size) + " processes" : std::string()) << "\n";
   train::TrainResult r;
   try {
     r = train::train(config, options);
   } catch (...) {
     std::signal(SIGINT, previous);
+    bar.clear();
     throw;
   }
   std::signal(SIGINT, previous);
+  if (!rank0) return 0;
 
   char line[160];
   std::snprintf(line, sizeof line, "%lld updates, %lld images (%.2f epochs), %s training, %.0f img/s this session",

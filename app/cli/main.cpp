@@ -33,6 +33,9 @@ void usage(std::ostream& out) {
          "        [--metric logit_diff [--labels A,B] | --metric prob|logit|cross_entropy [--label A]]\n"
          "        [--normalize] [--method exact|attribution] [--positions P,...] [--batch N]\n"
          "                                    activation / attribution patching sweep of one component\n"
+         "  patch-dataset MODEL --pairs PAIRS.csv --component NAME --out OUT.safetensors [patch's metric options]\n"
+         "        [--nproc N | --rank R --world-size W --master-addr HOST --master-port P] [--timeout-s S]\n"
+         "                                    the sweep over every clean,corrupt pair: mean and per-pair grids\n"
          "  attention MODEL --image SPEC (--layer L --head H | --grid | --rollout | --relevancy CLASS)\n"
          "        [--query cls|ROW,COL] [--png OUT.png] [--out OUT.safetensors|.csv]\n"
          "                                    attention / rollout / relevancy heatmaps over the image\n"
@@ -42,6 +45,7 @@ void usage(std::ostream& out) {
          "  train --preset NAME [--out DIR] [--layers N] [--attn-only] [--d-model D] [--heads H]\n"
          "        [--epochs E] [--max-steps S] [--lr X] [--batch B] [--seed S] [--log-every N]\n"
          "        [--checkpoint-every N] [--from MODEL [--new-head C] [--freeze-backbone]] [--resume DIR]\n"
+         "        [--nproc N | --rank R --world-size W --master-addr HOST --master-port P] [--timeout-s S]\n"
          "                                    train or fine-tune a ViT from a preset; logs, checkpoints, model card\n"
          "  bench train [--preset NAME]... [--steps N] [--reps N] [--batch B] [--quick]\n"
          "                                    training throughput (images/s) of the induction and mnist presets\n"
@@ -72,6 +76,7 @@ int main(int argc, char** argv) {
     if (command == "bench") return prisma::cli::benchCommand(args, std::cout);
     if (command == "train") return prisma::cli::trainCommand(args, std::cout);
     if (command == "patch") return prisma::cli::patchCommand(args, std::cout);
+    if (command == "patch-dataset") return prisma::cli::patchDatasetCommand(args, std::cout);
     if (command == "attention") return prisma::cli::attentionCommand(args, std::cout);
     if (command == "lens") return prisma::cli::lensCommand(args, std::cout);
     if (command == "convert") return prisma::cli::convertCommand(args, std::cout);

@@ -24,10 +24,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <malloc.h>
 #include <filesystem>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 namespace prisma::train {
 namespace {
@@ -72,9 +75,21 @@ double gradNorm(const std::vector<torch::Tensor>& params) {
   return (norms.size() == 1 ? norms[0] : torch::stack(norms).norm(2)).item<double>();
 }
 
+// Rank r's contiguous share [r·n/W, (r+1)·n/W) of n positions: sizes differ by at most one.
+std::vector<int64_t> rankSlice(const std::vector<int64_t>& positions, int rank, int world) {
+  const auto n = static_cast<int64_t>(positions.size());
+  const int64_t begin = n * rank / world, end = n * (rank + 1) / world;
+  return {positions.begin() + begin, positions.begin() + end};
+}
+
 class Session {
 public:
-  Session(TrainConfig config, const TrainOptions& options) : cfg_(std::move(config)), opt_(options) {}
+  Session(TrainConfig config, const TrainOptions& options)
+      : cfg_(std::move(config)),
+        opt_(options),
+        coll_(options.collective && options.collective->worldSize() > 1 ? options.collective : nullptr),
+        rank0_(!coll_ || coll_->rank() == 0),
+        writes_(!options.run_dir.empty() && rank0_) {}
 
   TrainResult run() {
     start_ = Clock::now();
@@ -84,6 +99,7 @@ public:
     ::mallopt(M_MMAP_THRESHOLD, kMallocMmapThreshold);
     ::mallopt(M_TRIM_THRESHOLD, kMallocTrimThreshold);
     prepare();
+    if (coll_) synchronizeStart();
     loop();
     return finish();
   }
@@ -138,11 +154,11 @@ private:
   }
 
   void prepare() {
-    const bool writes = !opt_.run_dir.empty();
-    if (opt_.resume && !writes) throw Error("", "run_dir", "resuming needs the run folder");
+    const bool writes = writes_;
+    if (opt_.resume && opt_.run_dir.empty()) throw Error("", "run_dir", "resuming needs the run folder");
     std::optional<CheckpointInfo> latest;
     if (opt_.resume) {
-      removePartialCheckpoints(opt_.run_dir);
+      if (rank0_) removePartialCheckpoints(opt_.run_dir);
       const auto cks = listCheckpoints(opt_.run_dir);
       if (cks.empty())
         throw Error(opt_.run_dir, kCheckpointsDir, "no complete checkpoint to resume from");
@@ -248,6 +264,81 @@ private:
     }
   }
 
+  // ---- data parallelism -----------------------------------------------------------------
+
+  // Every rank starts from rank 0's weights, and from the same point of the run: ranks
+  // that resumed from different checkpoints (a run folder not shared between machines)
+  // are refused rather than silently averaged.
+  void synchronizeStart() {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> where{torch::tensor({state_.step, state_.samples}, torch::kInt64)};
+    coll_->broadcast(where, 0);
+    const int64_t step0 = where[0][0].item<int64_t>(), samples0 = where[0][1].item<int64_t>();
+    if (step0 != state_.step || samples0 != state_.samples)
+      throw Error(opt_.run_dir, kCheckpointsDir,
+                  "rank " + std::to_string(coll_->rank()) + " starts at step " + std::to_string(state_.step) +
+                      " but rank 0 at step " + std::to_string(step0) +
+                      ": every rank must see the same run folder (a shared filesystem)");
+    std::vector<torch::Tensor> weights;
+    for (const auto& p : model_->parameters()) weights.push_back(p);
+    for (const auto& b : model_->buffers())
+      if (b.is_floating_point()) weights.push_back(b);
+    coll_->broadcast(weights, 0);
+  }
+
+  // Loss, top-1 and top-5 over `positions`: each rank evaluates its slice and the sums
+  // are reduced, so every rank holds the same numbers.
+  EvalMetrics evaluatePart(Part part, const std::vector<int64_t>& positions) {
+    const int batch = cfg_.optimization.batch_size;
+    if (!coll_) return evaluate(*model_, *data_, part, positions, batch);
+    const auto mine = rankSlice(positions, coll_->rank(), coll_->worldSize());
+    const EvalMetrics local = evaluate(*model_, *data_, part, mine, batch);
+    const double n = double(local.count);
+    std::vector<torch::Tensor> sums{torch::tensor(
+        {local.count > 0 ? local.loss * n : 0.0, local.count > 0 ? local.top1 * n : 0.0,
+         local.count > 0 ? local.top5 * n : 0.0, n},
+        torch::kFloat64)};
+    coll_->allReduceSum(sums);
+    EvalMetrics m;
+    m.count = static_cast<int64_t>(std::llround(sums[0][3].item<double>()));
+    if (m.count > 0) {
+      m.loss = sums[0][0].item<double>() / double(m.count);
+      m.top1 = sums[0][1].item<double>() / double(m.count);
+      m.top5 = sums[0][2].item<double>() / double(m.count);
+    }
+    return m;
+  }
+
+  // One data-parallel update's forward and backward on this rank's slice of the global
+  // batch; leaves the batch-mean gradient in every rank's parameters. Returns the batch's
+  // mean loss and whether any rank asked to stop.
+  std::pair<double, bool> dataParallelBackward(const std::vector<int64_t>& positions) {
+    const auto mine = rankSlice(positions, coll_->rank(), coll_->worldSize());
+    const double share = double(mine.size()) / double(positions.size());
+    double localLoss = 0.0;
+    if (!mine.empty()) {
+      const BatchTensors batch = data_->fetch(Part::Train, mine);
+      const torch::Tensor logits = model_->forward(batch.inputs);
+      const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.labels);
+      (loss * share).backward();
+      localLoss = loss.item<double>() * share;
+    }
+    const bool stopHere = opt_.control && opt_.control->stopRequested();
+    std::vector<torch::Tensor> reduced;
+    reduced.reserve(tensors_.size() + 1);
+    for (auto& p : tensors_) {
+      // A rank with an empty slice (or a parameter unused by the loss) still contributes
+      // its zeros, so every rank sends the same buckets.
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      reduced.push_back(p.grad());
+    }
+    // The loss and the stop flag ride in the last bucket instead of a call of their own.
+    reduced.push_back(torch::tensor({localLoss, stopHere ? 1.0 : 0.0}, torch::dtype(tensors_.front().scalar_type())));
+    coll_->allReduceSum(reduced);
+    const torch::Tensor extra = reduced.back();
+    return {extra[0].item<double>(), extra[1].item<double>() > 0.0};
+  }
+
   // ---- the loop -----------------------------------------------------------------------
 
   // Evaluates and logs one row; returns it.
@@ -266,9 +357,8 @@ private:
     }
     intervalCount_ = 0;
     intervalNorm_ = intervalLoss_ = 0.0;
-    const int batch = cfg_.optimization.batch_size;
-    row.train = evaluate(*model_, *data_, Part::Train, evalTrain_, batch);
-    row.test = evaluate(*model_, *data_, Part::Test, evalTest_, batch);
+    row.train = evaluatePart(Part::Train, evalTrain_);
+    row.test = evaluatePart(Part::Test, evalTest_);
     if (log_) log_->append(row);
     rows_.push_back(row);
     if (opt_.progress) {
@@ -320,9 +410,9 @@ private:
     loopStarted_ = true;
     if (state_.step == 0 && l.log_every > 0) evaluateAndLog();  // the untrained model, as the original did
 
-    const bool writes = !opt_.run_dir.empty();
+    const bool writes = writes_;
     while (state_.step < total_) {
-      if (opt_.control) {
+      if (opt_.control && !coll_) {
         while (opt_.control->paused() && !opt_.control->stopRequested()) {
           report(TrainPhase::Paused);
           std::this_thread::sleep_for(kPausePoll);
@@ -334,18 +424,23 @@ private:
       }
       const auto t0 = Clock::now();
       const auto positions = data_->trainBatch(state_.step / stepsPerEpoch_, state_.step % stepsPerEpoch_, o.batch_size);
-      const BatchTensors batch = data_->fetch(Part::Train, positions);
       const double lr = schedule_->lr(state_.step);
       for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
       // Undefined instead of zeroed: backward then writes gradients instead of adding.
       for (auto& p : tensors_) p.mutable_grad() = torch::Tensor();
-      const torch::Tensor logits = model_->forward(batch.inputs);
-      const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.labels);
-      loss.backward();
+      bool stopAll = false;
+      if (coll_) {
+        std::tie(lastLoss_, stopAll) = dataParallelBackward(positions);
+      } else {
+        const BatchTensors batch = data_->fetch(Part::Train, positions);
+        const torch::Tensor logits = model_->forward(batch.inputs);
+        const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.labels);
+        loss.backward();
+        lastLoss_ = loss.item<double>();
+      }
       const double norm = o.max_grad_norm ? torch::nn::utils::clip_grad_norm_(tensors_, *o.max_grad_norm)
                                           : gradNorm(tensors_);
       optimizer_->step();
-      lastLoss_ = loss.item<double>();
       updateSeconds_ += seconds(t0, Clock::now());
 
       state_.step += 1;
@@ -356,6 +451,7 @@ private:
       intervalLoss_ += lastLoss_;
       intervalNorm_ += norm;
       intervalCount_ += 1;
+      if (stopAll) stopReason_ = "stopped";
 
       if (opt_.progress) {
         TrainProgress p = progressBase();
@@ -384,15 +480,22 @@ private:
   // ---- the end ------------------------------------------------------------------------
 
   TrainResult finish() {
+    bool evaluateLast = false;
     if (rows_.empty() || rows_.back().step != state_.step) {
       // A resumed run that had already reached its end has its last row in the log.
       const bool logged = log_ && !log_->rows().empty() && log_->rows().back().step == state_.step;
       if (logged) rows_.push_back(log_->rows().back());
-      else evaluateAndLog();
+      else evaluateLast = true;
     }
+    if (coll_) {  // only rank 0 holds the log: its decision is everyone's (evaluation is collective)
+      std::vector<torch::Tensor> flag{torch::tensor({evaluateLast ? 1.0 : 0.0}, torch::kFloat64)};
+      coll_->broadcast(flag, 0);
+      evaluateLast = flag[0].item<double>() > 0.0;
+    }
+    if (evaluateLast) evaluateAndLog();
     state_.stop_reason = stopReason_;
     TrainResult r;
-    if (!opt_.run_dir.empty()) {
+    if (writes_) {
       checkpoint();  // the final state, with its stop reason: resumable, e.g. with more steps
       report(TrainPhase::Preparing, "writing the model and its card");
       const std::string name = runName();
@@ -423,6 +526,7 @@ private:
       card.checkpoints = listCheckpoints(opt_.run_dir);
       card.curves_file = kCurvesFile;
       card.hardware = currentHardware();
+      card.world_size = coll_ ? coll_->worldSize() : 1;
       // After saveModel, which writes a generic card of its own under the same name.
       io::writeTextAtomically((fs::path(opt_.run_dir) / kCardFile).string(), trainingCard(card));
       r.checkpoints = card.checkpoints;
@@ -453,6 +557,9 @@ private:
 
   TrainConfig cfg_;
   const TrainOptions& opt_;
+  Collective* coll_;    // set when data-parallel over more than one rank
+  const bool rank0_;    // this process logs and writes
+  const bool writes_;   // rank 0 with a run folder
   HookedViT model_{nullptr};
   std::unique_ptr<TrainingData> data_;
   NamedParameters params_;

@@ -17,6 +17,7 @@
 // bit-identical weights on the same machine and thread count.
 
 #include "model/train/Checkpoint.h"
+#include "model/train/Collective.h"
 #include "model/train/Presets.h"
 #include "model/train/RunLog.h"
 #include "model/train/TrainConfig.h"
@@ -68,7 +69,23 @@ struct TrainOptions {
   CheckpointHooks checkpoint_hooks;
   size_t cache_budget_bytes = size_t(768) << 20;  // see TrainingDataOptions
   int threads = 0;        // LibTorch threads for this thread; 0 = runtime::configureThreads()
+  // Data-parallel training over the collective's ranks when it has more than one (see
+  // below); nullptr or a world of one: the single-process path, unchanged.
+  Collective* collective = nullptr;
 };
+
+// Data parallelism. optimization.batch_size stays the global batch: every rank takes the
+// same seeded batch of the epoch (TrainingData) and runs its own contiguous slice of it,
+// rank r of W positions [r·n/W, (r+1)·n/W); so W processes at B each update exactly like
+// one process at W·B, up to float rounding, and a run resumes under any world size that
+// divides its batch sensibly. Each rank scales its slice's mean loss by its share of the
+// batch and the gradients are summed over ranks (bucketed), which gives the batch mean
+// before clipping, so every rank clips and steps identically. Parameters are broadcast
+// from rank 0 at the start; evaluations are sharded and their sums reduced, so every rank
+// logs and early-stops on the same numbers. Only rank 0 writes to run_dir (checkpoints,
+// logs, model, card); the others read it when resuming, so on several machines run_dir
+// must be on a shared filesystem for --resume. A stop request on any rank stops all
+// ranks after the current update. Pausing is a single-process feature.
 
 struct TrainResult {
   std::string run_dir;

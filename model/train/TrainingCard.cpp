@@ -171,7 +171,9 @@ std::string trainingCard(const TrainingCardInfo& in) {
     << "), eps " << general(o.eps) << ", weight decay " << general(o.weight_decay) << " |\n"
     << "| learning rate | " << general(o.lr) << " |\n"
     << "| schedule | " << scheduleFormula(c) << " |\n"
-    << "| batch size | " << o.batch_size << " |\n"
+    << "| batch size | " << o.batch_size
+    << (in.world_size > 1 ? " (global; " + std::to_string(in.world_size) + " data-parallel processes)" : "")
+    << " |\n"
     << "| epochs / max steps | " << o.epochs << " / " << o.max_steps << " (planned updates: " << in.planned_steps
     << ") |\n"
     << "| gradient clipping | "
@@ -196,6 +198,8 @@ std::string trainingCard(const TrainingCardInfo& in) {
     << " LibTorch threads\n"
     << "- BLAS: " << in.hardware.blas << "\n"
     << "- LibTorch " << in.hardware.libtorch << "\n"
+    << "- Processes: " << in.world_size
+    << (in.world_size > 1 ? " (data-parallel, c10d + Gloo; hardware above is rank 0's)" : "") << "\n"
     << "- Wall time of training: " << duration(in.elapsed_s) << " over " << in.sessions << " session(s)"
     << (in.finished_at.empty() ? "" : ", finished " + in.finished_at) << "\n\n";
 

@@ -46,6 +46,7 @@ struct TrainingCardInfo {
   std::vector<CheckpointInfo> checkpoints;
   std::string curves_file;     // relative to the card
   HardwareInfo hardware;
+  int world_size = 1;          // data-parallel processes of the last session
 };
 
 std::string trainingCard(const TrainingCardInfo& info);
