@@ -1,5 +1,7 @@
 #include "app/explorer/DatasetThumbnailModel.h"
 
+#include <QMimeData>
+
 namespace prisma::app {
 
 namespace {
@@ -69,6 +71,27 @@ QVariant DatasetThumbnailModel::data(const QModelIndex& index, int role) const {
     case Qt::ToolTipRole: return title(row);
     default: return {};
   }
+}
+
+Qt::ItemFlags DatasetThumbnailModel::flags(const QModelIndex& index) const {
+  Qt::ItemFlags f = QAbstractListModel::flags(index);
+  if (index.isValid()) f |= Qt::ItemIsDragEnabled;
+  return f;
+}
+
+QStringList DatasetThumbnailModel::mimeTypes() const { return {QString::fromLatin1(kDatasetItemMime)}; }
+
+QMimeData* DatasetThumbnailModel::mimeData(const QModelIndexList& indexes) const {
+  if (indexes.isEmpty() || !dataset_) return nullptr;
+  const int row = indexes.first().row();
+  auto* mime = new QMimeData;
+  mime->setData(kDatasetItemMime, QStringLiteral("%1/%2/%3")
+                                      .arg(QString::fromStdString(dataset_->name()),
+                                           QString::fromStdString(datasets::toString(split_)))
+                                      .arg(row)
+                                      .toUtf8());
+  mime->setImageData(image(row));
+  return mime;
 }
 
 }  // namespace prisma::app

@@ -13,6 +13,9 @@
 
 namespace prisma::app {
 
+// A dragged dataset item: "NAME/SPLIT/ROW", with the item's pixels as the image data.
+inline const char* const kDatasetItemMime = "application/x-prisma-dataset-item";
+
 class DatasetThumbnailModel : public QAbstractListModel {
   Q_OBJECT
 
@@ -25,6 +28,10 @@ public:
 
   int rowCount(const QModelIndex& parent = {}) const override;
   QVariant data(const QModelIndex& index, int role) const override;
+  // Items drag out as kDatasetItemMime (onto the patching board's slots, or as images).
+  Qt::ItemFlags flags(const QModelIndex& index) const override;
+  QStringList mimeTypes() const override;
+  QMimeData* mimeData(const QModelIndexList& indexes) const override;
 
   // The full-size item as an image, and a title like "induction/test/17 (vertical-same)".
   QImage image(int row) const;

@@ -2,12 +2,19 @@
 
 #include "app/explorer/ExplorerWorker.h"
 
+#include <algorithm>
+
 namespace prisma::app {
 
 ExplorerController::ExplorerController(QObject* parent) : QObject(parent) {
   qRegisterMetaType<ModelSummary>();
   qRegisterMetaType<ImageRequest>();
   qRegisterMetaType<AttentionResult>();
+  qRegisterMetaType<PatchingSetup>();
+  qRegisterMetaType<PatchingPairInfo>();
+  qRegisterMetaType<PatchingGrid>();
+  qRegisterMetaType<PatchedRun>();
+  qRegisterMetaType<StopToken>();
   thread_.setObjectName(QStringLiteral("explorer-worker"));
   worker_ = new ExplorerWorker;
   worker_->moveToThread(&thread_);
@@ -29,10 +36,29 @@ ExplorerController::ExplorerController(QObject* parent) : QObject(parent) {
     finished();
     if (id == latestImage_) emit imageFailed(m);
   });
+  connect(worker_, &ExplorerWorker::patchingPairReady, this, [this](const PatchingPairInfo& info) {
+    finished();
+    emit patchingPairReady(info);
+  });
+  connect(worker_, &ExplorerWorker::patchingProgress, this, &ExplorerController::patchingProgress);
+  connect(worker_, &ExplorerWorker::patchingGridReady, this, [this](const PatchingGrid& g) {
+    finished();
+    emit patchingGridReady(g);
+  });
+  connect(worker_, &ExplorerWorker::patchedRunReady, this, [this](const PatchedRun& r) {
+    finished();
+    emit patchedRunReady(r);
+  });
+  connect(worker_, &ExplorerWorker::patchingFailed, this, [this](const QString& m, quint64 id) {
+    finished();
+    emit patchingFailed(m, id);
+  });
   thread_.start();
 }
 
 ExplorerController::~ExplorerController() {
+  for (const auto& weak : sweeps_)
+    if (const auto stop = weak.lock()) stop->store(true);
   thread_.requestInterruption();
   thread_.quit();
   thread_.wait();
@@ -65,6 +91,45 @@ void ExplorerController::computeImage(const ImageRequest& request) {
   started();
   QMetaObject::invokeMethod(
       worker_, [w = worker_, request, id = latestImage_] { w->computeImage(request, id); }, Qt::QueuedConnection);
+}
+
+quint64 ExplorerController::preparePatching(const ImageRequest& clean, const ImageRequest& corrupt) {
+  const quint64 id = nextId_++;
+  started();
+  QMetaObject::invokeMethod(
+      worker_, [w = worker_, clean, corrupt, id] { w->preparePatching(clean, corrupt, id); }, Qt::QueuedConnection);
+  return id;
+}
+
+quint64 ExplorerController::runPatchingSweep(const PatchingSetup& setup, bool exact, const StopToken& stop) {
+  const quint64 id = nextId_++;
+  if (stop) {
+    sweeps_.erase(std::remove_if(sweeps_.begin(), sweeps_.end(), [](const auto& w) { return w.expired(); }), sweeps_.end());
+    sweeps_.push_back(stop);
+  }
+  started();
+  QMetaObject::invokeMethod(
+      worker_, [w = worker_, setup, exact, stop, id] { w->runPatchingSweep(setup, exact, stop, id); },
+      Qt::QueuedConnection);
+  return id;
+}
+
+quint64 ExplorerController::runPatchedCell(const PatchingSetup& setup, const QVector<int>& cell) {
+  const quint64 id = nextId_++;
+  started();
+  QMetaObject::invokeMethod(
+      worker_, [w = worker_, setup, cell, id] { w->runPatchedCell(setup, cell, id); }, Qt::QueuedConnection);
+  return id;
+}
+
+quint64 ExplorerController::runSpatialPatch(const PatchingSetup& setup, const QString& kind, int layer,
+                                            const QVector<int>& positions) {
+  const quint64 id = nextId_++;
+  started();
+  QMetaObject::invokeMethod(
+      worker_, [w = worker_, setup, kind, layer, positions, id] { w->runSpatialPatch(setup, kind, layer, positions, id); },
+      Qt::QueuedConnection);
+  return id;
 }
 
 }  // namespace prisma::app

@@ -14,6 +14,7 @@
 
 #include "app/explorer/ExplorerWorker.h"
 #include "app/explorer/TensorImage.h"
+#include "app/explorer/patching/PatchingSession.h"
 
 namespace prisma::app {
 
@@ -64,10 +65,27 @@ ViTConfig randomPreset(const QString& name) {
   return c;
 }
 
+// One image for the model, [1, C, H, W]: a file spec, or pixels already in memory.
+torch::Tensor inputFor(const ImageRequest& request, const io::LoadedModel& m) {
+  torch::Tensor input;
+  if (!request.path.isEmpty()) {
+    input = io::loadInput(request.path.toStdString(), m);
+  } else {
+    const QImage rgb = request.pixels.convertToFormat(QImage::Format_RGB888);
+    std::vector<unsigned char> packed(static_cast<size_t>(rgb.width()) * rgb.height() * 3);
+    for (int y = 0; y < rgb.height(); ++y)
+      std::memcpy(packed.data() + static_cast<size_t>(y) * rgb.width() * 3, rgb.constScanLine(y), rgb.width() * 3);
+    input = io::imageInput(datasets::fromPixels(packed.data(), rgb.height(), rgb.width(), 3), m.preprocess);
+  }
+  return input.slice(0, 0, 1);
+}
+
 }  // namespace
 
 struct ExplorerWorker::State {
   std::optional<io::LoadedModel> model;
+  // The patching board's pair; dropped with the model it was run on.
+  std::unique_ptr<PatchingSession> patching;
   bool threadsConfigured = false;
 
   void ensureThreads() {
@@ -85,6 +103,7 @@ void ExplorerWorker::loadModel(const QString& path, quint64 requestId) {
   try {
     io::LoadedModel m = io::loadModel(path.toStdString());
     const ModelSummary summary = summarize(m);
+    state_->patching.reset();
     state_->model = std::move(m);
     emit modelLoaded(summary, requestId);
   } catch (const std::exception& e) {
@@ -103,6 +122,7 @@ void ExplorerWorker::useRandomModel(const QString& preset, quint64 requestId) {
   m.source = "(in memory)";
   m.preprocess = io::defaultPreprocess(m.model->cfg());
   const ModelSummary summary = summarize(m);
+  state_->patching.reset();
   state_->model = std::move(m);
   emit modelLoaded(summary, requestId);
 }
@@ -115,17 +135,7 @@ void ExplorerWorker::computeImage(const ImageRequest& request, quint64 requestId
   }
   try {
     io::LoadedModel& m = *state_->model;
-    torch::Tensor input;
-    if (!request.path.isEmpty()) {
-      input = io::loadInput(request.path.toStdString(), m);
-    } else {
-      const QImage rgb = request.pixels.convertToFormat(QImage::Format_RGB888);
-      std::vector<unsigned char> packed(static_cast<size_t>(rgb.width()) * rgb.height() * 3);
-      for (int y = 0; y < rgb.height(); ++y)
-        std::memcpy(packed.data() + static_cast<size_t>(y) * rgb.width() * 3, rgb.constScanLine(y), rgb.width() * 3);
-      input = io::imageInput(datasets::fromPixels(packed.data(), rgb.height(), rgb.width(), 3), m.preprocess);
-    }
-    input = input.slice(0, 0, 1);
+    const torch::Tensor input = inputFor(request, m);
     const ViTConfig& c = m.model->cfg();
     HookedViTImpl::CacheRun run;
     {
@@ -181,6 +191,77 @@ void ExplorerWorker::computeImage(const ImageRequest& request, quint64 requestId
     emit imageComputed(r);
   } catch (const std::exception& e) {
     emit imageFailed(describe(e), requestId);
+  }
+}
+
+void ExplorerWorker::preparePatching(const ImageRequest& clean, const ImageRequest& corrupt, quint64 requestId) {
+  state_->ensureThreads();
+  state_->patching.reset();
+  if (!state_->model) {
+    emit patchingFailed(tr("No model is loaded."), requestId);
+    return;
+  }
+  try {
+    io::LoadedModel& m = *state_->model;
+    state_->patching = std::make_unique<PatchingSession>(m, inputFor(clean, m), inputFor(corrupt, m));
+    PatchingPairInfo info = state_->patching->info();
+    info.requestId = requestId;
+    emit patchingPairReady(info);
+  } catch (const std::exception& e) {
+    emit patchingFailed(describe(e), requestId);
+  }
+}
+
+void ExplorerWorker::runPatchingSweep(const PatchingSetup& setup, bool exact, const StopToken& stop,
+                                      quint64 requestId) {
+  if (!state_->patching) {
+    emit patchingFailed(tr("No clean / corrupted pair has been run."), requestId);
+    return;
+  }
+  try {
+    PatchingGrid g;
+    if (exact) {
+      g = state_->patching->exactSweep(setup, stop.get(), [this, requestId](const PatchingGrid& p) {
+        PatchingGrid copy = p;
+        copy.requestId = requestId;
+        emit patchingProgress(copy);
+      });
+    } else {
+      g = state_->patching->attributionSweep(setup);
+    }
+    g.requestId = requestId;
+    emit patchingGridReady(g);
+  } catch (const std::exception& e) {
+    emit patchingFailed(describe(e), requestId);
+  }
+}
+
+void ExplorerWorker::runPatchedCell(const PatchingSetup& setup, const QVector<int>& cell, quint64 requestId) {
+  if (!state_->patching) {
+    emit patchingFailed(tr("No clean / corrupted pair has been run."), requestId);
+    return;
+  }
+  try {
+    PatchedRun r = state_->patching->patchCell(setup, cell);
+    r.requestId = requestId;
+    emit patchedRunReady(r);
+  } catch (const std::exception& e) {
+    emit patchingFailed(describe(e), requestId);
+  }
+}
+
+void ExplorerWorker::runSpatialPatch(const PatchingSetup& setup, const QString& kind, int layer,
+                                     const QVector<int>& positions, quint64 requestId) {
+  if (!state_->patching) {
+    emit patchingFailed(tr("No clean / corrupted pair has been run."), requestId);
+    return;
+  }
+  try {
+    PatchedRun r = state_->patching->patchPositions(setup, kind, layer, positions);
+    r.requestId = requestId;
+    emit patchedRunReady(r);
+  } catch (const std::exception& e) {
+    emit patchingFailed(describe(e), requestId);
   }
 }
 

@@ -4,6 +4,7 @@
 // pattern); the GUI thread never runs model code. A failed load keeps the previous model.
 
 #include "app/explorer/ExplorerTypes.h"
+#include "app/explorer/patching/PatchingTypes.h"
 
 #include <QObject>
 
@@ -24,11 +25,27 @@ public slots:
   void useRandomModel(const QString& preset, quint64 requestId);
   void computeImage(const prisma::app::ImageRequest& request, quint64 requestId);
 
+  // The patching board (app/explorer/patching): runs the pair once, then sweeps and single
+  // patches over it. A sweep reports progress after each batch and stops between batches
+  // once `stop` is set (by the GUI thread, directly).
+  void preparePatching(const prisma::app::ImageRequest& clean, const prisma::app::ImageRequest& corrupt,
+                       quint64 requestId);
+  void runPatchingSweep(const prisma::app::PatchingSetup& setup, bool exact, const prisma::app::StopToken& stop,
+                        quint64 requestId);
+  void runPatchedCell(const prisma::app::PatchingSetup& setup, const QVector<int>& cell, quint64 requestId);
+  void runSpatialPatch(const prisma::app::PatchingSetup& setup, const QString& kind, int layer,
+                       const QVector<int>& positions, quint64 requestId);
+
 signals:
   void modelLoaded(const prisma::app::ModelSummary& summary, quint64 requestId);
   void modelFailed(const QString& message, quint64 requestId);
   void imageComputed(const prisma::app::AttentionResult& result);
   void imageFailed(const QString& message, quint64 requestId);
+  void patchingPairReady(const prisma::app::PatchingPairInfo& info);
+  void patchingProgress(const prisma::app::PatchingGrid& grid);
+  void patchingGridReady(const prisma::app::PatchingGrid& grid);
+  void patchedRunReady(const prisma::app::PatchedRun& run);
+  void patchingFailed(const QString& message, quint64 requestId);
 
 private:
   struct State;

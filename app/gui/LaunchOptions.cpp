@@ -22,8 +22,17 @@ std::optional<LaunchOptions> parseLaunchOptions(const QStringList& arguments, QS
   const QCommandLineOption layer(QStringLiteral("layer"), QStringLiteral("Layer to select."), QStringLiteral("L"));
   const QCommandLineOption head(QStringLiteral("head"), QStringLiteral("Head to select."), QStringLiteral("H"));
   const QCommandLineOption query(QStringLiteral("query"), QStringLiteral("cls, or ROW,COL of a patch."), QStringLiteral("QUERY"));
-  const QCommandLineOption view(QStringLiteral("view"), QStringLiteral("View to show: explorer."), QStringLiteral("VIEW"),
+  const QCommandLineOption view(QStringLiteral("view"), QStringLiteral("View to show: explorer or patching."), QStringLiteral("VIEW"),
                                 QStringLiteral("explorer"));
+  const QCommandLineOption clean(QStringLiteral("clean"),
+                                 QStringLiteral("--view patching: the clean image (a SPEC or NAME/SPLIT/INDEX)."),
+                                 QStringLiteral("SPEC"));
+  const QCommandLineOption corrupt(QStringLiteral("corrupt"),
+                                   QStringLiteral("--view patching: the corrupted image (a SPEC or NAME/SPLIT/INDEX)."),
+                                   QStringLiteral("SPEC"));
+  const QCommandLineOption component(QStringLiteral("component"),
+                                     QStringLiteral("--view patching: the component to sweep, e.g. resid_pre or head_z."),
+                                     QStringLiteral("NAME"), QStringLiteral("resid_pre"));
   const QCommandLineOption screenshot(QStringLiteral("screenshot"),
                                       QStringLiteral("Save the window to OUT.png once the views are computed, then exit."),
                                       QStringLiteral("OUT"));
@@ -32,6 +41,16 @@ std::optional<LaunchOptions> parseLaunchOptions(const QStringList& arguments, QS
   const QCommandLineOption hovers(QStringLiteral("hovers"), QStringLiteral("Simulated hovers for --bench-hover."),
                                   QStringLiteral("N"), QString::number(kDefaultHovers));
   p.addOptions({model, random, image, dataset, layer, head, query, view, screenshot, bench, hovers});
+  p.addOptions({clean, corrupt, component});
+  const QCommandLineOption trainPreset(QStringLiteral("train-preset"),
+                                       QStringLiteral("--view training / --bench-training: the preset to train."), QStringLiteral("NAME"));
+  const QCommandLineOption trainSteps(QStringLiteral("train-steps"), QStringLiteral("Updates to train (optimization.max_steps)."),
+                                      QStringLiteral("N"));
+  const QCommandLineOption trainLogEvery(QStringLiteral("train-log-every"),
+                                         QStringLiteral("Evaluate every N updates (logging.log_every)."), QStringLiteral("N"));
+  const QCommandLineOption benchTraining(QStringLiteral("bench-training"),
+                                         QStringLiteral("Train --train-preset and print the GUI thread's event-loop stalls."));
+  p.addOptions({trainPreset, trainSteps, trainLogEvery, benchTraining});
   if (!p.parse(arguments)) {
     error = p.errorText();
     return std::nullopt;
@@ -72,12 +91,27 @@ std::optional<LaunchOptions> parseLaunchOptions(const QStringList& arguments, QS
     }
   }
   o.view = p.value(view);
-  if (o.view != QLatin1String("explorer")) {
-    error = QStringLiteral("--view: unknown view '%1' (available: explorer)").arg(o.view);
+  o.clean = p.value(clean);
+  o.corrupt = p.value(corrupt);
+  o.component = p.value(component);
+  if (o.view == QLatin1String("patching") && (o.clean.isEmpty() || o.corrupt.isEmpty())) {
+    error = QStringLiteral("--view patching needs --clean SPEC and --corrupt SPEC");
+    ok = false;
+  } else if (o.view != QLatin1String("explorer") && o.view != QLatin1String("patching") &&
+             o.view != QLatin1String("training")) {
+    error = QStringLiteral("--view: unknown view '%1' (available: explorer, patching, training)").arg(o.view);
     ok = false;
   }
   o.screenshot = p.value(screenshot);
   o.benchHover = p.isSet(bench);
+  o.trainPreset = p.value(trainPreset);
+  o.trainSteps = toInt(trainSteps, 0);
+  o.trainLogEvery = toInt(trainLogEvery, 0);
+  o.benchTraining = p.isSet(benchTraining);
+  if ((o.benchTraining || (o.view == QLatin1String("training") && !o.screenshot.isEmpty())) && o.trainPreset.isEmpty()) {
+    error = QStringLiteral("--bench-training and --view training --screenshot need --train-preset NAME");
+    ok = false;
+  }
   if (!o.randomModel.isEmpty() && o.randomModel != QLatin1String("vit-b16") && o.randomModel != QLatin1String("mouse")) {
     error = QStringLiteral("--random-model must be vit-b16 or mouse");
     ok = false;

@@ -19,9 +19,17 @@ struct LaunchOptions {
   bool queryCls = true;
   std::optional<QPoint> query;  // (col, row)
   QString view = QStringLiteral("explorer");
+  // --view patching: the board's sources (specs as --image, or NAME/SPLIT/INDEX) and component.
+  QString clean, corrupt, component;
   QString screenshot;
   bool benchHover = false;
   int hovers = 0;
+  // --view training and --bench-training: the run to start (the Training tab's preset),
+  // its length and logging interval (0 = the preset's).
+  QString trainPreset;
+  qint64 trainSteps = 0;
+  qint64 trainLogEvery = 0;
+  bool benchTraining = false;
 };
 
 // Parses `arguments` (argv as strings); on a usage error returns nullopt and sets `error`.

@@ -4,6 +4,8 @@
 #include "app/explorer/ExplorerController.h"
 #include "app/explorer/ImagesPanel.h"
 #include "app/explorer/LogitLensView.h"
+#include "app/explorer/training/TrainingView.h"
+#include "app/explorer/patching/PatchingBoard.h"
 #include "app/explorer/ModelsPanel.h"
 
 #include "widgets/TopKBars.h"
@@ -66,6 +68,10 @@ MainWindow::MainWindow(const RuntimeSummary& runtime, QWidget* parent) : QMainWi
   tabs_->addTab(attention_, tr("Attention"));
   lens_ = new LogitLensView(this);
   tabs_->addTab(lens_, tr("Logit lens"));
+  training_ = new TrainingView(this);
+  tabs_->addTab(training_, tr("Training"));
+  patching_ = new PatchingBoard(controller_, this);
+  tabs_->addTab(patching_, tr("Patching"));
   setCentralWidget(tabs_);
 
   createDocks();
@@ -86,6 +92,7 @@ MainWindow::MainWindow(const RuntimeSummary& runtime, QWidget* parent) : QMainWi
     modelSource_ = s.source;
     modelName_ = s.name;
     models_->setLoaded(s);
+    patching_->setModel(s);
     details_->setHtml(tr("<h3>%1</h3><p>%2</p><p>Format: %3<br>Source: %4</p><p>%5</p>")
                           .arg(s.name.toHtmlEscaped(), s.architecture, s.format, s.source.toHtmlEscaped(),
                                s.notes.join(QStringLiteral("<br>")).toHtmlEscaped()));
@@ -107,9 +114,16 @@ MainWindow::MainWindow(const RuntimeSummary& runtime, QWidget* parent) : QMainWi
   connect(controller_, &ExplorerController::imageFailed, this, [this](const QString& message) {
     showError(tr("Could not run the image"), message);
   });
+  connect(patching_, &PatchingBoard::failed, this, [this](const QString& message) {
+    showError(tr("Patching failed"), message);
+  });
   connect(models_, &ModelsPanel::modelChosen, this, &MainWindow::openModel);
   connect(models_, &ModelsPanel::openRequested, this, &MainWindow::chooseModel);
   connect(images_, &ImagesPanel::imageChosen, this, &MainWindow::openImage);
+  connect(training_, &TrainingView::openModelRequested, this, &MainWindow::openModel);
+  connect(training_, &TrainingView::statusMessage, this, [this](const QString& m) { statusBar()->showMessage(m); });
+  // Closing during a run stops it first; the window closes once its checkpoint is written.
+  connect(training_, &TrainingView::readyToClose, this, &QWidget::close);
 
   resize(kDefaultWidth, kDefaultHeight);
   QSettings settings;
@@ -180,7 +194,11 @@ void MainWindow::openModel(const QString& path) {
   controller_->loadModel(path);
 }
 
+void MainWindow::showPatchingBoard() { tabs_->setCurrentWidget(patching_); }
+
 void MainWindow::openRandomModel(const QString& preset) { controller_->useRandomModel(preset); }
+
+void MainWindow::showTrainingView() { tabs_->setCurrentWidget(training_); }
 
 void MainWindow::openImage(const ImageRequest& request) {
   currentImage_ = request;
@@ -266,6 +284,10 @@ void MainWindow::updateTitle() {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+  if (!training_->confirmClose()) {
+    event->ignore();
+    return;
+  }
   QSettings settings;
   settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
   settings.setValue(QStringLiteral("window/state"), saveState());

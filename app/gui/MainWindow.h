@@ -22,7 +22,9 @@ class AttentionView;
 class ExplorerController;
 class ImagesPanel;
 class LogitLensView;
+class PatchingBoard;
 class ModelsPanel;
+class TrainingView;
 
 struct RuntimeSummary {
   QString blas;     // e.g. "OpenBLAS SkylakeX"
@@ -47,6 +49,10 @@ public:
   const QString& modelSource() const { return modelSource_; }
   AttentionView* attentionView() const { return attention_; }
   LogitLensView* logitLensView() const { return lens_; }
+  TrainingView* trainingView() const { return training_; }
+  void showTrainingView();
+  PatchingBoard* patchingBoard() const { return patching_; }
+  void showPatchingBoard();
   ImagesPanel* imagesPanel() const { return images_; }
   widgets::TopKBars* predictionBars() const { return prediction_; }
   ExplorerController* controller() const { return controller_; }
@@ -76,6 +82,8 @@ private:
   ExplorerController* controller_ = nullptr;
   AttentionView* attention_ = nullptr;
   LogitLensView* lens_ = nullptr;
+  TrainingView* training_ = nullptr;
+  PatchingBoard* patching_ = nullptr;
   ModelsPanel* models_ = nullptr;
   ImagesPanel* images_ = nullptr;
   widgets::TopKBars* prediction_ = nullptr;

@@ -5,12 +5,19 @@
 
 #include "app/explorer/AttentionView.h"
 #include "app/explorer/ImagesPanel.h"
+#include "app/explorer/patching/PatchGridPlot.h"
+#include "app/explorer/patching/PatchingBoard.h"
+#include "app/explorer/training/PresetForm.h"
+#include "app/explorer/training/TrainingBench.h"
+#include "app/explorer/training/TrainingPlots.h"
+#include "app/explorer/training/TrainingView.h"
 #include "app/gui/HoverBench.h"
 #include "app/gui/LaunchOptions.h"
 #include "app/gui/MainWindow.h"
 
 #include <QApplication>
 #include <QImage>
+#include <QTemporaryDir>
 #include <QTimer>
 
 #include <cstdio>
@@ -54,6 +61,80 @@ void applyViewOptions(MainWindow& window, const LaunchOptions& o) {
     view->setQuery(o.query);
   }
   if (o.layer >= 0 || o.head >= 0) view->selectHead(std::max(0, o.layer), std::max(0, o.head));
+}
+
+// --view patching: the model, both sources and the component on the Patching tab; with
+// --screenshot, the exact sweep runs and the window is saved once it has finished.
+int runPatchingView(QApplication& app, MainWindow& window, const LaunchOptions& o) {
+  if (o.model.isEmpty() && o.randomModel.isEmpty()) {
+    std::fprintf(stderr, "prisma-explorer: --view patching needs --model\n");
+    return kExitUsage;
+  }
+  auto* board = window.patchingBoard();
+  try {
+    board->setSource(prisma::app::PatchingBoard::Source::Clean, prisma::app::requestFromSpec(o.clean));
+    board->setSource(prisma::app::PatchingBoard::Source::Corrupt, prisma::app::requestFromSpec(o.corrupt));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "prisma-explorer: %s\n", e.what());
+    return kExitUsage;
+  }
+  board->setComponent(o.component);
+  window.showPatchingBoard();
+  if (!o.screenshot.isEmpty()) {
+    board->setRunExactWhenReady(true);
+    QObject::connect(board, &prisma::app::PatchingBoard::exactFinished, &app, [&window, board, o] {
+      QTimer::singleShot(0, &window, [&window, board, o] {
+        board->mainPlot()->replot();  // the map's last batch may still be a queued replot
+        if (!window.grab().toImage().save(o.screenshot)) fail(QStringLiteral("%1: cannot write the screenshot").arg(o.screenshot), kExitError);
+        else QCoreApplication::exit(0);
+      });
+    });
+  }
+  if (!o.randomModel.isEmpty()) window.openRandomModel(o.randomModel);
+  else window.openModel(o.model);
+  return app.exec();
+}
+
+// --view training and --bench-training: the Training tab with --train-preset and its
+// overrides; with --screenshot the run trains into a temporary folder and the window is
+// saved at its end, with --bench-training the GUI thread's stalls are printed instead.
+int runTrainingView(QApplication& app, MainWindow& window, const LaunchOptions& o) {
+  using prisma::app::TrainingOutcome;
+  auto* view = window.trainingView();
+  window.showTrainingView();
+  if (!o.trainPreset.isEmpty() && !view->selectPreset(o.trainPreset)) {
+    std::fprintf(stderr, "prisma-explorer: --train-preset: unknown preset '%s'\n", qPrintable(o.trainPreset));
+    return kExitUsage;
+  }
+  if (o.trainSteps > 0) view->form()->setField(QStringLiteral("optimization.max_steps"), QString::number(o.trainSteps));
+  if (o.trainLogEvery > 0) view->form()->setField(QStringLiteral("logging.log_every"), QString::number(o.trainLogEvery));
+  if (o.screenshot.isEmpty() && !o.benchTraining) return app.exec();
+
+  QTemporaryDir runs;
+  const QString runDir = runs.filePath(o.trainPreset);
+  if (o.benchTraining) {
+    auto* bench = new prisma::app::TrainingBench(*view, &app);
+    QObject::connect(bench, &prisma::app::TrainingBench::finished, &app, [](const prisma::app::TrainingBenchResult& r) {
+      std::printf("%s\n", qPrintable(r.describe()));
+      QCoreApplication::exit(r.error.isEmpty() ? 0 : kExitError);
+    });
+    bench->start(runDir);
+    return app.exec();
+  }
+  QObject::connect(view, &prisma::app::TrainingView::runFinished, &app, [&window, view, o](const TrainingOutcome& r) {
+    if (r.failed()) return fail(r.error, kExitError);
+    QTimer::singleShot(0, &window, [&window, view, o] {
+      view->plots()->flush();
+      if (!window.grab().toImage().save(o.screenshot)) fail(QStringLiteral("%1: cannot write the screenshot").arg(o.screenshot), kExitError);
+      else QCoreApplication::exit(0);
+    });
+  });
+  view->setOutputDir(runDir);
+  if (!view->start()) {
+    std::fprintf(stderr, "prisma-explorer: %s\n", qPrintable(view->form()->error()));
+    return kExitError;
+  }
+  return app.exec();
 }
 
 }  // namespace
@@ -103,6 +184,8 @@ int main(int argc, char** argv) {
       });
     });
   }
+  if (o.view == QLatin1String("patching")) return runPatchingView(app, window, o);
+  if (o.view == QLatin1String("training") || o.benchTraining) return runTrainingView(app, window, o);
   if (!openFromOptions(window, o)) {
     if (batch) {
       std::fprintf(stderr, "prisma-explorer: screenshot mode needs --model and --image or --dataset\n");

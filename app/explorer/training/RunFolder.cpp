@@ -1,0 +1,70 @@
+// LibTorch before Qt: the trainer's headers reach LibTorch, and Qt's `slots` macro breaks them.
+#include "model/train/Checkpoint.h"
+#include "model/train/RunLog.h"
+#include "model/train/Trainer.h"
+
+#include "model/Error.h"
+
+#include "app/explorer/training/RunFolder.h"
+
+#include <QDir>
+#include <QFileInfo>
+
+namespace prisma::app {
+
+namespace {
+constexpr const char* kPresetFile = "preset.json";
+}
+
+TrainingMetrics toTrainingMetrics(const train::LogRow& row) {
+  TrainingMetrics m;
+  m.step = row.step;
+  m.samples = row.samples;
+  m.epoch = row.epoch;
+  m.elapsedS = row.elapsed_s;
+  m.lr = row.lr;
+  m.gradNorm = row.grad_norm;
+  m.batchLoss = row.batch_loss;
+  m.trainLoss = row.train.loss;
+  m.trainTop1 = row.train.top1;
+  m.trainTop5 = row.train.top5;
+  m.testLoss = row.test.loss;
+  m.testTop1 = row.test.top1;
+  m.testTop5 = row.test.top5;
+  return m;
+}
+
+TrainingCheckpoint toTrainingCheckpoint(const train::CheckpointInfo& info) {
+  TrainingCheckpoint c;
+  c.path = QString::fromStdString(info.path);
+  c.name = QString::fromStdString(info.name);
+  c.step = info.step;
+  c.samples = info.samples;
+  return c;
+}
+
+bool RunFolder::isRun(const QString& dir) { return QFileInfo::exists(QDir(dir).filePath(QLatin1String(kPresetFile))); }
+
+QString RunFolder::defaultDir(const train::TrainConfig& config, const QString& parent) {
+  return QString::fromStdString(train::defaultRunDir(config, parent.toStdString()));
+}
+
+RunFolder RunFolder::read(const QString& dir, QString& error) {
+  RunFolder run;
+  run.dir = dir;
+  run.name = QFileInfo(QDir::cleanPath(dir)).fileName();
+  const QString csv = QDir(dir).filePath(QLatin1String(train::RunLog::kCsvName));
+  if (!QFileInfo::exists(csv)) {
+    error = QStringLiteral("%1: not a run folder (no %2)").arg(dir, QLatin1String(train::RunLog::kCsvName));
+    return run;
+  }
+  try {
+    for (const auto& row : train::readMetricsCsv(csv.toStdString())) run.metrics.push_back(toTrainingMetrics(row));
+    for (const auto& info : train::listCheckpoints(dir.toStdString())) run.checkpoints.push_back(toTrainingCheckpoint(info));
+  } catch (const std::exception& e) {
+    error = QString::fromStdString(e.what());
+  }
+  return run;
+}
+
+}  // namespace prisma::app

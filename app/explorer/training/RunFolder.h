@@ -1,0 +1,36 @@
+#pragma once
+// What the dashboard reads from a run folder on disk: its metrics.csv rows (to overlay an
+// earlier run, or to continue the curves of a resumed one) and its complete checkpoints.
+// The one place the dashboard converts the trainer's LogRow / CheckpointInfo into values.
+
+#include "app/explorer/training/TrainingTypes.h"
+
+#include <QString>
+#include <QVector>
+
+namespace prisma::train {
+struct LogRow;
+struct CheckpointInfo;
+struct TrainConfig;
+}  // namespace prisma::train
+
+namespace prisma::app {
+
+struct RunFolder {
+  QString dir;
+  QString name;  // the folder's name
+  QVector<TrainingMetrics> metrics;
+  QVector<TrainingCheckpoint> checkpoints;
+
+  // Reads `dir`; on a missing or unreadable metrics.csv sets `error` (file and line named).
+  static RunFolder read(const QString& dir, QString& error);
+  // Whether `dir` holds a run (its preset.json).
+  static bool isRun(const QString& dir);
+  // The trainer's default for a new run: runs/<preset>-<YYYYmmdd-HHMMSS> under `parent`.
+  static QString defaultDir(const train::TrainConfig& config, const QString& parent);
+};
+
+TrainingMetrics toTrainingMetrics(const train::LogRow& row);
+TrainingCheckpoint toTrainingCheckpoint(const train::CheckpointInfo& info);
+
+}  // namespace prisma::app

@@ -1,0 +1,51 @@
+#pragma once
+// Owns the training thread and its TrainingWorker, and the run's TrainControl: pause and
+// stop are atomic flags the trainer polls before every update, so they take effect while
+// the worker's thread is busy inside train() (a queued call would wait for the run's end).
+
+#include "app/explorer/training/TrainingTypes.h"
+#include "app/explorer/training/TrainingWorker.h"
+
+#include <QObject>
+#include <QThread>
+
+#include <memory>
+
+namespace prisma::train {
+class TrainControl;
+}
+
+namespace prisma::app {
+
+class TrainingController : public QObject {
+  Q_OBJECT
+
+public:
+  explicit TrainingController(QObject* parent = nullptr);
+  // Stops a running run (it writes its final checkpoint) and waits for the thread.
+  ~TrainingController() override;
+
+  // Ignored while a run is active.
+  void start(TrainingRequest request);
+  void pause();
+  void resume();
+  void stop();
+  bool running() const { return running_; }
+  bool paused() const;
+
+signals:
+  void started();
+  void statusChanged(const prisma::app::TrainingStatus& status);
+  void evaluated(const prisma::app::TrainingMetrics& metrics);
+  void checkpointWritten(const prisma::app::TrainingCheckpoint& checkpoint);
+  void logLine(const QString& line);
+  void finished(const prisma::app::TrainingOutcome& outcome);
+
+private:
+  QThread thread_;
+  TrainingWorker* worker_ = nullptr;  // lives on thread_, deleted when it finishes
+  std::shared_ptr<train::TrainControl> control_;
+  bool running_ = false;
+};
+
+}  // namespace prisma::app

@@ -1,0 +1,491 @@
+#include "app/explorer/training/TrainingView.h"
+
+#include "app/explorer/training/PresetForm.h"
+#include "app/explorer/training/RunFolder.h"
+#include "app/explorer/training/TrainingController.h"
+#include "app/explorer/training/TrainingPlots.h"
+
+#include "model/train/Presets.h"
+
+#include <QApplication>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSlider>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QStyle>
+#include <QSystemTrayIcon>
+#include <QTime>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace prisma::app {
+
+namespace {
+constexpr int kSidePanelWidth = 360;
+constexpr int kCheckpointsWidth = 240;
+constexpr int kLogLines = 5000;
+constexpr int kSmoothingSteps = 100;      // slider ticks for EMA weights 0 … 0.99
+constexpr int kMaxThreads = 256;
+constexpr int kTrayMessageMs = 8000;
+constexpr int kSecondsPerMinute = 60;
+constexpr int kSecondsPerHour = 3600;
+const char* const kRunsParent = "runs";
+
+QString duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return QStringLiteral("\u2014");
+  const qint64 s = static_cast<qint64>(std::llround(seconds));
+  if (s >= kSecondsPerHour)
+    return QStringLiteral("%1 h %2 min").arg(s / kSecondsPerHour).arg((s % kSecondsPerHour) / kSecondsPerMinute, 2, 10, QChar('0'));
+  return QStringLiteral("%1:%2").arg(s / kSecondsPerMinute).arg(s % kSecondsPerMinute, 2, 10, QChar('0'));
+}
+}  // namespace
+
+TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
+  setObjectName(QStringLiteral("trainingView"));
+  controller_ = new TrainingController(this);
+  plots_ = new TrainingPlots(this);
+  plots_->setObjectName(QStringLiteral("trainingPlots"));
+
+  auto* split = new QSplitter(Qt::Horizontal, this);
+  split->addWidget(createSidePanel());
+  split->addWidget(createMainPanel());
+  split->setStretchFactor(1, 1);
+  auto* layout = new QHBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addWidget(split);
+
+  connect(controller_, &TrainingController::statusChanged, this, &TrainingView::onStatus);
+  connect(controller_, &TrainingController::evaluated, this, [this](const TrainingMetrics& m) {
+    if (currentRun_ >= 0) plots_->appendMetrics(currentRun_, m);
+  });
+  connect(controller_, &TrainingController::checkpointWritten, this, &TrainingView::onCheckpoint);
+  connect(controller_, &TrainingController::logLine, this, &TrainingView::appendLog);
+  connect(controller_, &TrainingController::finished, this, &TrainingView::onFinished);
+  connect(form_, &PresetForm::validityChanged, this, &TrainingView::updateButtons);
+
+  for (const auto& p : train::listPresets()) presets_->addItem(QString::fromStdString(p.name), QString::fromStdString(p.path));
+  connect(presets_, &QComboBox::currentTextChanged, this, &TrainingView::choosePreset);
+  if (presets_->count() > 0) choosePreset(presets_->currentText());
+  updateButtons();
+}
+
+TrainingView::~TrainingView() = default;
+
+QWidget* TrainingView::createSidePanel() {
+  auto* panel = new QWidget(this);
+  panel->setMinimumWidth(kSidePanelWidth);
+  auto* layout = new QVBoxLayout(panel);
+
+  auto* top = new QFormLayout;
+  presets_ = new QComboBox(panel);
+  presets_->setObjectName(QStringLiteral("presetCombo"));
+  top->addRow(tr("Preset"), presets_);
+  layout->addLayout(top);
+
+  form_ = new PresetForm(panel);
+  form_->setObjectName(QStringLiteral("presetForm"));
+  auto* scroll = new QScrollArea(panel);
+  scroll->setWidgetResizable(true);
+  scroll->setWidget(form_);
+  layout->addWidget(scroll, 1);
+
+  auto* outputRow = new QHBoxLayout;
+  output_ = new QLineEdit(panel);
+  output_->setObjectName(QStringLiteral("outputDir"));
+  connect(output_, &QLineEdit::textEdited, this, [this] { outputEdited_ = true; });
+  auto* browse = new QPushButton(tr("\u2026"), panel);
+  browse->setToolTip(tr("Choose the run folder"));
+  connect(browse, &QPushButton::clicked, this, &TrainingView::chooseOutputDir);
+  outputRow->addWidget(output_, 1);
+  outputRow->addWidget(browse);
+  auto* bottom = new QFormLayout;
+  bottom->addRow(tr("Run folder"), outputRow);
+  threads_ = new QSpinBox(panel);
+  threads_->setRange(0, kMaxThreads);
+  threads_->setSpecialValueText(tr("auto"));
+  bottom->addRow(tr("Threads"), threads_);
+  layout->addLayout(bottom);
+
+  auto* buttons = new QHBoxLayout;
+  auto button = [&](const QString& text, const QString& name) {
+    auto* b = new QPushButton(text, panel);
+    b->setObjectName(name);
+    buttons->addWidget(b);
+    return b;
+  };
+  startButton_ = button(tr("Start"), QStringLiteral("startButton"));
+  pauseButton_ = button(tr("Pause"), QStringLiteral("pauseButton"));
+  resumeButton_ = button(tr("Resume"), QStringLiteral("resumeButton"));
+  stopButton_ = button(tr("Stop"), QStringLiteral("stopButton"));
+  connect(startButton_, &QPushButton::clicked, this, [this] { start(); });
+  connect(pauseButton_, &QPushButton::clicked, this, &TrainingView::pause);
+  connect(resumeButton_, &QPushButton::clicked, this, [this] { resume(); });
+  connect(stopButton_, &QPushButton::clicked, this, &TrainingView::stop);
+  layout->addLayout(buttons);
+  openRunButton_ = new QPushButton(tr("Open Run Folder\u2026"), panel);
+  openRunButton_->setToolTip(tr("Open an earlier run: its curves stay overlaid, and a stopped run can be resumed"));
+  connect(openRunButton_, &QPushButton::clicked, this, &TrainingView::chooseRunToOpen);
+  layout->addWidget(openRunButton_);
+  return panel;
+}
+
+QWidget* TrainingView::createMainPanel() {
+  auto* panel = new QWidget(this);
+  auto* layout = new QVBoxLayout(panel);
+
+  auto* controls = new QHBoxLayout;
+  logScale_ = new QCheckBox(tr("Log scale"), panel);
+  logScale_->setObjectName(QStringLiteral("logScale"));
+  connect(logScale_, &QCheckBox::toggled, plots_, &TrainingPlots::setLogScale);
+  smoothing_ = new QSlider(Qt::Horizontal, panel);
+  smoothing_->setObjectName(QStringLiteral("smoothing"));
+  smoothing_->setRange(0, kSmoothingSteps - 1);
+  smoothingLabel_ = new QLabel(panel);
+  connect(smoothing_, &QSlider::valueChanged, this, [this](int v) {
+    const double w = double(v) / kSmoothingSteps;
+    plots_->setSmoothing(w);
+    smoothingLabel_->setText(QString::number(w, 'f', 2));
+  });
+  smoothingLabel_->setText(QString::number(0.0, 'f', 2));
+  controls->addWidget(logScale_);
+  controls->addSpacing(style()->pixelMetric(QStyle::PM_LayoutHorizontalSpacing) * 4);
+  controls->addWidget(new QLabel(tr("Smoothing"), panel));
+  controls->addWidget(smoothing_, 1);
+  controls->addWidget(smoothingLabel_);
+  layout->addLayout(controls);
+  layout->addWidget(plots_, 1);
+
+  progress_ = new QProgressBar(panel);
+  progress_->setObjectName(QStringLiteral("trainingProgress"));
+  progress_->setRange(0, 1);
+  progress_->setValue(0);
+  progress_->setFormat(tr("No run"));
+  layout->addWidget(progress_);
+
+  auto* bottom = new QHBoxLayout;
+  log_ = new QPlainTextEdit(panel);
+  log_->setObjectName(QStringLiteral("trainingLog"));
+  log_->setReadOnly(true);
+  log_->setMaximumBlockCount(kLogLines);
+  log_->setLineWrapMode(QPlainTextEdit::NoWrap);
+  bottom->addWidget(log_, 1);
+
+  auto* box = new QGroupBox(tr("Checkpoints"), panel);
+  auto* boxLayout = new QVBoxLayout(box);
+  checkpointList_ = new QListWidget(box);
+  checkpointList_->setObjectName(QStringLiteral("checkpointList"));
+  checkpointList_->setToolTip(tr("Double-click to open the checkpoint in the explorer"));
+  connect(checkpointList_, &QListWidget::itemDoubleClicked, this, [this](QListWidgetItem* item) {
+    emit openModelRequested(item->data(Qt::UserRole).toString());
+  });
+  scrubber_ = new QSlider(Qt::Horizontal, box);
+  scrubber_->setObjectName(QStringLiteral("checkpointScrubber"));
+  scrubber_->setToolTip(tr("Scrub through the run's checkpoints: each one reloads in the explorer"));
+  scrubber_->setRange(0, 0);
+  scrubber_->setEnabled(false);
+  // While dragging only the label follows; the model reloads where the slider is let go.
+  scrubber_->setTracking(false);
+  scrubberLabel_ = new QLabel(box);
+  connect(scrubber_, &QSlider::sliderMoved, this, [this](int v) {
+    if (v >= 0 && v < checkpoints_.size()) scrubberLabel_->setText(checkpoints_[v].name);
+  });
+  connect(scrubber_, &QSlider::valueChanged, this, [this](int v) {
+    if (v < 0 || v >= checkpoints_.size() || !scrubber_->isEnabled()) return;
+    scrubberLabel_->setText(checkpoints_[v].name);
+    checkpointList_->setCurrentRow(v);
+    emit openModelRequested(checkpoints_[v].path);
+  });
+  boxLayout->addWidget(checkpointList_, 1);
+  boxLayout->addWidget(scrubber_);
+  boxLayout->addWidget(scrubberLabel_);
+  bottom->addWidget(box);
+  box->setMaximumWidth(kCheckpointsWidth);
+  layout->addLayout(bottom);
+  return panel;
+}
+
+bool TrainingView::selectPreset(const QString& name) {
+  const int i = presets_->findText(name);
+  if (i < 0) return false;
+  if (i == presets_->currentIndex()) choosePreset(name);
+  else presets_->setCurrentIndex(i);
+  return true;
+}
+
+void TrainingView::choosePreset(const QString& name) {
+  QString error;
+  if (!form_->loadPreset(name, error)) appendLog(error);
+  if (!outputEdited_) output_->setText(freshOutputDir());
+  updateButtons();
+}
+
+QString TrainingView::freshOutputDir() const {
+  const auto config = form_->config();
+  if (!config) return output_->text();
+  return RunFolder::defaultDir(*config, QString::fromLatin1(kRunsParent));
+}
+
+void TrainingView::setOutputDir(const QString& dir) {
+  output_->setText(dir);
+  outputEdited_ = true;
+}
+
+QString TrainingView::outputDir() const { return output_->text(); }
+
+void TrainingView::setThreads(int threads) { threads_->setValue(threads); }
+
+void TrainingView::chooseOutputDir() {
+  const QString dir = QFileDialog::getExistingDirectory(this, tr("Run Folder"), output_->text());
+  if (!dir.isEmpty()) setOutputDir(dir);
+}
+
+void TrainingView::chooseRunToOpen() {
+  const QString dir = QFileDialog::getExistingDirectory(this, tr("Open Run Folder"), QString::fromLatin1(kRunsParent));
+  if (dir.isEmpty()) return;
+  QString error;
+  if (!openRun(dir, error)) {
+    appendLog(error);
+    emit statusMessage(error);
+  }
+}
+
+bool TrainingView::running() const { return controller_->running(); }
+bool TrainingView::paused() const { return controller_->paused(); }
+
+void TrainingView::updateButtons() {
+  const bool run = controller_->running();
+  const bool held = controller_->paused();
+  startButton_->setEnabled(!run && form_->valid());
+  pauseButton_->setEnabled(run && !held);
+  resumeButton_->setEnabled(run ? held : canResume_);
+  stopButton_->setEnabled(run);
+  presets_->setEnabled(!run);
+  form_->setEnabled(!run);
+  output_->setEnabled(!run);
+  threads_->setEnabled(!run);
+  openRunButton_->setEnabled(!run);
+}
+
+bool TrainingView::start() {
+  if (controller_->running()) return false;
+  if (!form_->valid()) {
+    appendLog(tr("Cannot start: %1").arg(form_->error()));
+    return false;
+  }
+  if (!outputEdited_ || output_->text().isEmpty()) output_->setText(freshOutputDir());
+  // The trainer refuses a folder that already holds a run; a default one gets a suffix.
+  QString dir = output_->text();
+  if (!outputEdited_) {
+    for (int n = 2; RunFolder::isRun(dir); ++n) dir = output_->text() + QStringLiteral("-%1").arg(n);
+    output_->setText(dir);
+  }
+  runDir_ = QDir::cleanPath(dir);
+  setCheckpoints({});
+  currentRun_ = plots_->addRun(QFileInfo(runDir_).fileName());
+  return launch(false);
+}
+
+bool TrainingView::launch(bool resume) {
+  TrainingRequest request;
+  if (resume) {
+    train::TrainConfig config;
+    try {
+      config = train::loadPreset(QDir(runDir_).filePath(QStringLiteral("preset.json")).toStdString());
+    } catch (const std::exception& e) {
+      appendLog(QString::fromStdString(e.what()));
+      return false;
+    }
+    request.config = config;
+  } else {
+    request.config = *form_->config();
+  }
+  request.runDir = runDir_;
+  request.resume = resume;
+  request.threads = threads_->value();
+  canResume_ = false;
+  closeAfterStop_ = false;
+  appendLog(resume ? tr("Resuming %1").arg(runDir_) : tr("Training %1 into %2").arg(form_->presetName(), runDir_));
+  controller_->start(request);
+  updateButtons();
+  return true;
+}
+
+void TrainingView::pause() {
+  if (!controller_->running()) return;
+  controller_->pause();
+  appendLog(tr("Pausing"));
+  updateButtons();
+}
+
+bool TrainingView::resume() {
+  if (controller_->running()) {
+    if (!controller_->paused()) return false;
+    controller_->resume();
+    appendLog(tr("Resumed"));
+    updateButtons();
+    return true;
+  }
+  if (!canResume_ || runDir_.isEmpty()) return false;
+  // The trainer continues metrics.csv from the latest checkpoint; the curves do the same.
+  QString error;
+  const RunFolder folder = RunFolder::read(runDir_, error);
+  if (!error.isEmpty()) {
+    appendLog(error);
+    return false;
+  }
+  if (currentRun_ < 0) currentRun_ = plots_->addRun(folder.name);
+  const qint64 from = folder.checkpoints.isEmpty() ? 0 : folder.checkpoints.back().step;
+  QVector<TrainingMetrics> kept;
+  for (const auto& m : folder.metrics)
+    if (m.step <= from) kept.push_back(m);
+  plots_->setRunMetrics(currentRun_, kept);
+  setCheckpoints(folder.checkpoints);
+  return launch(true);
+}
+
+void TrainingView::stop() {
+  if (!controller_->running()) return;
+  controller_->stop();  // a paused run stops too: the trainer's pause loop ends on a stop
+  appendLog(tr("Stopping: the trainer writes a final checkpoint"));
+  updateButtons();
+}
+
+bool TrainingView::openRun(const QString& dir, QString& error) {
+  if (controller_->running()) {
+    error = tr("Stop the current run before opening another");
+    return false;
+  }
+  const RunFolder folder = RunFolder::read(dir, error);
+  if (!error.isEmpty()) return false;
+  runDir_ = QDir::cleanPath(dir);
+  QString presetError;
+  if (!form_->loadPreset(QDir(dir).filePath(QStringLiteral("preset.json")), presetError)) appendLog(presetError);
+  setOutputDir(runDir_);
+  currentRun_ = plots_->addRun(folder.name, folder.metrics);
+  setCheckpoints(folder.checkpoints);
+  canResume_ = !folder.checkpoints.isEmpty();
+  appendLog(tr("Opened %1: %2 evaluations, %3 checkpoints").arg(runDir_).arg(folder.metrics.size()).arg(folder.checkpoints.size()));
+  updateButtons();
+  return true;
+}
+
+bool TrainingView::overlayRun(const QString& dir, QString& error) {
+  const RunFolder folder = RunFolder::read(dir, error);
+  if (!error.isEmpty()) return false;
+  plots_->addRun(folder.name, folder.metrics);
+  return true;
+}
+
+void TrainingView::onStatus(const TrainingStatus& s) {
+  status_ = s;
+  progress_->setRange(0, static_cast<int>(std::max<qint64>(1, s.totalSteps)));
+  progress_->setValue(static_cast<int>(s.step));
+  QString text;
+  switch (s.phase) {
+    case TrainingStatus::Phase::Preparing:
+      text = s.message.isEmpty() ? tr("Preparing") : s.message;
+      break;
+    case TrainingStatus::Phase::Paused:
+      text = tr("Paused at step %1 / %2").arg(s.step).arg(s.totalSteps);
+      break;
+    case TrainingStatus::Phase::Training:
+    case TrainingStatus::Phase::Finished:
+      text = tr("step %1 / %2 \u00b7 epoch %3 \u00b7 %4 img/s \u00b7 ETA %5")
+                 .arg(s.step)
+                 .arg(s.totalSteps)
+                 .arg(s.epoch, 0, 'f', 2)
+                 .arg(std::isfinite(s.imagesPerS) ? QString::number(s.imagesPerS, 'f', 0) : QStringLiteral("\u2014"))
+                 .arg(s.phase == TrainingStatus::Phase::Finished ? duration(0) : duration(s.etaS));
+      break;
+  }
+  progress_->setFormat(text);
+  updateButtons();
+}
+
+void TrainingView::onCheckpoint(const TrainingCheckpoint& c) {
+  QVector<TrainingCheckpoint> all = checkpoints_;
+  // A stop at a step that already has one rewrites it: keep one entry per name.
+  for (int i = 0; i < all.size(); ++i)
+    if (all[i].name == c.name) all.remove(i--);
+  all.push_back(c);
+  setCheckpoints(all);
+}
+
+void TrainingView::setCheckpoints(const QVector<TrainingCheckpoint>& checkpoints) {
+  checkpoints_ = checkpoints;
+  const QSignalBlocker blockList(checkpointList_);
+  const QSignalBlocker blockScrubber(scrubber_);
+  checkpointList_->clear();
+  for (const auto& c : checkpoints_) {
+    auto* item = new QListWidgetItem(tr("step %1 \u00b7 %2 samples").arg(c.step).arg(c.samples), checkpointList_);
+    item->setData(Qt::UserRole, c.path);
+    item->setToolTip(c.path);
+  }
+  scrubber_->setRange(0, std::max(0, static_cast<int>(checkpoints_.size()) - 1));
+  scrubber_->setValue(scrubber_->maximum());
+  scrubber_->setEnabled(!checkpoints_.isEmpty());
+  scrubberLabel_->setText(checkpoints_.isEmpty() ? tr("No checkpoints yet") : checkpoints_.back().name);
+}
+
+void TrainingView::onFinished(const TrainingOutcome& outcome) {
+  QString message;
+  if (outcome.failed()) message = tr("Training failed: %1").arg(outcome.error);
+  else if (outcome.stoppedEarly())
+    message = tr("Training stopped early (%1) at step %2: %3").arg(outcome.stopReason).arg(outcome.steps).arg(runDir_);
+  else message = tr("Training finished (%1) at step %2: %3").arg(outcome.stopReason).arg(outcome.steps).arg(runDir_);
+  appendLog(message);
+  notify(message);
+  // Any run that wrote a checkpoint can continue (with more steps, or after a stop).
+  canResume_ = !checkpoints_.isEmpty();
+  if (!outputEdited_) output_->setText(freshOutputDir());
+  updateButtons();
+  emit runFinished(outcome);
+  if (closeAfterStop_) {
+    closeAfterStop_ = false;
+    emit readyToClose();
+  }
+}
+
+bool TrainingView::confirmClose() {
+  if (!controller_->running()) return true;
+  const bool stopIt = closeQuestion_ ? closeQuestion_() : QMessageBox::question(
+      this, tr("Training in progress"),
+      tr("A run is training. Stop it (its final checkpoint is written) and close?"),
+      QMessageBox::Yes | QMessageBox::No, QMessageBox::No) == QMessageBox::Yes;
+  if (!stopIt) return false;
+  closeAfterStop_ = true;
+  stop();
+  return false;
+}
+
+void TrainingView::appendLog(const QString& line) {
+  log_->appendPlainText(QTime::currentTime().toString(QStringLiteral("HH:mm:ss  ")) + line);
+}
+
+void TrainingView::notify(const QString& message) {
+  emit statusMessage(message);
+  if (!QSystemTrayIcon::isSystemTrayAvailable() || !QSystemTrayIcon::supportsMessages()) return;
+  if (!tray_) {
+    tray_ = new QSystemTrayIcon(style()->standardIcon(QStyle::SP_ComputerIcon), this);
+    tray_->show();
+  }
+  tray_->showMessage(tr("Prisma Explorer"), message, QSystemTrayIcon::Information, kTrayMessageMs);
+}
+
+}  // namespace prisma::app

@@ -1,0 +1,136 @@
+// LibTorch before Qt: the trainer's headers reach LibTorch, and Qt's `slots` macro breaks them.
+#include "model/train/Trainer.h"
+
+#include "app/explorer/training/RunFolder.h"
+#include "app/explorer/training/TrainingWorker.h"
+
+#include <QFileInfo>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+namespace prisma::app {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Nice value of the worker thread (and of the OpenMP threads it starts, which inherit it):
+// when the CPU is contended, the GUI thread wins it from training, so the window stays
+// responsive; on an idle machine training runs at full speed all the same.
+constexpr int kWorkerNice = 5;
+constexpr int kMaxNice = 19;
+
+void lowerThreadPriority() {
+#ifdef __linux__
+  // Linux keeps a nice value per thread; setpriority() on the thread id changes only this one.
+  // Relative to the GUI thread's value (a program started with `nice` keeps its order).
+  const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
+  errno = 0;
+  const int current = ::getpriority(PRIO_PROCESS, tid);
+  if (errno == 0) ::setpriority(PRIO_PROCESS, tid, std::min(current + kWorkerNice, kMaxNice));
+#endif
+}
+
+TrainingStatus toStatus(const train::TrainProgress& p) {
+  TrainingStatus s;
+  switch (p.phase) {
+    case train::TrainPhase::Paused: s.phase = TrainingStatus::Phase::Paused; break;
+    case train::TrainPhase::Finished: s.phase = TrainingStatus::Phase::Finished; break;
+    case train::TrainPhase::Preparing: s.phase = TrainingStatus::Phase::Preparing; break;
+    default: s.phase = TrainingStatus::Phase::Training; break;
+  }
+  s.message = QString::fromStdString(p.message);
+  s.step = p.step;
+  s.totalSteps = p.total_steps;
+  s.samples = p.samples;
+  s.epoch = p.epoch;
+  s.imagesPerS = p.images_per_s;
+  s.etaS = p.eta_s;
+  s.elapsedS = p.elapsed_s;
+  s.batchLoss = p.batch_loss;
+  return s;
+}
+
+QString describe(const TrainingMetrics& m) {
+  return QStringLiteral("step %1: train loss %2 acc %3 | test loss %4 acc %5 top-5 %6")
+      .arg(m.step)
+      .arg(m.trainLoss, 0, 'f', 4)
+      .arg(m.trainTop1, 0, 'f', 4)
+      .arg(m.testLoss, 0, 'f', 4)
+      .arg(m.testTop1, 0, 'f', 4)
+      .arg(m.testTop5, 0, 'f', 4);
+}
+
+}  // namespace
+
+void TrainingWorker::run(const TrainingRequest& request) {
+  if (!priorityLowered_) lowerThreadPriority();
+  priorityLowered_ = true;
+  TrainingOutcome outcome;
+  outcome.runDir = request.runDir;
+  Clock::time_point lastStatus;
+  bool sentStatus = false;
+  train::TrainPhase lastPhase = train::TrainPhase::Preparing;
+  std::string lastMessage;
+  const auto interval = std::chrono::milliseconds(kStatusIntervalMs);
+
+  train::TrainOptions options;
+  options.run_dir = request.runDir.toStdString();
+  options.resume = request.resume;
+  options.threads = request.threads;
+  options.control = request.control.get();
+  options.progress = [&](const train::TrainProgress& p) {
+    switch (p.phase) {
+      case train::TrainPhase::Evaluated:
+        if (p.row) {
+          const TrainingMetrics m = toTrainingMetrics(*p.row);
+          emit evaluated(m);
+          emit logLine(describe(m));
+        }
+        return;
+      case train::TrainPhase::Checkpointed: {
+        TrainingCheckpoint c;
+        c.path = QString::fromStdString(p.checkpoint);
+        c.name = QFileInfo(c.path).fileName();
+        c.step = p.step;
+        c.samples = p.samples;
+        emit checkpointWritten(c);
+        emit logLine(QStringLiteral("checkpoint %1").arg(c.name));
+        return;
+      }
+      case train::TrainPhase::Preparing:
+        // "evaluating" precedes every evaluation: log each message once in a row.
+        if (!p.message.empty() && p.message != lastMessage) emit logLine(QString::fromStdString(p.message));
+        lastMessage = p.message;
+        break;
+      default: break;
+    }
+    // Updates arrive every few milliseconds: send a phase change at once, otherwise at
+    // most one status per interval (the GUI cannot show more).
+    const auto now = Clock::now();
+    if (sentStatus && p.phase == lastPhase && now - lastStatus < interval) return;
+    sentStatus = true;
+    lastStatus = now;
+    lastPhase = p.phase;
+    emit statusChanged(toStatus(p));
+  };
+
+  try {
+    const train::TrainResult r = train::train(request.config, options);
+    outcome.stopReason = QString::fromStdString(r.stop_reason);
+    outcome.steps = r.steps;
+  } catch (const std::exception& e) {
+    outcome.error = QString::fromStdString(e.what());
+  }
+  emit finished(outcome);
+}
+
+}  // namespace prisma::app

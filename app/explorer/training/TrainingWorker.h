@@ -1,0 +1,50 @@
+#pragma once
+// The training worker: a QObject living on its own thread that runs train::train() there
+// (DESIGN.md's one worker pattern); the GUI thread never runs training code. The trainer's
+// progress callback runs on this thread after every update: the worker copies what the
+// GUI needs into values and sends them by queued signals, updates throttled to one per
+// kStatusIntervalMs while evaluations, checkpoints and the end are always sent.
+
+#include "app/explorer/training/TrainingTypes.h"
+
+#include "model/train/TrainConfig.h"
+
+#include <QObject>
+
+#include <memory>
+
+namespace prisma::train {
+class TrainControl;
+}
+
+namespace prisma::app {
+
+struct TrainingRequest {
+  train::TrainConfig config;
+  QString runDir;
+  bool resume = false;  // continue the run in runDir from its latest checkpoint
+  int threads = 0;      // LibTorch threads; 0 = the runtime's default
+  std::shared_ptr<const train::TrainControl> control;
+};
+
+class TrainingWorker : public QObject {
+  Q_OBJECT
+
+public:
+  static constexpr int kStatusIntervalMs = 40;
+
+  // Blocks this thread until the run ends; progress leaves as the signals below.
+  void run(const prisma::app::TrainingRequest& request);
+
+signals:
+  void statusChanged(const prisma::app::TrainingStatus& status);
+  void evaluated(const prisma::app::TrainingMetrics& metrics);
+  void checkpointWritten(const prisma::app::TrainingCheckpoint& checkpoint);
+  void logLine(const QString& line);
+  void finished(const prisma::app::TrainingOutcome& outcome);
+
+private:
+  bool priorityLowered_ = false;  // once per thread: the nice value is the thread's
+};
+
+}  // namespace prisma::app

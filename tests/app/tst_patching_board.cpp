@@ -1,0 +1,373 @@
+// The patching board driven as a user would (offscreen): drop the clean and corrupted
+// images into their slots as a file manager would, run exact sweeps, and check that the
+// colour map shows the engine's grid for the same inputs (and, where the fixture has one,
+// the PyTorch reference); click a cell and a region and check the patched metric against
+// the engine; cancel a sweep mid-way and check that nothing more arrives and that the
+// board still runs the next sweep.
+
+// LibTorch before Qt: Qt's `slots` macro breaks LibTorch's headers.
+#include "model/interp/ActivationPatching.h"
+#include "model/io/InputSpec.h"
+#include "model/io/ModelLoader.h"
+#include "model/io/SafeTensors.h"
+
+#include <torch/torch.h>
+
+#include "app/explorer/DatasetThumbnailModel.h"
+#include "app/explorer/ExplorerController.h"
+#include "app/explorer/ImagesPanel.h"
+#include "app/explorer/patching/PatchGridPlot.h"
+#include "app/explorer/patching/PatchImageView.h"
+#include "app/explorer/patching/PatchSourceSlot.h"
+#include "app/explorer/patching/PatchingBoard.h"
+#include "app/gui/LaunchOptions.h"
+#include "app/gui/MainWindow.h"
+#include "widgets/TopKBars.h"
+
+#include <QCheckBox>
+#include <QLabel>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cmath>
+#include <memory>
+
+using namespace prisma;
+using prisma::app::MainWindow;
+using prisma::app::PatchingBoard;
+using prisma::app::PatchMetricKind;
+
+namespace {
+constexpr int kWaitMs = 60000;
+constexpr int kWindowWidth = 1400, kWindowHeight = 900;
+constexpr int kQuietMs = 500;   // how long a cancelled sweep must stay silent
+constexpr double kEngineTol = 1e-5;     // same engine, same inputs: equal up to float rounding
+constexpr double kReferenceTol = 2e-3;  // LibTorch vs the PyTorch reference
+constexpr int kCleanTop = 0, kCorruptTop = 3;  // the fixture README's labels
+const QString kFixtures = QStringLiteral(PRISMA_FIXTURES_DIR);
+const QString kModel = kFixtures + QStringLiteral("/hf_vit_classifier");
+const QString kInputs = kModel + QStringLiteral("/reference.safetensors");
+const QString kClean = kInputs + QStringLiteral(":pixel_values:0");
+const QString kCorrupt = kInputs + QStringLiteral(":pixel_values:1");
+
+// The engine's own run of the same pair, for reference values.
+struct Engine {
+  io::LoadedModel model = io::loadModel(kModel.toStdString());
+  interp::PatchingPair pair = interp::runPair(*model.model, io::loadInput(kClean.toStdString(), model),
+                                              io::loadInput(kCorrupt.toStdString(), model));
+
+  interp::Metric metric(PatchMetricKind kind) const {
+    const interp::Metric diff = interp::metrics::logitDiff(kCleanTop, kCorruptTop);
+    switch (kind) {
+      case PatchMetricKind::LogitDiff: return diff;
+      case PatchMetricKind::NormalizedLogitDiff:
+        return interp::metrics::normalized(diff, interp::metricValue(diff, pair.clean_logits),
+                                           interp::metricValue(diff, pair.corrupt_logits));
+      case PatchMetricKind::Probability: return interp::metrics::prob(kCleanTop);
+    }
+    return diff;
+  }
+  torch::Tensor sweep(const interp::PatchComponent& comp, PatchMetricKind kind) {
+    return interp::activationPatch(*model.model, pair, comp, metric(kind)).values;
+  }
+  torch::Tensor sweep(const QString& component, PatchMetricKind kind) {
+    return sweep(interp::makeComponent(interp::componentKindFromName(component.toStdString()), model.model->cfg()), kind);
+  }
+};
+
+void dropOn(QWidget* target, QMimeData* mime) {
+  const QPoint at = target->rect().center();
+  QDragEnterEvent enter(at, Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+  QCoreApplication::sendEvent(target, &enter);
+  QVERIFY(enter.isAccepted());
+  QDropEvent drop(QPointF(at), Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+  QCoreApplication::sendEvent(target, &drop);
+  QVERIFY(drop.isAccepted());
+}
+
+QMimeData* fileDrag(const QString& spec) {
+  auto* mime = new QMimeData;
+  mime->setUrls({QUrl::fromLocalFile(spec)});
+  return mime;
+}
+}  // namespace
+
+class TestPatchingBoard : public QObject {
+  Q_OBJECT
+
+private:
+  QTemporaryDir settingsDir_;
+  std::unique_ptr<MainWindow> window_;
+  std::unique_ptr<Engine> engine_;
+
+  PatchingBoard* board() const { return window_->patchingBoard(); }
+
+  // Runs the board's exact sweep of `component` and waits for it.
+  bool runExact(const QString& component, PatchMetricKind kind) {
+    board()->setComponent(component);
+    board()->setMetric(kind);
+    QSignalSpy done(board(), &PatchingBoard::exactFinished);
+    board()->runButton()->click();
+    return done.count() > 0 || done.wait(kWaitMs);
+  }
+
+private slots:
+  void initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);
+    QCoreApplication::setOrganizationName(QStringLiteral("PrismaTest"));
+    engine_ = std::make_unique<Engine>();
+    window_ = std::make_unique<MainWindow>(app::RuntimeSummary{QStringLiteral("test"), 1});
+    window_->resize(kWindowWidth, kWindowHeight);
+    window_->show();
+    window_->showPatchingBoard();
+    QVERIFY(QTest::qWaitForWindowExposed(window_.get()));
+    QSignalSpy loaded(window_->controller(), &app::ExplorerController::modelLoaded);
+    window_->openModel(kModel);
+    QVERIFY(loaded.wait(kWaitMs));
+  }
+
+  void cleanupTestCase() { window_.reset(); }
+
+  void dropBothSlots() {
+    QSignalSpy prepared(board(), &PatchingBoard::pairPrepared);
+    QSignalSpy previewed(board(), &PatchingBoard::previewFinished);
+    std::unique_ptr<QMimeData> clean(fileDrag(kClean)), corrupt(fileDrag(kCorrupt));
+    dropOn(board()->slot(PatchingBoard::Source::Clean), clean.get());
+    dropOn(board()->slot(PatchingBoard::Source::Corrupt), corrupt.get());
+    QVERIFY(prepared.wait(kWaitMs));
+    QVERIFY(board()->pairReady());
+    QCOMPARE(board()->slot(PatchingBoard::Source::Clean)->request().path, kClean);
+    // The metric's classes default to the two predictions: the reference's labels.
+    QCOMPARE(board()->setup().classA, kCleanTop);
+    QCOMPARE(board()->setup().classB, kCorruptTop);
+    QCOMPARE(board()->slot(PatchingBoard::Source::Clean)->bars()->scores().size(), 5);
+    // The preview (attribution patching) runs at once.
+    QVERIFY(previewed.count() > 0 || previewed.wait(kWaitMs));
+    QVERIFY(board()->attributionGrid().isValid());
+  }
+
+  void previewEqualsReferenceAttribution() {
+    board()->setComponent(QStringLiteral("resid_pre"));
+    board()->setMetric(PatchMetricKind::LogitDiff);
+    if (!board()->attributionGrid().isValid()) {
+      QSignalSpy previewed(board(), &PatchingBoard::previewFinished);
+      QVERIFY(previewed.wait(kWaitMs));
+    }
+    const app::PatchingGrid& g = board()->attributionGrid();
+    const io::SafeTensorsFile ref((kModel + QStringLiteral("/patching_reference.safetensors")).toStdString());
+    const torch::Tensor expected = ref.float_tensor("resid_pre_attribution");  // [layer, pos], the change
+    const double corrupt = ref.float_tensor("corrupt_metric").item<double>();
+    QCOMPARE(g.rows(), static_cast<int>(expected.size(0)));
+    QCOMPARE(g.cols(), static_cast<int>(expected.size(1)));
+    for (int r = 0; r < g.rows(); ++r)
+      for (int c = 0; c < g.cols(); ++c)
+        QVERIFY2(std::abs(g.at(r, c) - corrupt - expected[r][c].item<double>()) < kReferenceTol,
+                 qPrintable(QStringLiteral("cell %1,%2").arg(r).arg(c)));
+  }
+
+  void exactGridIsTheEngines_data() {
+    QTest::addColumn<QString>("component");
+    QTest::addColumn<int>("metric");
+    QTest::addColumn<QString>("reference");  // tensor of patching_reference.safetensors, or empty
+    QTest::newRow("resid_pre, logit diff") << QStringLiteral("resid_pre") << int(PatchMetricKind::LogitDiff) << QStringLiteral("resid_pre_patch");
+    QTest::newRow("head_z, logit diff") << QStringLiteral("head_z") << int(PatchMetricKind::LogitDiff) << QStringLiteral("head_z_patch");
+    QTest::newRow("head_z_by_pos, normalised") << QStringLiteral("head_z_by_pos") << int(PatchMetricKind::NormalizedLogitDiff) << QString();
+    QTest::newRow("attn_out, probability") << QStringLiteral("attn_out") << int(PatchMetricKind::Probability) << QString();
+  }
+
+  void exactGridIsTheEngines() {
+    QFETCH(QString, component);
+    QFETCH(int, metric);
+    QFETCH(QString, reference);
+    const auto kind = static_cast<PatchMetricKind>(metric);
+    QVERIFY(runExact(component, kind));
+    const torch::Tensor expected = engine_->sweep(component, kind);
+    const torch::Tensor flat = expected.reshape({expected.size(0), -1});  // [layer, rest]
+    app::PatchGridPlot* plot = board()->mainPlot();
+    const app::PatchingGrid& g = board()->exactGrid();
+    QCOMPARE(g.component, component);
+    QCOMPARE(g.rows(), static_cast<int>(flat.size(0)));
+    QCOMPARE(g.cols(), static_cast<int>(flat.size(1)));
+    QCOMPARE(g.done, g.total);
+    QCOMPARE(board()->progressBar()->value(), board()->progressBar()->maximum());
+    for (int r = 0; r < g.rows(); ++r)
+      for (int c = 0; c < g.cols(); ++c)
+        QVERIFY2(std::abs(plot->shownValue(r, c) - flat[r][c].item<double>()) < kEngineTol,
+                 qPrintable(QStringLiteral("cell %1,%2: shown %3, engine %4").arg(r).arg(c)
+                                .arg(plot->shownValue(r, c)).arg(flat[r][c].item<double>())));
+    if (!reference.isEmpty()) {
+      const io::SafeTensorsFile ref((kModel + QStringLiteral("/patching_reference.safetensors")).toStdString());
+      const torch::Tensor want = ref.float_tensor(reference.toStdString());
+      for (int r = 0; r < g.rows(); ++r)
+        for (int c = 0; c < g.cols(); ++c) QVERIFY(std::abs(plot->shownValue(r, c) - want[r][c].item<double>()) < kReferenceTol);
+    }
+    // Exact vs attribution side by side once both exist.
+    QVERIFY(board()->compareToggle()->isEnabled());
+    board()->compareToggle()->setChecked(true);
+    QVERIFY(board()->differencePlot()->isVisible());
+    const app::PatchingGrid& a = board()->attributionGrid();
+    QVERIFY(std::abs(board()->differencePlot()->shownValue(0, 0) - (g.at(0, 0) - a.at(0, 0))) < kEngineTol);
+    board()->compareToggle()->setChecked(false);
+  }
+
+  void clickingACellRunsThatPatch() {
+    QVERIFY(runExact(QStringLiteral("resid_pre"), PatchMetricKind::LogitDiff));  // cached: shown at once
+    constexpr int kRow = 1, kCol = 5;
+    const torch::Tensor expected = engine_->sweep(QStringLiteral("resid_pre"), PatchMetricKind::LogitDiff);
+    QSignalSpy shown(board(), &PatchingBoard::patchedRunShown);
+    app::PatchGridPlot* plot = board()->mainPlot();
+    plot->replot();
+    QTest::mouseClick(plot, Qt::LeftButton, {}, plot->cellCenter(kRow, kCol));
+    QVERIFY(shown.wait(kWaitMs));
+    const app::PatchedRun& run = board()->lastPatchedRun();
+    QCOMPARE(run.cell, (QVector<int>{kRow, kCol}));
+    QVERIFY(std::abs(run.metric - expected[kRow][kCol].item<double>()) < kEngineTol);
+    QVERIFY(board()->patchedLabel()->text().contains(QString::number(run.metric, 'g', 5)));
+    QCOMPARE(board()->patchedBars()->scores().size(), 5);
+    // The slots show this metric on the unpatched runs.
+    const interp::Metric metric = engine_->metric(PatchMetricKind::LogitDiff);
+    QCOMPARE(board()->slot(PatchingBoard::Source::Clean)->metricLabel()->text(),
+             QStringLiteral("metric: %1").arg(interp::metricValue(metric, engine_->pair.clean_logits), 0, 'g', 5));
+    QCOMPARE(board()->slot(PatchingBoard::Source::Corrupt)->metricLabel()->text(),
+             QStringLiteral("metric: %1").arg(interp::metricValue(metric, engine_->pair.corrupt_logits), 0, 'g', 5));
+    // The patched position is marked on the corrupted image.
+    QCOMPARE(board()->slot(PatchingBoard::Source::Corrupt)->imageView()->highlighted(), QVector<int>{kCol});
+  }
+
+  void regionDroppedOnCorruptedRunsTheFreeFormPatch() {
+    // Patches (row 0..1, col 1..2) of the clean image at resid_pre of layer 0.
+    const QRect patches(QPoint(1, 0), QPoint(2, 1));
+    auto* cleanView = board()->slot(PatchingBoard::Source::Clean)->imageView();
+    cleanView->setSelection(patches);
+    const QVector<int> tokens = cleanView->selectionTokens();
+    QCOMPARE(tokens, (QVector<int>{2, 3, 6, 7}));  // after CLS, 4 patches a row
+    QSignalSpy shown(board(), &PatchingBoard::patchedRunShown);
+    QMimeData region;
+    region.setData(app::kPatchRegionMime, QByteArrayLiteral("0,1,1,2"));
+    dropOn(board()->slot(PatchingBoard::Source::Corrupt), &region);
+    QVERIFY(shown.wait(kWaitMs));
+    const app::PatchedRun& run = board()->lastPatchedRun();
+    QCOMPARE(run.positions, tokens);
+    QCOMPARE(run.layer, 0);
+    const auto comp = interp::makePositionsComponent(interp::ComponentKind::ResidPre, {2, 3, 6, 7},
+                                                     engine_->model.model->cfg());
+    const double expected = engine_->sweep(comp, board()->setup().metric)[0].item<double>();
+    QVERIFY(std::abs(run.metric - expected) < kEngineTol);
+  }
+
+  void cancelStopsTheSweepAndLeavesTheBoardUsable() {
+    // One cell per batch, so the sweep reports often and is still running when cancelled.
+    board()->setBatchSize(1);
+    board()->setComponent(QStringLiteral("head_z_by_pos"));
+    board()->setMetric(PatchMetricKind::Probability);
+    QSignalSpy progress(board(), &PatchingBoard::sweepProgress);
+    QSignalSpy workerGrids(window_->controller(), &app::ExplorerController::patchingGridReady);
+    qint64 doneAtCancel = -1, total = 0;
+    const QMetaObject::Connection cancelOnFirst =
+        connect(board(), &PatchingBoard::sweepProgress, this, [&](qint64 done, qint64 all) {
+          if (doneAtCancel >= 0) return;
+          doneAtCancel = done;
+          total = all;
+          board()->cancelButton()->click();
+        });
+    board()->runButton()->click();
+    const bool progressed = progress.wait(kWaitMs);
+    disconnect(cancelOnFirst);
+    QVERIFY(progressed);
+    QVERIFY(doneAtCancel > 0);
+    // The map shows the cells run so far; the rest stay empty (NaN).
+    int shown = 0, empty = 0;
+    for (int r = 0; r < board()->exactGrid().rows(); ++r)
+      for (int c = 0; c < board()->exactGrid().cols(); ++c)
+        ++(std::isnan(board()->mainPlot()->shownValue(r, c)) ? empty : shown);
+    QCOMPARE(shown, static_cast<int>(doneAtCancel));
+    QVERIFY(empty > 0);
+    QVERIFY(!board()->sweepRunning());
+    QVERIFY(board()->runButton()->isEnabled());
+    QVERIFY(!board()->cancelButton()->isEnabled());
+    // The worker stops between batches and reports a grid marked stopped, short of the end.
+    QTRY_VERIFY_WITH_TIMEOUT(std::any_of(workerGrids.begin(), workerGrids.end(), [](const QList<QVariant>& args) {
+                               return args.at(0).value<app::PatchingGrid>().stopped;
+                             }), kWaitMs);
+    const auto stopped = std::find_if(workerGrids.begin(), workerGrids.end(), [](const QList<QVariant>& args) {
+      return args.at(0).value<app::PatchingGrid>().stopped;
+    })->at(0).value<app::PatchingGrid>();
+    QVERIFY(stopped.done < total);
+    const int updates = progress.count();
+    QTest::qWait(kQuietMs);
+    QCOMPARE(progress.count(), updates);  // nothing after Cancel
+    QCOMPARE(updates, 1);
+
+    // A second sweep, now to the end, gives the engine's grid.
+    board()->setBatchSize(0);
+    QVERIFY(runExact(QStringLiteral("head_z_by_pos"), PatchMetricKind::Probability));
+    const torch::Tensor expected = engine_->sweep(QStringLiteral("head_z_by_pos"), PatchMetricKind::Probability);
+    const app::PatchingGrid& g = board()->exactGrid();
+    QCOMPARE(g.done, g.total);
+    const torch::Tensor flat = expected.reshape({expected.size(0), -1});
+    for (int r = 0; r < g.rows(); ++r)
+      for (int c = 0; c < g.cols(); ++c) QVERIFY(std::abs(board()->mainPlot()->shownValue(r, c) - flat[r][c].item<double>()) < kEngineTol);
+  }
+
+  void exportWritesCsvAndPng() {
+    QTemporaryDir dir;
+    const QString csv = dir.filePath(QStringLiteral("grid.csv")), png = dir.filePath(QStringLiteral("grid.png"));
+    QVERIFY(runExact(QStringLiteral("head_z"), PatchMetricKind::LogitDiff));
+    QVERIFY(board()->exportCsv(csv));
+    QVERIFY(board()->exportPng(png));
+    QFile f(csv);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QStringList lines = QString::fromUtf8(f.readAll()).trimmed().split('\n');
+    QCOMPARE(lines.value(0), QStringLiteral("layer,head,exact,attribution"));
+    QCOMPARE(lines.size(), 1 + 3 * 4);
+    const QStringList row = lines.value(1 + 2 * 4 + 1).split(',');  // layer 2, head 1
+    QCOMPARE(row.value(0), QStringLiteral("2"));
+    QCOMPARE(row.value(1), QStringLiteral("1"));
+    QVERIFY(std::abs(row.value(2).toDouble() - board()->exactGrid().at(2, 1)) < kEngineTol);
+    QVERIFY(!QImage(png).isNull());
+  }
+
+  void datasetThumbnailDropsIntoASlot() {
+    QVERIFY(window_->imagesPanel()->showDataset(QStringLiteral("induction"), QStringLiteral("test")));
+    constexpr int kRow = 4;
+    auto* thumbnails = window_->imagesPanel()->model();
+    const QModelIndex index = thumbnails->index(kRow);
+    QVERIFY(thumbnails->flags(index) & Qt::ItemIsDragEnabled);
+    std::unique_ptr<QMimeData> mime(thumbnails->mimeData({index}));
+    QVERIFY(mime);
+    QCOMPARE(QString::fromUtf8(mime->data(app::kDatasetItemMime)), QStringLiteral("induction/test/4"));
+    QSignalSpy prepared(board(), &PatchingBoard::pairPrepared);
+    dropOn(board()->slot(PatchingBoard::Source::Corrupt), mime.get());
+    QVERIFY(prepared.wait(kWaitMs));
+    const app::ImageRequest& r = board()->slot(PatchingBoard::Source::Corrupt)->request();
+    QCOMPARE(r.dataset, QStringLiteral("induction"));
+    QCOMPARE(r.row, kRow);
+    QCOMPARE(r.pixels, thumbnails->image(kRow));
+    QVERIFY(!board()->slot(PatchingBoard::Source::Corrupt)->bars()->scores().isEmpty());
+  }
+
+  void launchOptionsParsePatchingView() {
+    QString error;
+    const auto o = app::parseLaunchOptions({QStringLiteral("prisma-explorer"), QStringLiteral("--view"), QStringLiteral("patching"),
+                                            QStringLiteral("--clean"), kClean, QStringLiteral("--corrupt"), QStringLiteral("induction/test/3"),
+                                            QStringLiteral("--component"), QStringLiteral("head_z")},
+                                           error);
+    QVERIFY2(o, qPrintable(error));
+    QCOMPARE(o->view, QStringLiteral("patching"));
+    QCOMPARE(o->clean, kClean);
+    QCOMPARE(o->corrupt, QStringLiteral("induction/test/3"));
+    QCOMPARE(o->component, QStringLiteral("head_z"));
+    QVERIFY(!app::parseLaunchOptions({QStringLiteral("prisma-explorer"), QStringLiteral("--view"), QStringLiteral("patching")}, error));
+    QVERIFY(error.contains(QStringLiteral("--clean")));
+    const app::ImageRequest item = app::requestFromSpec(QStringLiteral("induction/test/3"));
+    QCOMPARE(item.row, 3);
+    QVERIFY(!item.pixels.isNull());
+  }
+};
+
+QTEST_MAIN(TestPatchingBoard)
+#include "tst_patching_board.moc"

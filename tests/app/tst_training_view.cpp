@@ -1,0 +1,255 @@
+// The Training tab driven as a user would (offscreen): a tiny Induction run started from
+// the form, paused and resumed, stopped, its last checkpoint opened in the explorer, then
+// resumed again and stopped by closing the window. The curves must hold exactly the rows
+// the trainer wrote to metrics.csv (one point per evaluation, same doubles), also across
+// the resume; the form must refuse what TrainConfig::validate refuses; smoothing must be
+// TensorBoard's debiased EMA.
+
+// LibTorch before Qt: Qt's `slots` macro breaks LibTorch's headers.
+#include "model/train/RunLog.h"
+
+#include "app/explorer/ExplorerController.h"
+#include "app/explorer/training/PresetForm.h"
+#include "app/explorer/training/TrainingController.h"
+#include "app/explorer/training/TrainingPlots.h"
+#include "app/explorer/training/TrainingView.h"
+#include "app/gui/MainWindow.h"
+
+#include <qcustomplot.h>
+
+#include <QListWidget>
+#include <QPushButton>
+#include <QSlider>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cmath>
+#include <memory>
+
+using namespace prisma;
+using prisma::app::MainWindow;
+using prisma::app::TrainingOutcome;
+using prisma::app::TrainingPlots;
+using prisma::app::TrainingStatus;
+using prisma::app::TrainingView;
+
+namespace {
+constexpr int kWaitMs = 60000;
+constexpr int kPauseHoldMs = 600;     // no update may happen while paused
+constexpr qint64 kSteps = 300;
+constexpr qint64 kLogEvery = 20;
+constexpr qint64 kPauseAfter = 20;   // steps before pausing
+constexpr qint64 kStopAfter = 70;    // steps before stopping
+constexpr qint64 kResumeFor = 30;    // steps after the resume before closing the window
+
+using Series = TrainingPlots::Series;
+struct Column {
+  Series series;
+  double (*csv)(const train::LogRow&);
+};
+const Column kColumns[] = {
+    {Series::TrainLoss, [](const train::LogRow& r) { return r.train.loss; }},
+    {Series::TestLoss, [](const train::LogRow& r) { return r.test.loss; }},
+    {Series::TrainTop1, [](const train::LogRow& r) { return r.train.top1; }},
+    {Series::TestTop1, [](const train::LogRow& r) { return r.test.top1; }},
+    {Series::TrainTop5, [](const train::LogRow& r) { return r.train.top5; }},
+    {Series::TestTop5, [](const train::LogRow& r) { return r.test.top5; }},
+    {Series::LearningRate, [](const train::LogRow& r) { return r.lr; }},
+    {Series::GradNorm, [](const train::LogRow& r) { return r.grad_norm; }},
+};
+
+bool sameDouble(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
+}  // namespace
+
+class TestTrainingView : public QObject {
+  Q_OBJECT
+
+private:
+  QTemporaryDir runs_;
+  std::unique_ptr<MainWindow> window_;
+  TrainingView* view_ = nullptr;
+  qint64 stoppedAt_ = 0;
+
+  // Every curve of the current run equals metrics.csv, row for row, bit for bit.
+  void compareWithCsv() {
+    const auto rows = train::readMetricsCsv(QDir(view_->runDir()).filePath(QStringLiteral("metrics.csv")).toStdString());
+    QVERIFY(rows.size() >= 2);
+    const int run = view_->currentRun();
+    for (const Column& c : kColumns) {
+      const auto data = view_->plots()->graph(run, c.series)->data();
+      QCOMPARE(data->size(), static_cast<int>(rows.size()));
+      for (int i = 0; i < data->size(); ++i) {
+        QCOMPARE(data->at(i)->key, static_cast<double>(rows[i].step));
+        if (!sameDouble(data->at(i)->value, c.csv(rows[i])))
+          QFAIL(qPrintable(QStringLiteral("series %1 row %2: plot %3, csv %4")
+                               .arg(static_cast<int>(c.series)).arg(i)
+                               .arg(data->at(i)->value, 0, 'g', 17).arg(c.csv(rows[i]), 0, 'g', 17)));
+      }
+    }
+    // One point per log step (0, 20, 40, ...) plus the steps a session ended at, in order.
+    int64_t logSteps = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i > 0) QVERIFY(rows[i].step > rows[i - 1].step);
+      if (rows[i].step % kLogEvery == 0) ++logSteps;
+    }
+    QCOMPARE(logSteps, rows.back().step / kLogEvery + 1);
+  }
+
+private slots:
+  void initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);
+    QCoreApplication::setOrganizationName(QStringLiteral("PrismaTest"));
+    QVERIFY(runs_.isValid());
+    window_ = std::make_unique<MainWindow>(app::RuntimeSummary{});
+    window_->show();
+    window_->showTrainingView();
+    view_ = window_->trainingView();
+    QVERIFY(view_->selectPreset(QStringLiteral("induction")));
+  }
+
+  void formFlagsInvalidValues_data() {
+    QTest::addColumn<QString>("field");
+    QTest::addColumn<QString>("value");
+    QTest::newRow("negative lr") << "optimization.lr" << "-0.001";
+    QTest::newRow("patch not dividing image") << "model.patch_size" << "5";
+    QTest::newRow("gamma above 1") << "optimization.schedule.gamma" << "1.5";
+    QTest::newRow("not a number") << "optimization.batch_size" << "sixty-four";
+  }
+  void formFlagsInvalidValues() {
+    QFETCH(QString, field);
+    QFETCH(QString, value);
+    app::PresetForm* form = view_->form();
+    auto* start = view_->findChild<QPushButton*>(QStringLiteral("startButton"));
+    QVERIFY(form->valid());
+    QVERIFY(start->isEnabled());
+    const QString before = qobject_cast<QLineEdit*>(form->editor(field))->text();
+    QVERIFY(form->setField(field, value));
+    QVERIFY(!form->valid());
+    QCOMPARE(form->errorField(), field);
+    QVERIFY(!form->editor(field)->styleSheet().isEmpty());
+    QVERIFY(!start->isEnabled());
+    QVERIFY(!view_->start());
+    QVERIFY(form->setField(field, before));
+    QVERIFY(form->valid());
+    QVERIFY(form->editor(field)->styleSheet().isEmpty());
+  }
+
+  void smoothingIsDebiasedEma() {
+    TrainingPlots plots;
+    QVector<app::TrainingMetrics> rows(3);
+    for (int i = 0; i < 3; ++i) {
+      rows[i].step = 10 * i;
+      rows[i].trainLoss = i + 1;  // 1, 2, 3
+    }
+    const int run = plots.addRun(QStringLiteral("known"), rows);
+    plots.setSmoothing(0.5);
+    // w = 0.5: last = 0.5, 1.25, 2.125; debiased by 1 - 0.5^n = 0.5, 0.75, 0.875.
+    const double expected[] = {1.0, 1.25 / 0.75, 2.125 / 0.875};
+    const auto data = plots.graph(run, Series::TrainLoss)->data();
+    QCOMPARE(data->size(), 3);
+    for (int i = 0; i < 3; ++i) QVERIFY(std::abs(data->at(i)->value - expected[i]) < 1e-12);
+    plots.setSmoothing(0.0);
+    QCOMPARE(plots.graph(run, Series::TrainLoss)->data()->at(2)->value, 3.0);
+    QVERIFY(plots.readoutAt(TrainingPlots::Plot::Loss, 12).startsWith(QStringLiteral("step 10")));
+  }
+
+  void startPauseResume() {
+    app::PresetForm* form = view_->form();
+    QVERIFY(form->setField(QStringLiteral("optimization.max_steps"), QString::number(kSteps)));
+    QVERIFY(form->setField(QStringLiteral("logging.log_every"), QString::number(kLogEvery)));
+    QVERIFY(form->setField(QStringLiteral("logging.eval_batches"), QStringLiteral("2")));
+    QVERIFY(form->setField(QStringLiteral("logging.checkpoint_every"), QStringLiteral("0")));
+    QVERIFY(form->valid());
+    view_->setOutputDir(runs_.filePath(QStringLiteral("induction-run")));
+    // One LibTorch thread: no OpenMP workers spinning against the GUI thread on a busy machine.
+    view_->setThreads(1);
+    QVERIFY(view_->start());
+    QVERIFY(view_->running());
+    QTRY_VERIFY_WITH_TIMEOUT(view_->lastStatus().step >= kPauseAfter, kWaitMs);
+
+    view_->pause();
+    QTRY_VERIFY_WITH_TIMEOUT(view_->lastStatus().phase == TrainingStatus::Phase::Paused, kWaitMs);
+    const qint64 held = view_->lastStatus().step;
+    QSignalSpy updates(view_->controller(), &app::TrainingController::statusChanged);
+    QTest::qWait(kPauseHoldMs);
+    QCOMPARE(view_->lastStatus().step, held);
+    QVERIFY(updates.count() > 0);  // the trainer keeps reporting while paused ...
+    for (const auto& args : updates)  // ... and never an update
+      QCOMPARE(args.at(0).value<TrainingStatus>().phase, TrainingStatus::Phase::Paused);
+
+    QVERIFY(view_->resume());
+    QTRY_VERIFY_WITH_TIMEOUT(view_->lastStatus().step > held, kWaitMs);
+  }
+
+  void stopWritesCheckpointThatOpens() {
+    QTRY_VERIFY_WITH_TIMEOUT(view_->lastStatus().step >= kStopAfter, kWaitMs);
+    QSignalSpy finished(view_, &TrainingView::runFinished);
+    view_->stop();
+    QVERIFY(finished.wait(kWaitMs));
+    const auto outcome = finished.takeFirst().at(0).value<TrainingOutcome>();
+    QCOMPARE(outcome.stopReason, QStringLiteral("stopped"));
+    QVERIFY(outcome.steps >= kStopAfter && outcome.steps < kSteps);
+    stoppedAt_ = outcome.steps;
+
+    // The final checkpoint is the list's last entry, at the stop step, on disk.
+    QVERIFY(!view_->checkpoints().isEmpty());
+    const auto last = view_->checkpoints().back();
+    QCOMPARE(last.step, stoppedAt_);
+    QVERIFY(QFileInfo::exists(QDir(last.path).filePath(QStringLiteral("model.safetensors"))));
+    QCOMPARE(view_->checkpointList()->count(), view_->checkpoints().size());
+    // Log-spaced ones came first: 1, 2, 4, ..., 64 before a stop at >= 70.
+    QCOMPARE(view_->checkpoints().front().step, qint64(1));
+
+    compareWithCsv();
+
+    QSignalSpy loaded(window_->controller(), &app::ExplorerController::modelLoaded);
+    QListWidget* list = view_->checkpointList();
+    QListWidgetItem* item = list->item(list->count() - 1);
+    emit list->itemDoubleClicked(item);
+    QVERIFY(loaded.wait(kWaitMs));
+    const auto summary = loaded.takeFirst().at(0).value<app::ModelSummary>();
+    QCOMPARE(QDir::cleanPath(summary.source), QDir::cleanPath(last.path));
+    QCOMPARE(summary.classes, 4);
+
+    // The scrubber reloads the model at the checkpoint it is moved to: the step-1 one.
+    QSlider* scrubber = view_->checkpointScrubber();
+    QCOMPARE(scrubber->maximum(), static_cast<int>(view_->checkpoints().size()) - 1);
+    scrubber->setValue(0);
+    QVERIFY(loaded.wait(kWaitMs));
+    QCOMPARE(QDir::cleanPath(loaded.takeFirst().at(0).value<app::ModelSummary>().source),
+             QDir::cleanPath(view_->checkpoints().front().path));
+  }
+
+  void resumeContinuesCurvesAndCloseStops() {
+    const int run = view_->currentRun();
+    const int pointsBefore = view_->plots()->graph(run, Series::TestLoss)->data()->size();
+    QVERIFY(view_->resume());  // not paused, stopped: continues the run in its folder
+    QVERIFY(view_->running());
+    QTRY_VERIFY_WITH_TIMEOUT(view_->lastStatus().step >= stoppedAt_ + kResumeFor, kWaitMs);
+    QCOMPARE(view_->currentRun(), run);  // the same curves continue
+    QVERIFY(view_->plots()->graph(run, Series::TestLoss)->data()->size() > pointsBefore);
+
+    // Closing asks; "no" keeps the run and the window.
+    int asked = 0;
+    view_->setCloseQuestion([&asked] { ++asked; return false; });
+    QVERIFY(!window_->close());
+    QCOMPARE(asked, 1);
+    QVERIFY(view_->running());
+    QVERIFY(window_->isVisible());
+
+    // "Yes" stops the run; the window closes once its final checkpoint is written.
+    view_->setCloseQuestion([&asked] { ++asked; return true; });
+    QSignalSpy finished(view_, &TrainingView::runFinished);
+    QVERIFY(!window_->close());
+    QVERIFY(finished.wait(kWaitMs));
+    QCOMPARE(finished.takeFirst().at(0).value<TrainingOutcome>().stopReason, QStringLiteral("stopped"));
+    QTRY_VERIFY_WITH_TIMEOUT(!window_->isVisible(), kWaitMs);
+    QCOMPARE(asked, 2);
+    QVERIFY(view_->checkpoints().back().step > stoppedAt_);
+    compareWithCsv();
+  }
+};
+
+QTEST_MAIN(TestTrainingView)
+#include "tst_training_view.moc"
