@@ -21,11 +21,15 @@ int exportCommand(const Args& args, std::ostream& out);
 int patchCommand(const Args& args, std::ostream& out);
 int attentionCommand(const Args& args, std::ostream& out);
 int lensCommand(const Args& args, std::ostream& out);
-int patchDatasetCommand(const Args& args, std::ostream& out);  // `patch-dataset`, data-parallel
 int benchPatchCommand(const Args& args, std::ostream& out);  // `bench patch`
+int patchDatasetCommand(const Args& args, std::ostream& out);  // `patch-dataset`, data-parallel
 
 // Training (model/train): `train` and `bench train`.
 int trainCommand(const Args& args, std::ostream& out);
 int benchTrainCommand(const Args& args, std::ostream& out);  // `bench train`
+
+// The mice zoo (model/zoo): `zoo list|build` and `eval`.
+int zooCommand(const Args& args, std::ostream& out);
+int evalCommand(const Args& args, std::ostream& out);
 
 }  // namespace prisma::cli

@@ -49,6 +49,10 @@ void usage(std::ostream& out) {
          "                                    train or fine-tune a ViT from a preset; logs, checkpoints, model card\n"
          "  bench train [--preset NAME]... [--steps N] [--reps N] [--batch B] [--quick]\n"
          "                                    training throughput (images/s) of the induction and mnist presets\n"
+         "  zoo list | zoo build [--only NAME]... [--out RUNS_DIR]\n"
+         "                                    the ViT mice zoo: shipped metrics / reproducible training\n"
+         "  eval MODEL --dataset NAME [--split test|train]  accuracy and top-5 on a whole split\n"
+         "MODEL: a model folder or file, or mouse:NAME (a bundled mouse, e.g. mouse:induction-2L)\n"
          "SPEC: an image file, or FILE.safetensors:KEY[:INDEX] (a preprocessed [batch, C, H, W] tensor)\n";
 }
 
@@ -75,6 +79,8 @@ int main(int argc, char** argv) {
       return prisma::cli::benchTrainCommand(prisma::cli::Args(args.begin() + 1, args.end()), std::cout);
     if (command == "bench") return prisma::cli::benchCommand(args, std::cout);
     if (command == "train") return prisma::cli::trainCommand(args, std::cout);
+    if (command == "zoo") return prisma::cli::zooCommand(args, std::cout);
+    if (command == "eval") return prisma::cli::evalCommand(args, std::cout);
     if (command == "patch") return prisma::cli::patchCommand(args, std::cout);
     if (command == "patch-dataset") return prisma::cli::patchDatasetCommand(args, std::cout);
     if (command == "attention") return prisma::cli::attentionCommand(args, std::cout);

@@ -14,12 +14,17 @@ namespace prisma::app {
 namespace {
 constexpr int kMaxRecent = 10;
 const char* const kSettingsRecent = "models/recent";
+// Small enough to read at a glance, and its task (same shape or not) is the seed's story.
+const char* const kDefaultMouse = "induction-2L";
 }  // namespace
 
 QStringList bundledModels() {
   // Installed next to the executable, or in the source tree when run from a build.
-  const QStringList roots = {QCoreApplication::applicationDirPath() + QStringLiteral("/../share/prisma-explorer/mice"),
-                             QStringLiteral(PRISMA_SOURCE_DIR "/resources/mice")};
+  QStringList roots = {QCoreApplication::applicationDirPath() + QStringLiteral("/../share/prisma-explorer/mice"),
+                       QStringLiteral(PRISMA_SOURCE_DIR "/resources/mice")};
+  // The same override as model/io/ResourcePaths.h, so `mouse:` names and this list agree.
+  if (const QString env = qEnvironmentVariable("PRISMA_RESOURCES"); !env.isEmpty())
+    roots.prepend(env + QStringLiteral("/mice"));
   QStringList out;
   for (const QString& root : roots) {
     const QDir dir(root);
@@ -28,6 +33,13 @@ QStringList bundledModels() {
     if (!out.isEmpty()) break;
   }
   return out;
+}
+
+QString defaultBundledModel() {
+  const QStringList bundled = bundledModels();
+  for (const QString& path : bundled)
+    if (QFileInfo(path).fileName() == QLatin1String(kDefaultMouse)) return path;
+  return bundled.isEmpty() ? QString() : bundled.first();
 }
 
 ModelsPanel::ModelsPanel(QWidget* parent) : QWidget(parent) {

@@ -33,5 +33,8 @@ private:
 
 // Folders of the models shipped with the application (resources/mice), if any.
 QStringList bundledModels();
+// The one the explorer opens on first start: the 2-layer Induction mouse when shipped,
+// else the first bundled model, else "".
+QString defaultBundledModel();
 
 }  // namespace prisma::app

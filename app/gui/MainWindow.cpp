@@ -218,8 +218,7 @@ void MainWindow::restoreSession() {
   QSettings settings;
   QString model = settings.value(kSettingsLastModel).toString();
   if (model.isEmpty() || !QFileInfo::exists(model)) {
-    const QStringList bundled = bundledModels();
-    model = bundled.isEmpty() ? QString() : bundled.first();
+    model = defaultBundledModel();
   }
   const QString image = settings.value(kSettingsLastImage).toString();
   if (!image.isEmpty() && QFileInfo::exists(specFile(image))) {

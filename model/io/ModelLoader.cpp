@@ -6,6 +6,7 @@
 #include "model/io/HfVitLoader.h"
 #include "model/io/LoaderSupport.h"
 #include "model/io/ModelCard.h"
+#include "model/io/ResourcePaths.h"
 #include "model/io/SafeTensors.h"
 #include "model/io/StateDict.h"
 #include "model/io/TimmLoader.h"
@@ -159,6 +160,8 @@ torch::Tensor Pooler::operator()(const torch::Tensor& pre_logits) const {
 bool isNativeConfig(const nlohmann::json& j) { return j.is_object() && jsonString(j, "format") == kNativeFormat; }
 
 LoadedModel loadModel(const std::string& path, const LoadOptions& options) {
+  // A bundled mouse of the zoo (ResourcePaths.h): its folder in the project's format.
+  if (isMouseName(path)) return loadModel(mouseDirectory(path), options);
   const fs::path p(path);
   if (!fs::exists(p)) throw Error(path, "", "no such file or folder");
   if (fs::is_regular_file(p)) {

@@ -46,6 +46,7 @@ struct LoadOptions {
   std::optional<int> n_heads;
 };
 
+// `path` may also be a bundled mouse, "mouse:NAME" (ResourcePaths.h).
 // Throws prisma::Error naming the file and the field when the format is unknown, a file
 // is missing or corrupt, or a tensor disagrees with the config.
 LoadedModel loadModel(const std::string& path, const LoadOptions& options = {});

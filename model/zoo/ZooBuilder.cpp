@@ -1,0 +1,241 @@
+#include "model/zoo/ZooBuilder.h"
+
+#include "model/Error.h"
+#include "model/io/AtomicFile.h"
+#include "model/io/SafeTensors.h"
+#include "model/io/StateDict.h"
+#include "model/train/Checkpoint.h"
+#include "model/train/RunLog.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace prisma::zoo {
+
+namespace {
+
+constexpr const char* kPresetFile = "preset.json";
+constexpr const char* kWeightsFile = "model.safetensors";
+constexpr const char* kConfigFile = "config.json";
+constexpr const char* kCardFile = "README.md";
+constexpr int kMetricsVersion = 1;
+
+void say(const BuildOptions& o, const std::string& line) {
+  if (o.log) o.log(line);
+}
+
+nlohmann::json readJson(const fs::path& p) {
+  std::ifstream in(p);
+  if (!in) throw Error(p.string(), "", "cannot open");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(p.string(), "", std::string("invalid JSON: ") + e.what());
+  }
+}
+
+int64_t hits(const train::EvalMetrics& m) { return std::llround(m.top1 * double(m.count)); }
+
+nlohmann::json metricsJson(const train::EvalMetrics& m) {
+  return {{"accuracy", m.top1}, {"top5", m.top5}, {"loss", m.loss}, {"items", m.count}};
+}
+
+// Float16 halves the files; loading converts back to float32 (SafeTensorsFile::float_tensor).
+void writeWeights(const io::LoadedModel& m, const fs::path& file, bool half) {
+  io::StateDict tensors = io::stateDict(*m.model);
+  if (half)
+    for (auto& [name, t] : tensors) t = t.to(torch::kHalf);
+  io::writeSafeTensors(file.string(), tensors, {{"format", "pt"}});
+}
+
+// The model in the project's format under `dir`, with float16 weights when `half`.
+void shipModel(io::LoadedModel m, const std::string& name, const fs::path& dir, bool half) {
+  m.name = name;
+  m.notes.clear();
+  io::saveModel(m, dir.string());
+  writeWeights(m, dir / kWeightsFile, half);
+}
+
+std::string fmt(double v, int digits) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(digits) << v;
+  return s.str();
+}
+
+std::string modelCard(const ZooEntry& e, const train::TrainConfig& c, const MouseMetrics& r, int64_t stepsPerEpoch) {
+  const ViTConfig& m = c.model;
+  std::ostringstream o;
+  o << "---\nlibrary_name: prisma-explorer\ntags:\n- vision-transformer\n- interpretability\n- vit-mice\n---\n\n";
+  o << "# mouse:" << e.name << "\n\n";
+  if (!e.note.empty()) o << e.note << "\n\n";
+  o << "A ViT mouse of the Prisma Explorer zoo: " << m.n_layers << "-layer " << (m.attn_only ? "attention-only" : "attention + MLP")
+    << " ViT trained from scratch on **" << e.dataset_label << "**"
+    << (c.dataset.name.rfind("dsprites", 0) == 0 ? " (label: " + c.dataset.label_factor + ")" : std::string()) << ".\n\n";
+  o << "| | |\n|---|---|\n";
+  o << "| test accuracy | " << fmt(r.test.top1, 4) << " (" << hits(r.test) << " / " << r.test.count << ") |\n";
+  o << "| test top-5 | " << fmt(r.test.top5, 4) << (m.n_classes <= 5 ? " (≤ 5 classes: always 1)" : "") << " |\n";
+  o << "| test loss | " << fmt(r.test.loss, 4) << " |\n";
+  o << "| parameters | " << r.parameters << " |\n";
+  o << "| architecture | image " << m.image_size << ", patch " << m.patch_size << ", d_model " << m.d_model << ", "
+    << m.n_heads << " heads, " << (m.attn_only ? std::string("no MLP") : "d_mlp " + std::to_string(m.d_mlp)) << ", "
+    << m.n_layers << " layers, " << m.n_classes << " classes, normalization " << toString(m.normalization) << " |\n";
+  o << "| training | " << r.steps << " updates (" << fmt(double(r.steps) / double(std::max<int64_t>(1, stepsPerEpoch)), 2)
+    << " epochs, batch " << c.optimization.batch_size << "), " << fmt(r.training_seconds, 0)
+    << " s on one LibTorch thread of a shared 2-core machine |\n";
+  o << "| optimiser | AdamW lr " << c.optimization.lr << ", weight decay " << c.optimization.weight_decay << ", "
+    << train::toString(c.optimization.schedule.type) << " (warm-up " << c.optimization.schedule.warmup_steps << ")"
+    << (c.optimization.max_grad_norm ? ", clip " + fmt(*c.optimization.max_grad_norm, 1) : std::string()) << " |\n";
+  o << "| weights | " << r.storage << " (loading restores float32; float32 test accuracy " << fmt(r.test_fp32.top1, 4)
+    << ") |\n\n";
+  o << "## Differences from the original ViT-Prisma config\n\n";
+  if (e.reductions.empty()) o << "None.\n";
+  for (const auto& red : e.reductions) o << "- " << red << "\n";
+  o << "\n## Use\n\n```sh\nprisma eval mouse:" << e.name << " --dataset " << c.dataset.name << " --split test\n"
+    << "prisma run mouse:" << e.name << " IMAGE\n```\n\n";
+  o << "## Reproduce\n\n```sh\nprisma zoo build --only " << e.name << "\n```\n\n"
+    << "Preset `" << e.preset << "` with the overrides below and seed " << e.seed
+    << " (`resources/zoo/zoo.json`); the resolved config is `preset.json`, the curve `metrics.csv`, all figures `"
+    << kMetricsFile << "`.\n\n```json\n"
+    << nlohmann::json(e.overrides).dump(2) << "\n```\n";
+  return o.str();
+}
+
+void copyFile(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+  if (ec) throw Error(from.string(), "", "cannot copy to " + to.string() + ": " + ec.message());
+}
+
+// At most kMaxSeriesCheckpoints, evenly over the log-spaced list, always with the last.
+std::vector<train::CheckpointInfo> seriesOf(const std::vector<train::CheckpointInfo>& all) {
+  if (all.size() <= size_t(kMaxSeriesCheckpoints)) return all;
+  std::vector<train::CheckpointInfo> out;
+  for (int i = 0; i < kMaxSeriesCheckpoints; ++i)
+    out.push_back(all[size_t(std::llround(double(i) * double(all.size() - 1) / double(kMaxSeriesCheckpoints - 1)))]);
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json readMouseMetrics(const std::string& mouseDir) {
+  const fs::path p = fs::path(mouseDir) / kMetricsFile;
+  std::error_code ec;
+  if (!fs::is_regular_file(p, ec)) return nullptr;
+  return readJson(p);
+}
+
+MouseMetrics buildMouse(const ZooEntry& entry, const BuildOptions& options) {
+  const train::TrainConfig config = entryConfig(entry);
+  const fs::path run = fs::path(options.runs_dir) / entry.name;
+  const fs::path mouse = fs::path(options.mice_dir) / entry.name;
+  std::error_code ec;
+
+  // Up to date, resumable, or in the way.
+  bool finished = false, resume = false;
+  if (fs::exists(run / kPresetFile, ec)) {
+    // The trainer records the dataset's class names in the model config; the rest must match.
+    nlohmann::json stored = readJson(run / kPresetFile), wanted = config;
+    stored["model"].erase("class_names");
+    wanted["model"].erase("class_names");
+    if (stored != wanted)
+      throw Error((run / kPresetFile).string(), "",
+                  "holds a run of another config than the zoo entry '" + entry.name + "': remove it or build with --out");
+    finished = fs::is_regular_file(run / kWeightsFile, ec);
+    resume = !finished && !train::listCheckpoints(run.string()).empty();
+    // Stopped before its first checkpoint: nothing to keep.
+    if (!finished && !resume) fs::remove_all(run, ec);
+  }
+  if (finished) {
+    say(options, entry.name + ": run in " + run.string() + " is up to date");
+  } else {
+    say(options, entry.name + (resume ? ": resuming " : ": training ") + "in " + run.string());
+    train::TrainOptions t;
+    t.run_dir = run.string();
+    t.resume = resume;
+    t.threads = options.threads;
+    t.progress = options.progress;
+    if (resume) train::train(train::resumeConfig(run.string()), t);
+    else train::train(config, t);
+  }
+
+  const auto checkpoints = train::listCheckpoints(run.string());
+  if (checkpoints.empty()) throw Error(run.string(), train::kCheckpointsDir, "the run has no final checkpoint");
+  const train::TrainingState state = train::readTrainingState(checkpoints.back().path);
+
+  MouseMetrics r;
+  r.name = entry.name;
+  r.steps = state.step;
+  r.samples = state.samples;
+  r.training_seconds = state.elapsed_s;
+  const EvalDataset data = evalDatasetOf(config.dataset);
+  at::set_num_threads(options.threads);
+
+  say(options, entry.name + ": evaluating the trained weights on the whole test part");
+  const io::LoadedModel trained = io::loadModel(run.string());
+  for (const auto& p : trained.model->parameters()) r.parameters += p.numel();
+  r.test_fp32 = evaluateModel(trained, data, train::Part::Test);
+
+  fs::remove_all(mouse, ec);
+  shipModel(trained, entry.name, mouse, true);
+  r.test = evaluateModel(io::loadModel(mouse.string()), data, train::Part::Test);
+  r.storage = "float16";
+  if (hits(r.test) != hits(r.test_fp32)) {
+    say(options, entry.name + ": float16 changes the test accuracy; shipping float32");
+    shipModel(trained, entry.name, mouse, false);
+    r.test = evaluateModel(io::loadModel(mouse.string()), data, train::Part::Test);
+    r.storage = "float32";
+  }
+  copyFile(run / kPresetFile, mouse / kPresetFile);
+  copyFile(run / train::RunLog::kCsvName, mouse / train::RunLog::kCsvName);
+
+  nlohmann::json series = nlohmann::json::array();
+  if (entry.checkpoint_series) {
+    for (const auto& ck : seriesOf(checkpoints)) {
+      const fs::path dir = mouse / train::kCheckpointsDir / ck.name;
+      shipModel(io::loadModel(ck.path), entry.name + "/" + ck.name, dir, true);
+      fs::remove(dir / kCardFile, ec);  // one card per mouse is enough
+      series.push_back(ck.step);
+    }
+  }
+
+  const int64_t stepsPerEpoch = state.steps_per_epoch;
+  r.json = {{"format", "prisma-mouse-metrics"},
+            {"format_version", kMetricsVersion},
+            {"name", entry.name},
+            {"family", entry.family},
+            {"dataset_label", entry.dataset_label},
+            {"dataset", toJson(data)},
+            {"layers", config.model.n_layers},
+            {"attn_only", config.model.attn_only},
+            {"parameters", r.parameters},
+            {"test", metricsJson(r.test)},
+            {"test_float32", metricsJson(r.test_fp32)},
+            {"storage", r.storage},
+            {"steps", r.steps},
+            {"samples", r.samples},
+            {"epochs", stepsPerEpoch > 0 ? double(r.steps) / double(stepsPerEpoch) : 0.0},
+            {"training_seconds", r.training_seconds},
+            {"threads", options.threads},
+            {"stop_reason", state.stop_reason},
+            {"preset", entry.preset},
+            {"seed", entry.seed},
+            {"overrides", entry.overrides},
+            {"reductions", entry.reductions},
+            {"checkpoint_series", series},
+            {"config", readJson(run / kPresetFile)}};
+  io::writeTextAtomically((mouse / kMetricsFile).string(), r.json.dump(2) + "\n");
+  io::writeTextAtomically((mouse / kCardFile).string(), modelCard(entry, config, r, stepsPerEpoch));
+  say(options, entry.name + ": test accuracy " + fmt(r.test.top1, 4) + ", top-5 " + fmt(r.test.top5, 4) + " (" + r.storage +
+                   ") -> " + mouse.string());
+  return r;
+}
+
+}  // namespace prisma::zoo
