@@ -57,8 +57,11 @@ void writeWeights(const io::LoadedModel& m, const fs::path& file, bool half) {
 }
 
 // The model in the project's format under `dir`, with float16 weights when `half`.
+// Its provenance names the zoo entry, not the run folder, which is local to the machine that
+// built it.
 void shipModel(io::LoadedModel m, const std::string& name, const fs::path& dir, bool half) {
   m.name = name;
+  m.source = "prisma zoo build: " + name;
   m.notes.clear();
   io::saveModel(m, dir.string());
   writeWeights(m, dir / kWeightsFile, half);
