@@ -1,6 +1,7 @@
 #include "app/cli/CliArgs.h"
 
 #include <algorithm>
+#include <sstream>
 
 namespace prisma::cli {
 
@@ -68,6 +69,29 @@ int CliArgs::intValue(const std::string& name, int fallback) const {
   } catch (const std::exception&) {
     throw UsageError("option --" + name + " needs an integer, got '" + v + "'");
   }
+}
+
+std::vector<int64_t> parseInts(const std::string& text, const std::string& option) {
+  std::vector<int64_t> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      size_t used = 0;
+      out.push_back(std::stoll(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      throw UsageError("--" + option + " needs comma-separated integers, got '" + text + "'");
+    }
+  }
+  if (out.empty()) throw UsageError("--" + option + " is empty");
+  return out;
+}
+
+int classCheck(int64_t c, int n_classes, const std::string& option) {
+  if (c < 0 || c >= n_classes)
+    throw UsageError("--" + option + ": class " + std::to_string(c) + " outside [0, " + std::to_string(n_classes) + ")");
+  return static_cast<int>(c);
 }
 
 }  // namespace prisma::cli

@@ -2,6 +2,7 @@
 // A small argument reader for the `prisma` sub-commands: positionals, `--flag`,
 // `--key value` (repeatable), with errors that name the offending option.
 
+#include <cstdint>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -34,5 +35,10 @@ private:
   std::map<std::string, std::vector<std::string>> values_;
   std::map<std::string, bool> flags_;
 };
+
+// "3,5,7" -> {3, 5, 7}; a UsageError naming --option on anything else.
+std::vector<int64_t> parseInts(const std::string& text, const std::string& option);
+// A class index checked against the model's class count (a UsageError naming --option).
+int classCheck(int64_t c, int n_classes, const std::string& option);
 
 }  // namespace prisma::cli

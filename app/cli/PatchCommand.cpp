@@ -30,29 +30,6 @@ bool endsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-std::vector<int64_t> parseInts(const std::string& text, const std::string& option) {
-  std::vector<int64_t> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    try {
-      size_t used = 0;
-      out.push_back(std::stoll(item, &used));
-      if (used != item.size()) throw std::invalid_argument(item);
-    } catch (const std::exception&) {
-      throw UsageError("--" + option + " needs comma-separated integers, got '" + text + "'");
-    }
-  }
-  if (out.empty()) throw UsageError("--" + option + " is empty");
-  return out;
-}
-
-int classCheck(int64_t c, int n_classes, const std::string& option) {
-  if (c < 0 || c >= n_classes)
-    throw UsageError("--" + option + ": class " + std::to_string(c) + " outside [0, " + std::to_string(n_classes) + ")");
-  return static_cast<int>(c);
-}
-
 void writeCsv(const std::string& path, const interp::PatchComponent& comp, const torch::Tensor& grid) {
   std::ofstream f(path);
   if (!f) throw Error(path, "", "cannot open for writing");

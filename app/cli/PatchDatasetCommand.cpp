@@ -96,29 +96,6 @@ std::vector<Pair> readPairs(const std::string& path) {
   return pairs;
 }
 
-std::vector<int64_t> parseInts(const std::string& text, const std::string& option) {
-  std::vector<int64_t> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    try {
-      size_t used = 0;
-      out.push_back(std::stoll(item, &used));
-      if (used != item.size()) throw std::invalid_argument(item);
-    } catch (const std::exception&) {
-      throw UsageError("--" + option + " needs comma-separated integers, got '" + text + "'");
-    }
-  }
-  if (out.empty()) throw UsageError("--" + option + " is empty");
-  return out;
-}
-
-int classCheck(int64_t c, int n_classes, const std::string& option) {
-  if (c < 0 || c >= n_classes)
-    throw UsageError("--" + option + ": class " + std::to_string(c) + " outside [0, " + std::to_string(n_classes) + ")");
-  return static_cast<int>(c);
-}
-
 // One pair's sweep with `prisma patch`'s metric options; labels default per pair to its
 // clean and corrupted top classes.
 struct PairResult {
