@@ -8,6 +8,7 @@
 #include "model/interp/AttentionRollout.h"
 #include "model/interp/LogitLens.h"
 #include "model/io/ModelLoader.h"
+#include "datasets/InductionDataset.h"
 
 #include <torch/torch.h>
 
@@ -22,8 +23,10 @@
 #include "widgets/PatchClassView.h"
 #include "widgets/TopKBars.h"
 
+#include <QFileInfo>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -55,6 +58,23 @@ private slots:
     // Keep the user's remembered settings out of the tests, and the tests out of theirs.
     QStandardPaths::setTestModeEnabled(true);
     QCoreApplication::setOrganizationName(QStringLiteral("PrismaTest"));
+  }
+
+  // A first start (no remembered session) opens the bundled 2-layer Induction mouse on the
+  // first Induction test image, and that trained mouse classifies it correctly.
+  void firstStartOpensTheInductionMouse() {
+    QSettings().clear();
+    MainWindow w({QStringLiteral("test"), 1});
+    w.show();
+    w.restoreSession();
+    QVERIFY(waitReady(w));
+    QCOMPARE(QFileInfo(w.modelSource()).fileName(), QStringLiteral("induction-2L"));
+    const datasets::InductionDataset induction;
+    const auto names = induction.classNames();
+    const QString truth = QString::fromStdString(names.at(induction.label(datasets::Split::Test, 0)));
+    QVERIFY(!w.predictionBars()->scores().isEmpty());
+    QCOMPARE(w.predictionBars()->scores().first().name, truth);
+    QSettings().clear();  // the other cases start from a clean session too
   }
 
   void hoverShowsThatQuerysAttention() {
