@@ -70,6 +70,27 @@ QProcessEnvironment workerEnvironment(const QStringList& extra = {}) {
   return env;
 }
 
+// `prisma ARGS` as rank `rank` of two, meeting on 127.0.0.1:port.
+bool startRank(QProcess& p, int rank, int port, const QStringList& args) {
+  p.setProcessEnvironment(workerEnvironment({"RANK=" + QString::number(rank), "WORLD_SIZE=2",
+                                             "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + QString::number(port)}));
+  p.start(QStringLiteral(PRISMA_CLI_PATH), args);
+  return p.waitForStarted();
+}
+
+// Reads `p`'s stderr until it reports a training step (both ranks joined and updating),
+// it exits, or the process timeout passes; returns what it read.
+QString waitForFirstStep(QProcess& p) {
+  QString err;
+  QElapsedTimer wait;
+  wait.start();
+  while (!err.contains("step ") && wait.elapsed() < kProcessTimeoutMs && p.state() == QProcess::Running) {
+    p.waitForReadyRead(200);
+    err += QString::fromUtf8(p.readAllStandardError());
+  }
+  return err;
+}
+
 Result runPrisma(const QStringList& args) {
   QProcess p;
   p.setProcessEnvironment(workerEnvironment());
@@ -222,20 +243,9 @@ private slots:
     const int port = freePort();
     const QStringList args = trainArgs(out, kEndlessSteps) + QStringList{"--timeout-s", QString::number(kFailTimeoutS)};
     QProcess rank0, rank1;
-    for (int rank : {0, 1}) {
-      QProcess& p = rank == 0 ? rank0 : rank1;
-      p.setProcessEnvironment(workerEnvironment({"RANK=" + QString::number(rank), "WORLD_SIZE=2",
-                                                 "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + QString::number(port)}));
-      p.start(QStringLiteral(PRISMA_CLI_PATH), args);
-      QVERIFY(p.waitForStarted());
-    }
-    QString err;
-    QElapsedTimer wait;
-    wait.start();
-    while (!err.contains("step ") && wait.elapsed() < kProcessTimeoutMs && rank0.state() == QProcess::Running) {
-      rank0.waitForReadyRead(200);
-      err += QString::fromUtf8(rank0.readAllStandardError());
-    }
+    QVERIFY(startRank(rank0, 0, port, args));
+    QVERIFY(startRank(rank1, 1, port, args));
+    const QString err = waitForFirstStep(rank0);
     QVERIFY2(err.contains("step "), qPrintable(err));
     ::kill(static_cast<pid_t>(rank1.processId()), SIGINT);
     QVERIFY(rank0.waitForFinished(kProcessTimeoutMs));
@@ -268,22 +278,11 @@ private slots:
       first.start(QStringLiteral(PRISMA_CLI_PATH), args + QStringList{"--nproc", "2"});
       QVERIFY(first.waitForStarted());
     } else {
-      for (int rank : {0, 1}) {
-        QProcess& p = rank == 0 ? first : second;
-        p.setProcessEnvironment(workerEnvironment({"RANK=" + QString::number(rank), "WORLD_SIZE=2",
-                                                   "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + QString::number(port)}));
-        p.start(QStringLiteral(PRISMA_CLI_PATH), args);
-        QVERIFY(p.waitForStarted());
-      }
+      QVERIFY(startRank(first, 0, port, args));
+      QVERIFY(startRank(second, 1, port, args));
     }
     // Until both ranks joined and rank 0 draws the progress of its updates.
-    QString err;
-    QElapsedTimer wait;
-    wait.start();
-    while (!err.contains("step ") && wait.elapsed() < kProcessTimeoutMs && first.state() == QProcess::Running) {
-      first.waitForReadyRead(200);
-      err += QString::fromUtf8(first.readAllStandardError());
-    }
+    QString err = waitForFirstStep(first);
     QVERIFY2(err.contains("step "), qPrintable(err));
 
     pid_t victim = -1;
