@@ -34,9 +34,11 @@ namespace {
 // The issue's bars.
 constexpr double kInduction2LBar = 0.99;
 constexpr double kMnist4LBar = 0.97;
-// resources/mice must stay a small download. The issue aims at ~15 MB; the 27 mice shipped
-// so far (float16) plus four 8-checkpoint series take 19.5 MB, so this guards against growth.
-constexpr uintmax_t kMaxMiceBytes = uintmax_t(20) << 20;
+// resources/mice must stay a small download. The issue aims at a few MB, but the 36 mice at
+// the original width (d_model 128) hold ~11.5 M parameters, ~23 MB at float16 before any
+// checkpoint series; all of them with four 8-checkpoint series take ~30 MB. This budget
+// guards against growth; shrinking the set is a decision left open (README, ViT mice zoo).
+constexpr uintmax_t kMaxMiceBytes = uintmax_t(32) << 20;
 
 int64_t hits(double accuracy, int64_t count) { return std::llround(accuracy * double(count)); }
 
