@@ -228,19 +228,16 @@ StateDict hfVitStateDict(const HookedViTImpl& m, const std::optional<Pooler>& po
   const ViTConfig& c = m.cfg();
   if (const std::string why = hfVitIncompatibility(c); !why.empty()) throw Error("export", "hf", why);
   torch::NoGradGuard no_grad;
-  const StateDict ours = stateDict(m);
-  const int64_t D = c.d_model;
-  auto get = [&](const std::string& name) { return ours.at(name).contiguous(); };
-  // LNPre (folded) LayerNorms are LayerNorms with unit weight and zero bias.
-  auto lnW = [&](const std::string& ln) { return ours.count(ln + ".w") ? get(ln + ".w") : torch::ones({D}); };
-  auto lnB = [&](const std::string& ln) { return ours.count(ln + ".b") ? get(ln + ".b") : torch::zeros({D}); };
+  const ExportedWeights ours(m);
+  auto get = [&](const std::string& name) { return ours.get(name); };
+  auto lnW = [&](const std::string& ln) { return ours.lnWeight(ln); };
+  auto lnB = [&](const std::string& ln) { return ours.lnBias(ln); };
   const std::string p = c.n_classes > 0 ? "vit." : "";
   StateDict sd;
   sd[p + "embeddings.cls_token"] = get("cls_token");
   sd[p + "embeddings.position_embeddings"] = get("pos_embed.W_pos").unsqueeze(0);
   sd[p + "embeddings.patch_embeddings.projection.weight"] = get("embed.proj.weight");
-  sd[p + "embeddings.patch_embeddings.projection.bias"] =
-      ours.count("embed.proj.bias") ? get("embed.proj.bias") : torch::zeros({D});
+  sd[p + "embeddings.patch_embeddings.projection.bias"] = ours.getOrZeros("embed.proj.bias");
   for (int l = 0; l < c.n_layers; ++l) {
     const std::string hk = "blocks." + std::to_string(l) + ".";
     const std::string hf = p + "encoder.layer." + std::to_string(l) + ".";
@@ -272,7 +269,7 @@ StateDict hfVitStateDict(const HookedViTImpl& m, const std::optional<Pooler>& po
   if (!c.qkv_bias)
     for (int l = 0; l < c.n_layers; ++l)
       for (const char* b : {"b_Q", "b_K", "b_V"})
-        if (ours.at("blocks." + std::to_string(l) + ".attn." + b).abs().max().item<double>() != 0.0)
+        if (get("blocks." + std::to_string(l) + ".attn." + b).abs().max().item<double>() != 0.0)
           throw Error("export", "hf", "qkv_bias is off but the model has non-zero query/key/value biases");
   return sd;
 }

@@ -66,6 +66,18 @@ Activation activationFromName(const std::string& name, const std::string& source
   throw Error(source, field, "unsupported activation '" + name + "' (gelu, gelu_new, quick_gelu, relu)");
 }
 
+ExportedWeights::ExportedWeights(const HookedViTImpl& model) : ours_(stateDict(model)), d_model_(model.cfg().d_model) {}
+
+torch::Tensor ExportedWeights::getOrZeros(const std::string& name) const {
+  return has(name) ? get(name) : torch::zeros({d_model_});
+}
+
+torch::Tensor ExportedWeights::lnWeight(const std::string& ln) const {
+  return has(ln + ".w") ? get(ln + ".w") : torch::ones({d_model_});
+}
+
+torch::Tensor ExportedWeights::lnBias(const std::string& ln) const { return getOrZeros(ln + ".b"); }
+
 void readHfEncoderSizes(const nlohmann::json& j, const std::string& source, const HfEncoderDefaults& defaults,
                         ViTConfig& c) {
   c.image_size = jsonRequired<int>(j, "image_size", source);

@@ -434,25 +434,23 @@ StateDict timmStateDict(const HookedViTImpl& m) {
   const ViTConfig& c = m.cfg();
   if (const std::string why = timmIncompatibility(c); !why.empty()) throw Error("export", "timm", why);
   torch::NoGradGuard no_grad;
-  const StateDict ours = stateDict(m);
-  const int64_t D = c.d_model;
-  auto get = [&](const std::string& name) { return ours.at(name).contiguous(); };
-  auto lnW = [&](const std::string& ln) { return ours.count(ln + ".w") ? get(ln + ".w") : torch::ones({D}); };
-  auto lnB = [&](const std::string& ln) { return ours.count(ln + ".b") ? get(ln + ".b") : torch::zeros({D}); };
+  const ExportedWeights ours(m);
+  auto get = [&](const std::string& name) { return ours.get(name); };
+  auto lnW = [&](const std::string& ln) { return ours.lnWeight(ln); };
+  auto lnB = [&](const std::string& ln) { return ours.lnBias(ln); };
   auto isZero = [](const torch::Tensor& t) { return t.abs().max().item<double>() == 0.0; };
   StateDict sd;
   if (c.cls_token) sd["cls_token"] = get("cls_token");
   sd["pos_embed"] = get("pos_embed.W_pos").unsqueeze(0);
   sd["patch_embed.proj.weight"] = get("embed.proj.weight");
-  const bool has_bias = ours.count("embed.proj.bias") != 0;
   if (c.ln_pre) {
     // timm builds PatchEmbed(bias=not pre_norm).
-    if (has_bias && !isZero(ours.at("embed.proj.bias")))
+    if (ours.has("embed.proj.bias") && !isZero(get("embed.proj.bias")))
       throw Error("export", "timm", "timm's pre_norm ViT has no patch-embedding bias, but this model's is non-zero");
     sd["norm_pre.weight"] = lnW("ln_pre");
     sd["norm_pre.bias"] = lnB("ln_pre");
   } else {
-    sd["patch_embed.proj.bias"] = has_bias ? get("embed.proj.bias") : torch::zeros({D});
+    sd["patch_embed.proj.bias"] = ours.getOrZeros("embed.proj.bias");
   }
   for (int l = 0; l < c.n_layers; ++l) {
     const std::string hk = "blocks." + std::to_string(l) + ".";
