@@ -154,6 +154,25 @@ private slots:
     QVERIFY(plots.readoutAt(TrainingPlots::Plot::Loss, 12).startsWith(QStringLiteral("step 10")));
   }
 
+  // A constant learning rate (1e-4 at every row) is drawn on an axis around that value, not
+  // flattened onto 0 by QCustomPlot keeping its previous span.
+  void constantSeriesGetsItsOwnRange() {
+    constexpr double kLr = 1e-4;
+    TrainingPlots plots;
+    QVector<app::TrainingMetrics> rows(4);
+    for (int i = 0; i < rows.size(); ++i) {
+      rows[i].step = 10 * i;
+      rows[i].lr = kLr;
+    }
+    plots.addRun(QStringLiteral("constant"), rows);
+    plots.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plots));
+    plots.flush();
+    const QCPRange y = plots.plot(TrainingPlots::Plot::LearningRate)->yAxis->range();
+    QVERIFY2(y.lower < kLr && kLr < y.upper, qPrintable(QStringLiteral("%1..%2").arg(y.lower).arg(y.upper)));
+    QVERIFY2(y.size() <= kLr, qPrintable(QStringLiteral("span %1").arg(y.size())));
+  }
+
   void startPauseResume() {
     app::PresetForm* form = view_->form();
     QVERIFY(form->setField(QStringLiteral("optimization.max_steps"), QString::number(kSteps)));

@@ -24,6 +24,28 @@ constexpr double kNsPerMs = 1e6;
 constexpr int kPlotMinHeight = 160;
 constexpr double kThinPen = 1.5;
 constexpr double kAccuracyMax = 1.0;
+// A flat series is shown this fraction of its value above and below it (or ±1 around 0).
+constexpr double kFlatMarginFraction = 0.1;
+
+// The value axis fitted to the data. A series that never changes -- the learning rate of a
+// constant schedule -- has no span of its own, and QCustomPlot's rescale then keeps the
+// axis's previous span (e.g. -2..2), flattening a value of 1e-4 onto 0.
+void fitValueAxis(QCustomPlot* p) {
+  p->yAxis->rescale(true);
+  QCPRange data;
+  bool any = false;
+  for (int g = 0; g < p->graphCount(); ++g) {
+    if (!p->graph(g)->visible()) continue;
+    bool found = false;
+    const QCPRange r = p->graph(g)->getValueRange(found);
+    if (!found) continue;
+    data = any ? QCPRange(std::min(data.lower, r.lower), std::max(data.upper, r.upper)) : r;
+    any = true;
+  }
+  if (!any || data.size() > 0.0) return;
+  const double margin = data.lower != 0.0 ? std::abs(data.lower) * kFlatMarginFraction : 1.0;
+  p->yAxis->setRange(data.lower - margin, data.lower + margin);
+}
 
 struct SeriesInfo {
   const char* name;
@@ -260,7 +282,7 @@ void TrainingPlots::replotNow() {
     if (!userView_[i]) {
       p->xAxis->rescale(true);
       if (static_cast<Plot>(i) == Plot::Accuracy) p->yAxis->setRange(0.0, kAccuracyMax);
-      else p->yAxis->rescale(true);
+      else fitValueAxis(p);
     }
     p->replot();
   }
