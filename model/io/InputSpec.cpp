@@ -3,6 +3,7 @@
 #include "datasets/ImageIO.h"
 #include "model/Error.h"
 #include "model/io/SafeTensors.h"
+#include "model/io/WeightStorage.h"
 
 #include <torch/torch.h>
 
@@ -29,7 +30,7 @@ torch::Tensor loadInput(const std::string& spec, const LoadedModel& model) {
     }
   }
   SafeTensorsFile st(file);
-  torch::Tensor t = st.float_tensor(key);
+  torch::Tensor t = readFloatWeight(st, key);
   if (index) {
     if (t.dim() < 1 || *index >= t.size(0))
       throw Error(file, key, "index " + std::to_string(*index) + " out of range");

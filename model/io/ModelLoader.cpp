@@ -12,6 +12,7 @@
 #include "model/io/TimmLoader.h"
 #include "model/io/VitPrismaLoader.h"
 #include "model/io/WeightSource.h"
+#include "model/io/WeightStorage.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -75,7 +76,7 @@ LoadedModel loadNative(const fs::path& dir, const nlohmann::json& j) {
   const fs::path weights = dir / "model.safetensors";
   SafeTensorsFile file(weights.string());
   StateDict sd;
-  for (const auto& name : file.names()) sd[name] = file.float_tensor(name);
+  for (const auto& name : weightNames(file)) sd[name] = readFloatWeight(file, name);
 
   LoadedModel out;
   if (sd.count(kPoolerWeight) || sd.count(kPoolerBias)) {
@@ -185,7 +186,7 @@ LoadedModel loadModel(const std::string& path, const LoadOptions& options) {
   return loadBareWeights(weights, options);
 }
 
-void saveModel(const LoadedModel& m, const std::string& dir) {
+void saveModel(const LoadedModel& m, const std::string& dir, WeightStorage storage) {
   fs::create_directories(dir);
   const fs::path d(dir);
   StateDict tensors = stateDict(*m.model);
@@ -193,7 +194,7 @@ void saveModel(const LoadedModel& m, const std::string& dir) {
     tensors[kPoolerWeight] = m.pooler->weight;
     tensors[kPoolerBias] = m.pooler->bias;
   }
-  writeSafeTensors((d / "model.safetensors").string(), tensors, {{"format", "pt"}});
+  writeWeights((d / "model.safetensors").string(), tensors, storage);
   nlohmann::json j = {{"format", kNativeFormat},
                       {"format_version", kNativeFormatVersion},
                       {"name", m.name},

@@ -11,6 +11,7 @@
 
 #include "datasets/Preprocess.h"
 #include "model/io/StateDict.h"
+#include "model/io/WeightStorage.h"
 #include "model/vit/HookedViT.h"
 
 #include <nlohmann/json_fwd.hpp>
@@ -53,8 +54,9 @@ LoadedModel loadModel(const std::string& path, const LoadOptions& options = {});
 
 // Writes the project's own format into `dir` (created if needed); each file atomically:
 // config.json, model.safetensors, training.json (when the model carries training state)
-// and a model card README.md.
-void saveModel(const LoadedModel& model, const std::string& dir);
+// and a model card README.md. `storage` is how model.safetensors holds the weights
+// (WeightStorage.h); loading restores float32 from any of them.
+void saveModel(const LoadedModel& model, const std::string& dir, WeightStorage storage = WeightStorage::Float32);
 
 // The default preprocessing of a model without a processor config: its size and channels,
 // bilinear, mean = std = 0.5 (Hugging Face ViT's defaults).

@@ -5,6 +5,7 @@
 #include "model/Error.h"
 #include "model/io/SafeTensors.h"
 #include "model/io/TorchArchive.h"
+#include "model/io/WeightStorage.h"
 
 #include <torch/torch.h>
 
@@ -22,8 +23,8 @@ WeightSource WeightSource::open(const std::string& path, std::vector<std::string
   }
   // Safetensors reads lazily: a tensor is only viewed when a converter takes it.
   auto file = std::make_shared<SafeTensorsFile>(path);
-  for (const auto& name : file->names())
-    src.items_[name] = {file->entry(name).shape, [file, name] { return file->tensor(name); }};
+  for (const auto& name : weightNames(*file))
+    src.items_[name] = {file->entry(name).shape, [file, name] { return readFloatWeight(*file, name); }};
   return src;
 }
 

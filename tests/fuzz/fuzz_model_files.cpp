@@ -12,6 +12,7 @@
 #include "model/io/ModelLoader.h"
 #include "model/io/RestrictedUnpickler.h"
 #include "model/io/SafeTensors.h"
+#include "model/io/WeightStorage.h"
 #include "model/vit/Config.h"
 
 #include <nlohmann/json.hpp>
@@ -76,6 +77,8 @@ void fuzzSafeTensors(const uint8_t* data, size_t size) {
       torch::Tensor t = st.tensor(name);
       if (t.numel() > 0 && t.is_floating_point()) (void)t.sum().item<double>();  // touch every byte
     }
+    // The int8-block reader (scales, block size from the metadata) on whatever the file holds.
+    for (const auto& name : prisma::io::weightNames(st)) (void)prisma::io::readFloatWeight(st, name).sum().item<double>();
   } catch (const prisma::Error&) {
   } catch (const std::exception& e) {
     ::close(fd);

@@ -7,6 +7,7 @@
 #include "model/Error.h"
 #include "model/io/ModelLoader.h"
 #include "model/io/SafeTensors.h"
+#include "model/io/WeightStorage.h"
 #include "model/vit/Config.h"
 
 #include <nlohmann/json.hpp>
@@ -14,6 +15,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -217,6 +219,126 @@ private slots:
     torch::NoGradGuard no_grad;
     const torch::Tensor x = torch::randn({2, 3, 32, 32});
     QVERIFY(torch::equal(back.model->forward(x), hf.model->forward(x)));
+  }
+
+  // Int8 blocks: every value back within half a step of its block's scale, whatever the
+  // shape (padding in the last block included), small tensors float16, integers untouched.
+  void int8BlocksRoundTrip_data() {
+    QTest::addColumn<QVector<qlonglong>>("shape");
+    QTest::addColumn<bool>("quantized");
+    QTest::newRow("matrix, whole blocks") << QVector<qlonglong>{64, 64} << true;
+    QTest::newRow("heads x d_model x d_head, last block padded") << QVector<qlonglong>{3, 17, 31} << true;
+    QTest::newRow("conv kernel") << QVector<qlonglong>{32, 3, 7, 7} << true;
+    QTest::newRow("at the threshold") << QVector<qlonglong>{io::kMinInt8Elements} << true;
+    QTest::newRow("bias below the threshold") << QVector<qlonglong>{io::kMinInt8Elements - 1} << false;
+  }
+
+  void int8BlocksRoundTrip() {
+    QFETCH(QVector<qlonglong>, shape);
+    QFETCH(bool, quantized);
+    const std::vector<int64_t> sizes(shape.begin(), shape.end());
+    torch::manual_seed(7);
+    torch::Tensor w = torch::randn(sizes);
+    w.view({-1})[5] = 40.0f;                                 // an outlier coarsens only its own block
+    if (w.numel() >= 2 * io::kInt8BlockSize)
+      w.view({-1}).slice(0, io::kInt8BlockSize, 2 * io::kInt8BlockSize).zero_();  // an all-zero block
+    const std::string file = path("int8.safetensors");
+    io::writeWeights(file, {{"w", w}, {"steps", torch::arange(5)}}, io::WeightStorage::Int8Blocks);
+
+    io::SafeTensorsFile st(file);
+    QCOMPARE(io::weightNames(st), (std::vector<std::string>{"steps", "w"}));
+    QCOMPARE(st.entry("w").dtype, std::string(quantized ? "I8" : "F16"));
+    QCOMPARE(st.contains(std::string("w") + io::kInt8ScaleSuffix), quantized);
+    QVERIFY(torch::equal(io::readFloatWeight(st, "steps"), torch::arange(5).to(torch::kFloat32)));
+    const torch::Tensor back = io::readFloatWeight(st, "w");
+    QCOMPARE(back.scalar_type(), torch::kFloat32);
+    QCOMPARE(back.sizes().vec(), sizes);
+    if (!quantized) {
+      QVERIFY(torch::equal(back, w.to(torch::kFloat16).to(torch::kFloat32)));
+      return;
+    }
+    // Per block: |error| <= max|block| / 254 (half of the step max|block| / 127).
+    const int64_t n = w.numel(), blocks = (n + io::kInt8BlockSize - 1) / io::kInt8BlockSize;
+    const auto pad = [&](const torch::Tensor& t) {
+      return torch::constant_pad_nd(t.reshape({-1}), {0, blocks * io::kInt8BlockSize - n}).view({blocks, -1});
+    };
+    const torch::Tensor err = (pad(back) - pad(w)).abs().amax(1);
+    const torch::Tensor bound = pad(w).abs().amax(1) / 254.0 * (1.0 + 1e-5);
+    QVERIFY2((err <= bound).all().item<bool>(), "a value is more than half a step off");
+    QCOMPARE(back.view({-1})[5].item<float>(), 40.0f);     // a block's largest value is exact
+    if (n >= 2 * io::kInt8BlockSize)
+      QVERIFY(back.view({-1}).slice(0, io::kInt8BlockSize, 2 * io::kInt8BlockSize).eq(0).all().item<bool>());
+  }
+
+  // A model saved as int8 blocks loads as float32 and computes what the float32 model does,
+  // to within the quantisation step; float16 storage likewise. The bound is loose because
+  // this random-init fixture's logits are small sums of cancelling terms (int8 gives ~2.8 %).
+  void nativeFormatInReducedStorage() {
+    constexpr double kReducedStorageTolerance = 5e-2;
+    auto hf = io::loadModel(fixture("hf_vit_classifier"));
+    torch::NoGradGuard no_grad;
+    torch::manual_seed(3);
+    const torch::Tensor x = torch::randn({4, 3, 32, 32});
+    const torch::Tensor want = hf.model->forward(x);
+    for (const auto storage : {io::WeightStorage::Int8Blocks, io::WeightStorage::Float16}) {
+      const std::string dir = path(("native-" + io::toString(storage)).c_str());
+      io::saveModel(hf, dir, storage);
+      auto back = io::loadModel(dir);
+      const torch::Tensor got = back.model->forward(x);
+      const double rel = (got - want).norm().item<double>() / want.norm().item<double>();
+      QVERIFY2(rel < kReducedStorageTolerance, (io::toString(storage) + " output off by relative " + std::to_string(rel)).c_str());
+      QVERIFY(rel > 0.0);  // it really was stored narrower
+    }
+    // Int8 files are the smaller ones.
+    QVERIFY(fs::file_size(path("native-int8") + "/model.safetensors") <
+            fs::file_size(path("native-float16") + "/model.safetensors") * 6 / 10);
+  }
+
+  void hostileInt8Blocks_data() {
+    QTest::addColumn<QString>("scheme");
+    QTest::addColumn<QString>("block");
+    QTest::addColumn<int>("scales");
+    QTest::addColumn<double>("scaleValue");
+    QTest::addColumn<bool>("int8");
+    QTest::addColumn<QString>("needle");
+    const int right = 1024 / 64;
+    QTest::newRow("no scheme") << "" << "64" << right << 0.1 << true << "missing, but the file holds int8 scales";
+    QTest::newRow("unknown scheme") << "int4_groups" << "64" << right << 0.1 << true << "unknown scheme 'int4_groups'";
+    QTest::newRow("block size zero") << "int8_blocks" << "0" << right << 0.1 << true << "outside 1..";
+    QTest::newRow("block size text") << "int8_blocks" << "sixty" << right << 0.1 << true << "not a positive integer";
+    QTest::newRow("block size huge") << "int8_blocks" << "99999999999" << right << 0.1 << true << "not a positive integer";
+    QTest::newRow("too few scales") << "int8_blocks" << "64" << right - 1 << 0.1 << true << "expected [16]";
+    QTest::newRow("NaN scale") << "int8_blocks" << "64" << right << double(NAN) << true << "non-finite";
+    QTest::newRow("negative scale") << "int8_blocks" << "64" << right << -1.0 << true << "negative";
+    QTest::newRow("scale on a float tensor") << "int8_blocks" << "64" << right << 0.1 << false << "not I8";
+  }
+
+  void hostileInt8Blocks() {
+    QFETCH(QString, scheme);
+    QFETCH(QString, block);
+    QFETCH(int, scales);
+    QFETCH(double, scaleValue);
+    QFETCH(bool, int8);
+    QFETCH(QString, needle);
+    std::map<std::string, std::string> meta = {{io::kInt8BlockSizeKey, block.toStdString()}};
+    if (!scheme.isEmpty()) meta[io::kQuantizationKey] = scheme.toStdString();
+    const torch::Tensor w = int8 ? torch::ones({16, 64}, torch::kInt8) : torch::ones({16, 64});
+    const std::string file = path("hostile-int8.safetensors");
+    io::writeSafeTensors(file, {{"w", w}, {std::string("w") + io::kInt8ScaleSuffix, torch::full({scales}, scaleValue)}},
+                         meta);
+    io::SafeTensorsFile st(file);
+    if (!int8) {
+      expectError([&] { io::weightNames(st); }, file, "without an I8 tensor 'w'");
+      if (QTest::currentTestFailed()) return;
+    }
+    expectError([&] { io::readFloatWeight(st, "w"); }, file, needle.toStdString());
+  }
+
+  void strayScale() {
+    const std::string file = path("stray-scale.safetensors");
+    io::writeSafeTensors(file, {{std::string("gone") + io::kInt8ScaleSuffix, torch::ones({1})}});
+    io::SafeTensorsFile st(file);
+    expectError([&] { io::weightNames(st); }, file, "without an I8 tensor 'gone'");
   }
 
   void configJsonRoundTrip() {
