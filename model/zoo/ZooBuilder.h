@@ -2,8 +2,9 @@
 // `prisma zoo build` as a library: train one zoo entry reproducibly (its preset, overrides
 // and seed, one LibTorch thread, through train::train) into a run folder, measure the
 // final model on the whole test part, and ship it into the mice folder:
-//   mice/NAME/config.json, model.safetensors   the final weights, float16 when that keeps
-//                                              the test accuracy exactly (else float32)
+//   mice/NAME/config.json, model.safetensors   the final weights in the smallest storage
+//                                              that keeps every test hit: int8 blocks,
+//                                              else float16, else float32
 //   mice/NAME/README.md                        model card
 //   mice/NAME/metrics.json                     test accuracy, top-5, steps, seconds, config
 //   mice/NAME/preset.json, metrics.csv         the run's preset and curve (the explorer's
@@ -41,7 +42,7 @@ struct MouseMetrics {
   std::string name;
   train::EvalMetrics test;       // of the shipped weights
   train::EvalMetrics test_fp32;  // of the trained float32 weights
-  std::string storage;           // "float16" or "float32"
+  std::string storage;           // io::toString(WeightStorage): "int8", "float16", "float32"
   int64_t steps = 0;
   int64_t samples = 0;
   double training_seconds = 0.0;

@@ -35,10 +35,11 @@ namespace {
 constexpr double kInduction2LBar = 0.99;
 constexpr double kMnist4LBar = 0.97;
 // resources/mice must stay a small download. The issue aims at a few MB, but the 36 mice at
-// the original width (d_model 128) hold ~11.5 M parameters, ~23 MB at float16 before any
-// checkpoint series; all of them with four 8-checkpoint series take ~30 MB. This budget
-// guards against growth; shrinking the set is a decision left open (README, ViT mice zoo).
-constexpr uintmax_t kMaxMiceBytes = uintmax_t(32) << 20;
+// the original width (d_model 128) hold ~11.5 M parameters: ~23 MB at float16, and the issue
+// allows narrower storage only where the test accuracy is unchanged. Int8 blocks keep it for
+// 9 mice, float16 for 24, three need float32; with four 8-checkpoint int8 series that is
+// 25.9 MiB. This budget guards against growth (README, ViT mice zoo).
+constexpr uintmax_t kMaxMiceBytes = uintmax_t(27) << 20;
 
 int64_t hits(double accuracy, int64_t count) { return std::llround(accuracy * double(count)); }
 
@@ -77,7 +78,7 @@ private slots:
   void everyMouseReproducesItsAccuracy() {
     QFETCH(QString, name);
     const auto loaded = prisma::io::loadModel("mouse:" + name.toStdString());
-    QCOMPARE(loaded.model->parameters().front().scalar_type(), torch::kFloat32);  // float16 files load as float32
+    QCOMPARE(loaded.model->parameters().front().scalar_type(), torch::kFloat32);  // int8 / float16 files load as float32
     const nlohmann::json metrics = prisma::zoo::readMouseMetrics(loaded.source);
     QVERIFY2(metrics.is_object(), "the mouse has no metrics.json");
     const auto data = prisma::zoo::evalDatasetFromJson(metrics.at("dataset"), loaded.source);
@@ -92,8 +93,10 @@ private slots:
     QCOMPARE(m.count, count);
     QCOMPARE(hits(m.top1, m.count), hits(stored, count));
     QCOMPARE(hits(m.top5, m.count), hits(metrics.at("test").at("top5").get<double>(), count));
-    // Float16 storage is only used when it keeps the float32 accuracy exactly.
+    // Narrower storage (int8, float16) is only used when it keeps the float32 figures exactly.
     QCOMPARE(hits(metrics.at("test_float32").at("accuracy").get<double>(), count), hits(stored, count));
+    QCOMPARE(hits(metrics.at("test_float32").at("top5").get<double>(), count),
+             hits(metrics.at("test").at("top5").get<double>(), count));
   }
 
   void mustReachMice_data() {
