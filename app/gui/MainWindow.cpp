@@ -4,9 +4,9 @@
 #include "app/explorer/ExplorerController.h"
 #include "app/explorer/ImagesPanel.h"
 #include "app/explorer/LogitLensView.h"
-#include "app/explorer/training/TrainingView.h"
-#include "app/explorer/patching/PatchingBoard.h"
 #include "app/explorer/ModelsPanel.h"
+#include "app/explorer/patching/PatchingBoard.h"
+#include "app/explorer/training/TrainingView.h"
 
 #include "widgets/TopKBars.h"
 
