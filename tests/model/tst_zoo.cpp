@@ -2,7 +2,8 @@
 // accuracy stored in its metrics.json when re-evaluated on the whole test split (through
 // the library; the Induction 2-layer mouse through `prisma eval` too), the two mice the
 // issue names reach their bars, the manifest resolves, and the shipped folder stays small.
-// Forward passes only: the full test splits of every mouse take well under a minute of CPU.
+// `prisma zoo build` runs end to end on a one-mouse manifest of a tiny mouse. The rest is
+// forward passes: the full test splits of every mouse take well under a minute of CPU.
 
 #include "CliProcess.h"
 
@@ -20,6 +21,8 @@
 
 #include <torch/torch.h>
 
+#include <QFile>
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include <algorithm>
@@ -187,6 +190,87 @@ private slots:
       QCOMPARE(first.model->cfg().n_layers, last.model->cfg().n_layers);
     }
     QVERIFY2(series >= 1, "no mouse ships a checkpoint series");
+  }
+
+  // `prisma zoo build` end to end on a one-mouse manifest small enough for a test (a 1-layer,
+  // 32-wide Induction mouse, one epoch): every file shipped, a storage that keeps the test
+  // figures, the checkpoint series, the finished run reused, a from-scratch rebuild bit for
+  // bit the same (one thread), and a run folder of another config refused.
+  void zooBuildShipsAndReproduces() {
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    nlohmann::json manifest = {
+        {"format", "prisma-zoo"},
+        {"format_version", 1},
+        {"families",
+         {{{"name", "tiny"},
+           {"preset", "induction"},
+           {"dataset_label", "Induction"},
+           {"overrides",
+            {{"model.d_model", 32},
+             {"model.d_head", nullptr},
+             {"model.n_heads", 2},
+             {"optimization.epochs", 1},
+             {"logging", {{"log_every", 50}, {"eval_batches", 2}, {"checkpoint_every", 0}, {"log_spaced_checkpoints", true}}}}},
+           {"reductions", {"32 wide and one epoch: a test, not a mouse."}},
+           {"mice", {{{"name", "tiny-1L"}, {"overrides", {{"model.n_layers", 1}}}, {"seed", 3}, {"checkpoint_series", true}}}}}}}};
+    const QString manifestPath = tmp.filePath("zoo.json");
+    const auto writeManifest = [&] {
+      QFile f(manifestPath);
+      QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+      f.write(QByteArray::fromStdString(manifest.dump(1)));
+    };
+    writeManifest();
+    const auto build = [&](const char* runs, const char* mice) {
+      return prisma::test::runPrisma(
+          {"zoo", "build", "--manifest", manifestPath, "--out", tmp.filePath(runs), "--mice", tmp.filePath(mice)});
+    };
+    const auto bytes = [](const fs::path& p) {
+      QFile f(QString::fromStdString(p.string()));
+      return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+    };
+
+    auto r = build("runs", "mice");
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const fs::path mouse = fs::path(tmp.filePath("mice").toStdString()) / "tiny-1L";
+    for (const char* f : {"config.json", "model.safetensors", "README.md", "metrics.json", "preset.json", "metrics.csv"})
+      QVERIFY2(fs::is_regular_file(mouse / f), f);
+
+    const nlohmann::json metrics = prisma::zoo::readMouseMetrics(mouse.string());
+    const std::string storage = metrics.at("storage");
+    QVERIFY2(storage == "int8" || storage == "float16" || storage == "float32", storage.c_str());
+    const int64_t items = metrics.at("test").at("items");
+    QCOMPARE(items, int64_t(656));  // the whole Induction test split
+    const double stored = metrics.at("test").at("accuracy");
+    QCOMPARE(hits(metrics.at("test_float32").at("accuracy"), items), hits(stored, items));
+    const auto loaded = prisma::io::loadModel(mouse.string());
+    const auto data = prisma::zoo::evalDatasetFromJson(metrics.at("dataset"), mouse.string());
+    QCOMPARE(hits(prisma::zoo::evaluateModel(loaded, data, prisma::train::Part::Test).top1, items), hits(stored, items));
+
+    const auto series = prisma::train::listCheckpoints(mouse.string());
+    QVERIFY(series.size() >= 2 && series.size() <= size_t(prisma::zoo::kMaxSeriesCheckpoints));
+    QCOMPARE(metrics.at("checkpoint_series").size(), series.size());
+    QCOMPARE(prisma::io::loadModel(series.back().path).model->cfg().d_model, 32);
+
+    // Up to date: nothing retrained, the same mouse.
+    const QByteArray weights = bytes(mouse / "model.safetensors");
+    QVERIFY(!weights.isEmpty());
+    r = build("runs", "mice");
+    QVERIFY2(r.code == 0 && r.err.contains("is up to date"), qPrintable(r.err));
+    QCOMPARE(bytes(mouse / "model.safetensors"), weights);
+
+    // From scratch elsewhere: bit for bit the same weights.
+    r = build("runs2", "mice2");
+    QVERIFY2(r.code == 0 && r.err.contains("training in"), qPrintable(r.err));
+    QVERIFY(bytes(fs::path(tmp.filePath("mice2").toStdString()) / "tiny-1L" / "model.safetensors") == weights);
+
+    // The manifest changed under a finished run: refused, naming the run's preset.json.
+    manifest["families"][0]["overrides"]["optimization.epochs"] = 2;
+    writeManifest();
+    r = build("runs", "mice");
+    QVERIFY(r.code != 0 && r.code != prisma::test::CliResult::kCrashed);
+    QVERIFY2(r.err.contains("preset.json") && r.err.contains("another config"), qPrintable(r.err));
+    QCOMPARE(bytes(mouse / "model.safetensors"), weights);  // the shipped mouse is untouched
   }
 
   void miceFolderIsSmall() {
