@@ -19,6 +19,7 @@
 #include "app/explorer/patching/PatchGridPlot.h"
 #include "app/explorer/patching/PatchImageView.h"
 #include "app/explorer/patching/PatchSourceSlot.h"
+#include "app/explorer/patching/PatchingSession.h"
 #include "app/explorer/patching/PatchingBoard.h"
 #include "app/gui/LaunchOptions.h"
 #include "app/gui/MainWindow.h"
@@ -34,6 +35,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <set>
 #include <memory>
 
 using namespace prisma;
@@ -348,6 +350,30 @@ private slots:
     QCOMPARE(r.row, kRow);
     QCOMPARE(r.pixels, thumbnails->image(kRow));
     QVERIFY(!board()->slot(PatchingBoard::Source::Corrupt)->bars()->scores().isEmpty());
+  }
+
+  // The session caches what its components patch and the resid_pre its patched runs start
+  // from, and nothing else: no attention scores, LayerNorm or MLP-internal hooks, which
+  // would dominate a large model's pair.
+  void sessionCachesOnlyThePatchedHooks() {
+    io::LoadedModel model = io::loadModel(kModel.toStdString());
+    const torch::Tensor clean = io::loadInput(kClean.toStdString(), model);
+    const torch::Tensor corrupt = io::loadInput(kCorrupt.toStdString(), model);
+    app::PatchingSession session(model, clean, corrupt);
+    const ViTConfig& cfg = model.model->cfg();
+    std::set<std::string> wanted;
+    for (const QString& name : session.info().components) {
+      const auto comp = interp::makeComponent(interp::componentKindFromName(name.toStdString()), cfg);
+      for (int l = 0; l < cfg.n_layers; ++l) wanted.insert(comp.hook_name(l));
+    }
+    for (int l = 0; l < cfg.n_layers; ++l) wanted.insert("blocks." + std::to_string(l) + ".hook_resid_pre");
+    for (const auto* cache : {&session.pair().clean, &session.pair().corrupt}) {
+      const auto keys = cache->keys();
+      QCOMPARE(std::set<std::string>(keys.begin(), keys.end()), wanted);
+    }
+    // Same logits as the engine's full-cache pair.
+    QVERIFY(torch::allclose(session.pair().clean_logits, engine_->pair.clean_logits));
+    QVERIFY(torch::allclose(session.pair().corrupt_logits, engine_->pair.corrupt_logits));
   }
 
   void launchOptionsParsePatchingView() {

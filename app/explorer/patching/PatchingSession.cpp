@@ -53,7 +53,17 @@ QVector<int> positionsOf(const interp::PatchComponent& comp, const interp::CellI
 
 PatchingSession::PatchingSession(io::LoadedModel& model, const torch::Tensor& clean, const torch::Tensor& corrupt)
     : model_(model) {
-  pair_ = interp::runPair(*model.model, clean, corrupt);
+  for (const std::string& name : interp::componentNames()) {
+    try {
+      components_.push_back(interp::makeComponent(interp::componentKindFromName(name), model.model->cfg()));
+    } catch (const Error&) {
+      // e.g. resid_mid and mlp_out of an attention-only model: not offered
+    }
+  }
+  // Only the hooks the offered components patch (runPair adds resid_pre, where patched runs
+  // start): attention scores, LayerNorm and MLP-internal hooks are never patched here, and
+  // for a ViT-L pair they would be gigabytes.
+  pair_ = interp::runPair(*model.model, clean, corrupt, interp::hooksOf(components_, model.model->cfg()));
   cleanImage_ = tensorToImage(clean[0], model.preprocess);
   corruptImage_ = tensorToImage(corrupt[0], model.preprocess);
 }
@@ -66,14 +76,7 @@ PatchingPairInfo PatchingSession::info() const {
   info.corrupt.input = corruptImage_;
   topkOf(pair_.clean_logits, info.classNames, info.clean.topk, &info.clean.topkClasses);
   topkOf(pair_.corrupt_logits, info.classNames, info.corrupt.topk, &info.corrupt.topkClasses);
-  for (const std::string& name : interp::componentNames()) {
-    try {
-      interp::makeComponent(interp::componentKindFromName(name), c);
-      info.components << QString::fromStdString(name);
-    } catch (const Error&) {
-      // e.g. resid_mid and mlp_out of an attention-only model: not offered
-    }
-  }
+  for (const auto& comp : components_) info.components << QString::fromStdString(comp.name);
   info.layers = c.n_layers;
   info.heads = c.n_heads;
   info.tokens = c.n_tokens();

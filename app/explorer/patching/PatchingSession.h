@@ -12,6 +12,7 @@
 #include "app/explorer/patching/PatchingTypes.h"
 
 #include <functional>
+#include <vector>
 
 namespace prisma::app {
 
@@ -45,6 +46,7 @@ private:
                     const interp::CellIndex& cell);
 
   io::LoadedModel& model_;
+  std::vector<interp::PatchComponent> components_;  // those this model has, offered in order
   interp::PatchingPair pair_;
   QImage cleanImage_, corruptImage_;
 };
