@@ -98,6 +98,8 @@ LoadedModel loadNative(const fs::path& dir, const nlohmann::json& j) {
   out.preprocess = preprocessFromJson(j.value("preprocess", nlohmann::json()), cfg, config_path);
   if (auto prov = j.find("provenance"); prov != j.end() && prov->is_object())
     out.notes.push_back("converted from " + jsonString(*prov, "format") + " (" + jsonString(*prov, "source") + ")");
+  if (const WeightStorage storage = storageOf(file); storage != WeightStorage::Float32)
+    out.notes.push_back("weights stored as " + toString(storage) + " on disk, float32 in memory");
   const fs::path training = dir / "training.json";
   if (fs::exists(training)) out.training_json = readJsonFile(training.string()).dump(2);
   return out;

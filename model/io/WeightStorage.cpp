@@ -107,6 +107,19 @@ std::vector<std::string> weightNames(const SafeTensorsFile& file) {
   return out;
 }
 
+WeightStorage storageOf(const SafeTensorsFile& file) {
+  bool anyFloat = false, allHalf = true;
+  for (const auto& name : file.names()) {
+    if (endsWith(name, kInt8ScaleSuffix)) return WeightStorage::Int8Blocks;
+    const std::string& dtype = file.entry(name).dtype;
+    if (dtype == "F16" || dtype == "F32" || dtype == "F64" || dtype == "BF16") {
+      anyFloat = true;
+      allHalf = allHalf && dtype == "F16";
+    }
+  }
+  return anyFloat && allHalf ? WeightStorage::Float16 : WeightStorage::Float32;
+}
+
 torch::Tensor readFloatWeight(const SafeTensorsFile& file, const std::string& name) {
   const std::string scaleName = name + kInt8ScaleSuffix;
   if (!file.contains(scaleName)) return file.float_tensor(name);

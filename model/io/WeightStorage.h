@@ -50,6 +50,9 @@ void writeWeights(const std::string& path, const StateDict& tensors, WeightStora
 
 // The file's tensor names without the quantisation scales.
 std::vector<std::string> weightNames(const SafeTensorsFile& file);
+// How the file stores its floating tensors: Int8Blocks when any is quantised, Float16 when
+// all are float16, else Float32 (mixed or wider files included).
+WeightStorage storageOf(const SafeTensorsFile& file);
 // The tensor as float32: dequantised when it is stored as int8 blocks. Throws prisma::Error
 // naming the file and the tensor when a scale is missing, misshapen or not a finite
 // non-negative number, or the metadata's block size is not a sane positive integer.

@@ -15,6 +15,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -284,6 +285,8 @@ private slots:
       const std::string dir = path(("native-" + io::toString(storage)).c_str());
       io::saveModel(hf, dir, storage);
       auto back = io::loadModel(dir);
+      const std::string note = "weights stored as " + io::toString(storage) + " on disk, float32 in memory";
+      QVERIFY2(std::find(back.notes.begin(), back.notes.end(), note) != back.notes.end(), note.c_str());
       const torch::Tensor got = back.model->forward(x);
       const double rel = (got - want).norm().item<double>() / want.norm().item<double>();
       QVERIFY2(rel < kReducedStorageTolerance, (io::toString(storage) + " output off by relative " + std::to_string(rel)).c_str());
