@@ -26,7 +26,10 @@ std::vector<std::string> miceIn(const fs::path& root) {
   std::vector<std::string> out;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(root / kMiceFolder, ec))
-    if (e.is_directory(ec) && fs::is_regular_file(e.path() / kModelConfig, ec)) out.push_back(e.path().filename().string());
+    // Hidden folders are not mice: `zoo build` stages a mouse in one before swapping it in.
+    if (const std::string name = e.path().filename().string();
+        name.front() != '.' && e.is_directory(ec) && fs::is_regular_file(e.path() / kModelConfig, ec))
+      out.push_back(name);
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -183,28 +183,31 @@ MouseMetrics buildMouse(const ZooEntry& entry, const BuildOptions& options) {
   for (const auto& p : trained.model->parameters()) r.parameters += p.numel();
   r.test_fp32 = evaluateModel(trained, data, train::Part::Test);
 
+  // The mouse is written into a hidden sibling and swapped in at the end, so an interrupted
+  // build leaves the previously shipped mouse whole.
+  const fs::path staging = fs::path(options.mice_dir) / ("." + entry.name + ".building");
   // The smallest storage that keeps the test accuracy and top-5 exactly (the issue allows
   // narrower storage only then): a mouse whose count of hits moves by even one test item
   // takes the next wider storage.
   const io::WeightStorage ladder[] = {io::WeightStorage::Int8Blocks, io::WeightStorage::Float16,
                                       io::WeightStorage::Float32};
   for (const io::WeightStorage storage : ladder) {
-    fs::remove_all(mouse, ec);
-    shipModel(trained, entry.name, mouse, storage);
-    r.test = evaluateModel(io::loadModel(mouse.string()), data, train::Part::Test);
+    fs::remove_all(staging, ec);
+    shipModel(trained, entry.name, staging, storage);
+    r.test = evaluateModel(io::loadModel(staging.string()), data, train::Part::Test);
     r.storage = io::toString(storage);
     if (hits(r.test) == hits(r.test_fp32) && top5Hits(r.test) == top5Hits(r.test_fp32)) break;
     if (storage != io::WeightStorage::Float32)
       say(options, entry.name + ": " + r.storage + " changes the test accuracy (" + fmt(r.test.top1, 4) + " vs " +
                        fmt(r.test_fp32.top1, 4) + "); trying wider storage");
   }
-  copyFile(run / kPresetFile, mouse / kPresetFile);
-  copyFile(run / train::RunLog::kCsvName, mouse / train::RunLog::kCsvName);
+  copyFile(run / kPresetFile, staging / kPresetFile);
+  copyFile(run / train::RunLog::kCsvName, staging / train::RunLog::kCsvName);
 
   nlohmann::json series = nlohmann::json::array();
   if (entry.checkpoint_series) {
     for (const auto& ck : seriesOf(checkpoints)) {
-      const fs::path dir = mouse / train::kCheckpointsDir / ck.name;
+      const fs::path dir = staging / train::kCheckpointsDir / ck.name;
       // The series shows training dynamics, not a benchmark figure: int8 blocks always.
       shipModel(io::loadModel(ck.path), entry.name + "/" + ck.name, dir, io::WeightStorage::Int8Blocks);
       fs::remove(dir / kCardFile, ec);  // one card per mouse is enough
@@ -237,8 +240,11 @@ MouseMetrics buildMouse(const ZooEntry& entry, const BuildOptions& options) {
             {"reductions", entry.reductions},
             {"checkpoint_series", series},
             {"config", readJson(run / kPresetFile)}};
-  io::writeTextAtomically((mouse / kMetricsFile).string(), r.json.dump(2) + "\n");
-  io::writeTextAtomically((mouse / kCardFile).string(), modelCard(entry, config, r, stepsPerEpoch));
+  io::writeTextAtomically((staging / kMetricsFile).string(), r.json.dump(2) + "\n");
+  io::writeTextAtomically((staging / kCardFile).string(), modelCard(entry, config, r, stepsPerEpoch));
+  fs::remove_all(mouse, ec);
+  fs::rename(staging, mouse, ec);
+  if (ec) throw Error(staging.string(), "", "cannot move the built mouse to " + mouse.string() + ": " + ec.message());
   say(options, entry.name + ": test accuracy " + fmt(r.test.top1, 4) + ", top-5 " + fmt(r.test.top5, 4) + " (" + r.storage +
                    ") -> " + mouse.string());
   return r;

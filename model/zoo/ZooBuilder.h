@@ -10,6 +10,7 @@
 //   mice/NAME/preset.json, metrics.csv         the run's preset and curve (the explorer's
 //                                              training view opens the folder as a run)
 //   mice/NAME/checkpoints/step_*/              log-spaced series (checkpoint_series only)
+// The mouse is staged in a hidden sibling folder and swapped in once complete.
 // A run folder that already holds a finished run of the identical config is reused (a
 // build is up to date), an unfinished one is resumed; one of another config is an error.
 

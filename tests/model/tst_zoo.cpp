@@ -235,6 +235,7 @@ private slots:
     const fs::path mouse = fs::path(tmp.filePath("mice").toStdString()) / "tiny-1L";
     for (const char* f : {"config.json", "model.safetensors", "README.md", "metrics.json", "preset.json", "metrics.csv"})
       QVERIFY2(fs::is_regular_file(mouse / f), f);
+    QVERIFY(!fs::exists(mouse.parent_path() / ".tiny-1L.building"));  // staged, then swapped in
 
     const nlohmann::json metrics = prisma::zoo::readMouseMetrics(mouse.string());
     const std::string storage = metrics.at("storage");
