@@ -1,7 +1,7 @@
 #include "app/explorer/ModelsPanel.h"
 
-#include <QCoreApplication>
-#include <QDir>
+#include "model/io/ResourcePaths.h"
+
 #include <QFileInfo>
 #include <QLabel>
 #include <QListWidget>
@@ -19,19 +19,10 @@ const char* const kDefaultMouse = "induction-2L";
 }  // namespace
 
 QStringList bundledModels() {
-  // Installed next to the executable, or in the source tree when run from a build.
-  QStringList roots = {QCoreApplication::applicationDirPath() + QStringLiteral("/../share/prisma-explorer/mice"),
-                       QStringLiteral(PRISMA_SOURCE_DIR "/resources/mice")};
-  // The same override as model/io/ResourcePaths.h, so `mouse:` names and this list agree.
-  if (const QString env = qEnvironmentVariable("PRISMA_RESOURCES"); !env.isEmpty())
-    roots.prepend(env + QStringLiteral("/mice"));
+  // The model library's list, so this panel and `mouse:` names always agree on where the
+  // mice are ($PRISMA_RESOURCES, the install, the source tree).
   QStringList out;
-  for (const QString& root : roots) {
-    const QDir dir(root);
-    for (const QString& entry : dir.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name))
-      if (QFileInfo::exists(dir.filePath(entry) + QStringLiteral("/config.json"))) out << dir.filePath(entry);
-    if (!out.isEmpty()) break;
-  }
+  for (const std::string& name : io::listMice()) out << QString::fromStdString(io::mouseDirectory(name));
   return out;
 }
 
