@@ -186,9 +186,9 @@ MouseMetrics buildMouse(const ZooEntry& entry, const BuildOptions& options) {
   // The mouse is written into a hidden sibling and swapped in at the end, so an interrupted
   // build leaves the previously shipped mouse whole.
   const fs::path staging = fs::path(options.mice_dir) / ("." + entry.name + ".building");
-  // The smallest storage that keeps the test accuracy and top-5 exactly (the issue allows
-  // narrower storage only then): a mouse whose count of hits moves by even one test item
-  // takes the next wider storage.
+  // The smallest storage that keeps the test accuracy and top-5 exactly, because a mouse is
+  // studied as the model that was trained: one whose count of hits moves by even one test
+  // item takes the next wider storage.
   const io::WeightStorage ladder[] = {io::WeightStorage::Int8Blocks, io::WeightStorage::Float16,
                                       io::WeightStorage::Float32};
   for (const io::WeightStorage storage : ladder) {
@@ -198,8 +198,9 @@ MouseMetrics buildMouse(const ZooEntry& entry, const BuildOptions& options) {
     r.storage = io::toString(storage);
     if (hits(r.test) == hits(r.test_fp32) && top5Hits(r.test) == top5Hits(r.test_fp32)) break;
     if (storage != io::WeightStorage::Float32)
-      say(options, entry.name + ": " + r.storage + " changes the test accuracy (" + fmt(r.test.top1, 4) + " vs " +
-                       fmt(r.test_fp32.top1, 4) + "); trying wider storage");
+      say(options, entry.name + ": " + r.storage + " changes the test figures (accuracy " + fmt(r.test.top1, 4) + " vs " +
+                       fmt(r.test_fp32.top1, 4) + ", top-5 " + fmt(r.test.top5, 4) + " vs " + fmt(r.test_fp32.top5, 4) +
+                       "); trying wider storage");
   }
   copyFile(run / kPresetFile, staging / kPresetFile);
   copyFile(run / train::RunLog::kCsvName, staging / train::RunLog::kCsvName);
