@@ -178,6 +178,12 @@ private:
     // The model: a checkpoint's, a loaded one to fine-tune, or a fresh one.
     if (latest) {
       report(TrainPhase::Preparing, "loading checkpoint " + latest->name);
+      // A shipped mouse's checkpoint series keeps weights only; say what to do instead of
+      // failing on the missing file after the data is prepared.
+      if (const fs::path opt = fs::path(latest->path) / kOptimizerStateFile; !fs::exists(opt))
+        throw Error(opt.string(), "",
+                    "missing: this checkpoint keeps weights only (as a shipped mouse's series does), so the run "
+                    "cannot resume; start a new run from it with --from " + latest->path);
       auto loaded = io::loadModel(latest->path);
       model_ = loaded.model;
       if (nlohmann::json(model_->cfg()) != nlohmann::json(cfg_.model))

@@ -445,6 +445,14 @@ private slots:
     auto changeModel = prisma({"train", "--resume", run, "--layers", "2"});
     QCOMPARE(changeModel.code, 1);
     QVERIFY2(changeModel.err.contains("model"), qPrintable(changeModel.err));
+    // A checkpoint that keeps weights only (a shipped mouse's series) cannot resume: the error
+    // names the missing file and points at --from.
+    const std::string latest = listCheckpoints(run.toStdString()).back().path;
+    QVERIFY(fs::remove(fs::path(latest) / "optimizer.safetensors"));
+    auto weightsOnly = prisma({"train", "--resume", run, "--max-steps", "20"});
+    QCOMPARE(weightsOnly.code, 1);
+    QVERIFY2(weightsOnly.err.contains("optimizer.safetensors") && weightsOnly.err.contains("--from"),
+             qPrintable(weightsOnly.err));
   }
 };
 
