@@ -6,6 +6,8 @@
 // TensorBoard's debiased EMA.
 
 // LibTorch before Qt: Qt's `slots` macro breaks LibTorch's headers.
+#include "model/io/ResourcePaths.h"
+#include "model/train/Checkpoint.h"
 #include "model/train/RunLog.h"
 
 #include "app/explorer/ExplorerController.h"
@@ -267,6 +269,19 @@ private slots:
     QCOMPARE(asked, 2);
     QVERIFY(view_->checkpoints().back().step > stoppedAt_);
     compareWithCsv();
+  }
+
+  // A shipped mouse opens as a run: its curve and its weights-only checkpoint series, which
+  // can be scrubbed but not resumed (resume would fail for want of optimizer state).
+  void shippedMouseOpensAsARunThatCannotResume() {
+    QTRY_VERIFY_WITH_TIMEOUT(!view_->running(), kWaitMs);
+    const QString mouse = QString::fromStdString(prisma::io::mouseDirectory("mnist-1L-attn"));
+    QString error;
+    QVERIFY2(view_->openRun(mouse, error), qPrintable(error));
+    QCOMPARE(size_t(view_->checkpoints().size()), prisma::train::listCheckpoints(mouse.toStdString()).size());
+    QVERIFY(!view_->checkpoints().isEmpty());
+    QVERIFY(!view_->resume());
+    QVERIFY(!view_->running());
   }
 };
 

@@ -21,6 +21,9 @@ struct RunFolder {
   QString name;  // the folder's name
   QVector<TrainingMetrics> metrics;
   QVector<TrainingCheckpoint> checkpoints;
+  // Its last checkpoint has the optimizer state a resume needs (a shipped mouse's series
+  // keeps weights only).
+  bool resumable = false;
 
   // Reads `dir`; on a missing or unreadable metrics.csv sets `error` (file and line named).
   static RunFolder read(const QString& dir, QString& error);

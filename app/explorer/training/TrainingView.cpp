@@ -379,8 +379,13 @@ bool TrainingView::openRun(const QString& dir, QString& error) {
   setOutputDir(runDir_);
   currentRun_ = plots_->addRun(folder.name, folder.metrics);
   setCheckpoints(folder.checkpoints);
-  canResume_ = !folder.checkpoints.isEmpty();
+  // A shipped mouse's series keeps weights only: it can be scrubbed and opened, not resumed.
+  const bool weightsOnly = !folder.checkpoints.isEmpty() && !folder.resumable;
+  canResume_ = folder.resumable;
   appendLog(tr("Opened %1: %2 evaluations, %3 checkpoints").arg(runDir_).arg(folder.metrics.size()).arg(folder.checkpoints.size()));
+  if (weightsOnly)
+    appendLog(tr("Its checkpoints keep weights only (no optimizer state): they open in the explorer, but the run cannot "
+                 "be resumed. To train on from one, start a new run from it with prisma train --from."));
   updateButtons();
   return true;
 }
