@@ -134,6 +134,11 @@ std::vector<CheckpointInfo> listCheckpoints(const std::string& runDir) {
   return out;
 }
 
+bool hasOptimizerState(const std::string& checkpointDir) {
+  std::error_code ec;
+  return fs::is_regular_file(fs::path(checkpointDir) / kOptimizerStateFile, ec);
+}
+
 void removePartialCheckpoints(const std::string& runDir) {
   const fs::path dir = fs::path(runDir) / kCheckpointsDir;
   std::error_code ec;

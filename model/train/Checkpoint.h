@@ -70,6 +70,9 @@ struct CheckpointInfo {
 };
 // Complete checkpoints of a run folder, by step; hidden leftovers are ignored.
 std::vector<CheckpointInfo> listCheckpoints(const std::string& runDir);
+// Whether a checkpoint holds the optimizer state a resume needs; a shipped mouse's
+// checkpoint series keeps weights only.
+bool hasOptimizerState(const std::string& checkpointDir);
 // Deletes leftovers of interrupted checkpoint writes.
 void removePartialCheckpoints(const std::string& runDir);
 

@@ -180,8 +180,8 @@ private:
       report(TrainPhase::Preparing, "loading checkpoint " + latest->name);
       // A shipped mouse's checkpoint series keeps weights only; say what to do instead of
       // failing on the missing file after the data is prepared.
-      if (const fs::path opt = fs::path(latest->path) / kOptimizerStateFile; !fs::exists(opt))
-        throw Error(opt.string(), "",
+      if (!hasOptimizerState(latest->path))
+        throw Error((fs::path(latest->path) / kOptimizerStateFile).string(), "",
                     "missing: this checkpoint keeps weights only (as a shipped mouse's series does), so the run "
                     "cannot resume; start a new run from it with --from " + latest->path);
       auto loaded = io::loadModel(latest->path);

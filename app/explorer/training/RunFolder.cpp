@@ -61,8 +61,7 @@ RunFolder RunFolder::read(const QString& dir, QString& error) {
   try {
     for (const auto& row : train::readMetricsCsv(csv.toStdString())) run.metrics.push_back(toTrainingMetrics(row));
     for (const auto& info : train::listCheckpoints(dir.toStdString())) run.checkpoints.push_back(toTrainingCheckpoint(info));
-    run.resumable = !run.checkpoints.isEmpty() &&
-                    QFileInfo::exists(QDir(run.checkpoints.last().path).filePath(QLatin1String(train::kOptimizerStateFile)));
+    run.resumable = !run.checkpoints.isEmpty() && train::hasOptimizerState(run.checkpoints.last().path.toStdString());
   } catch (const std::exception& e) {
     error = QString::fromStdString(e.what());
   }
