@@ -117,7 +117,7 @@ int build(const zoo::ZooManifest& m, const CliArgs& a, const std::string& miceDi
   for (const auto* e : todo) {
     const auto r = zoo::buildMouse(*e, o);
     std::snprintf(line, sizeof line, "%-24s test acc %.4f top-5 %.4f  %lld steps  %.0f s  %s\n", r.name.c_str(),
-                  r.test.top1, r.test.top5, static_cast<long long>(r.steps), r.training_seconds, r.storage.c_str());
+                  r.test.top1, r.test.top5, static_cast<long long>(r.steps), r.training_seconds, io::toString(r.storage).c_str());
     out << line << std::flush;
   }
   return 0;

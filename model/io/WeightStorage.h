@@ -1,14 +1,15 @@
 #pragma once
 // How the project's own weight files store their tensors, and reading them back as float32.
 //
-// The shipped mice are 36 small ViTs; float16 halves their files and 8-bit blocks quarter
-// them. Int8Blocks cuts each floating tensor (flattened, in storage order) into blocks of
-// kInt8BlockSize values and keeps one float32 scale per block, max|block| / 127, so every
-// value comes back within half a step (max|block| / 254) of the original: about 8.5 bits a
-// value, and a block-local step, so one large weight does not coarsen a whole matrix. Small
-// tensors (biases, LayerNorm, the CLS token) stay float16 because their share of the file is
-// tiny and a step would be coarse for them. Blocks rather than rows because the same rule then
-// fits every layout (HookedViT's [head, d_model, d_head], a conv kernel's [out, c, p, p]).
+// The shipped mice are dozens of small ViTs; float16 halves their files and 8-bit blocks
+// quarter them. Int8Blocks cuts each floating tensor (flattened, in storage order) into
+// blocks of kInt8BlockSize values and keeps one float32 scale per block, max|block| / 127,
+// so every value comes back within half a step (max|block| / 254) of the original: about
+// 8.5 bits a value, and a block-local step, so one large weight does not coarsen a whole
+// matrix. Small tensors (biases, LayerNorm, the CLS token) stay float16 because their share
+// of the file is tiny and a step would be coarse for them. Blocks rather than rows because
+// the same rule then fits every layout (HookedViT's [head, d_model, d_head], a conv
+// kernel's [out, c, p, p]).
 //
 // On disk a quantised tensor NAME is an I8 tensor of NAME's shape beside an F32 tensor
 // NAME + kInt8ScaleSuffix of ceil(numel / block) scales; the file's metadata names the

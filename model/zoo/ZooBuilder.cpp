@@ -89,8 +89,8 @@ std::string modelCard(const ZooEntry& e, const train::TrainConfig& c, const Mous
   o << "| optimiser | AdamW lr " << c.optimization.lr << ", weight decay " << c.optimization.weight_decay << ", "
     << train::toString(c.optimization.schedule.type) << " (warm-up " << c.optimization.schedule.warmup_steps << ")"
     << (c.optimization.max_grad_norm ? ", clip " + fmt(*c.optimization.max_grad_norm, 1) : std::string()) << " |\n";
-  o << "| weights | " << r.storage
-    << (r.storage == io::toString(io::WeightStorage::Int8Blocks)
+  o << "| weights | " << io::toString(r.storage)
+    << (r.storage == io::WeightStorage::Int8Blocks
             ? " (blocks of " + std::to_string(io::kInt8BlockSize) + " values with a float32 scale each, tensors under " +
                   std::to_string(io::kMinInt8Elements) + " values float16)"
             : std::string())
@@ -195,10 +195,10 @@ MouseMetrics buildMouse(const ZooEntry& entry, const BuildOptions& options) {
     fs::remove_all(staging, ec);
     shipModel(trained, entry.name, staging, storage);
     r.test = evaluateModel(io::loadModel(staging.string()), data, train::Part::Test);
-    r.storage = io::toString(storage);
+    r.storage = storage;
     if (hits(r.test) == hits(r.test_fp32) && top5Hits(r.test) == top5Hits(r.test_fp32)) break;
     if (storage != io::WeightStorage::Float32)
-      say(options, entry.name + ": " + r.storage + " changes the test figures (accuracy " + fmt(r.test.top1, 4) + " vs " +
+      say(options, entry.name + ": " + io::toString(storage) + " changes the test figures (accuracy " + fmt(r.test.top1, 4) + " vs " +
                        fmt(r.test_fp32.top1, 4) + ", top-5 " + fmt(r.test.top5, 4) + " vs " + fmt(r.test_fp32.top5, 4) +
                        "); trying wider storage");
   }
@@ -228,7 +228,7 @@ MouseMetrics buildMouse(const ZooEntry& entry, const BuildOptions& options) {
             {"parameters", r.parameters},
             {"test", metricsJson(r.test)},
             {"test_float32", metricsJson(r.test_fp32)},
-            {"storage", r.storage},
+            {"storage", io::toString(r.storage)},
             {"steps", r.steps},
             {"samples", r.samples},
             {"epochs", stepsPerEpoch > 0 ? double(r.steps) / double(stepsPerEpoch) : 0.0},
@@ -246,7 +246,7 @@ MouseMetrics buildMouse(const ZooEntry& entry, const BuildOptions& options) {
   fs::remove_all(mouse, ec);
   fs::rename(staging, mouse, ec);
   if (ec) throw Error(staging.string(), "", "cannot move the built mouse to " + mouse.string() + ": " + ec.message());
-  say(options, entry.name + ": test accuracy " + fmt(r.test.top1, 4) + ", top-5 " + fmt(r.test.top5, 4) + " (" + r.storage +
+  say(options, entry.name + ": test accuracy " + fmt(r.test.top1, 4) + ", top-5 " + fmt(r.test.top5, 4) + " (" + io::toString(r.storage) +
                    ") -> " + mouse.string());
   return r;
 }

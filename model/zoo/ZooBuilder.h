@@ -14,6 +14,7 @@
 // A run folder that already holds a finished run of the identical config is reused (a
 // build is up to date), an unfinished one is resumed; one of another config is an error.
 
+#include "model/io/WeightStorage.h"
 #include "model/train/Evaluation.h"
 #include "model/train/Trainer.h"
 #include "model/zoo/MouseEvaluation.h"
@@ -43,7 +44,7 @@ struct MouseMetrics {
   std::string name;
   train::EvalMetrics test;       // of the shipped weights
   train::EvalMetrics test_fp32;  // of the trained float32 weights
-  std::string storage;           // io::toString(WeightStorage): "int8", "float16", "float32"
+  io::WeightStorage storage = io::WeightStorage::Float32;  // of the shipped weights
   int64_t steps = 0;
   int64_t samples = 0;
   double training_seconds = 0.0;
