@@ -180,11 +180,15 @@ PatchComponent makeComponent(ComponentKind kind, const ViTConfig& cfg) {
   return c;
 }
 
+bool patchesPositions(ComponentKind kind) {
+  return kind != ComponentKind::HeadPattern && kind != ComponentKind::HeadZByPos;
+}
+
 PatchComponent makePositionsComponent(ComponentKind kind, std::vector<int64_t> positions,
                                       const ViTConfig& cfg) {
   const KindInfo& k = info(kind);
   requireModelHas(k, cfg);
-  if (kind == ComponentKind::HeadPattern || kind == ComponentKind::HeadZByPos)
+  if (!patchesPositions(kind))
     throw Error("patching", k.name, "a set of positions patches residuals, attn_out, mlp_out or head z/q/k/v");
   if (positions.empty()) throw Error("patching", "positions", "the set of positions is empty");
   const int64_t T = cfg.n_tokens();

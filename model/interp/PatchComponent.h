@@ -75,6 +75,10 @@ ComponentKind componentKindFromName(const std::string& name);  // throws prisma:
 // (resid_mid and mlp_out of attention-only models).
 PatchComponent makeComponent(ComponentKind kind, const ViTConfig& cfg);
 
+// Whether `kind`'s hook has a position axis covering all heads, so that
+// makePositionsComponent accepts it (not head_z_by_pos or head_pattern).
+bool patchesPositions(ComponentKind kind);
+
 // The free-form patch: the clean values of every position in `positions` at once, at the
 // hook of `kind` (one with a position axis: residuals, attn_out, mlp_out, and head z/q/k/v
 // with all heads), one cell per layer. Throws prisma::Error for an empty set, a position

@@ -194,6 +194,11 @@ private slots:
                        activationPatch(*hf_.model, pair_, region, metric_, slow).values) <= kExactTolerance);
     QVERIFY_THROWS_EXCEPTION(prisma::Error, makePositionsComponent(ComponentKind::ResidPre, {17}, cfg()));
     QVERIFY_THROWS_EXCEPTION(prisma::Error, makePositionsComponent(ComponentKind::ResidPre, {}, cfg()));
+    // Every hook with a position axis over all heads takes a region; the per-head-position
+    // grid and the pattern ([head, q, k]) do not, and the board offers what this says.
+    for (const auto& name : componentNames())
+      QCOMPARE(patchesPositions(componentKindFromName(name)), name != "head_pattern" && name != "head_z_by_pos");
+    QVERIFY_THROWS_EXCEPTION(prisma::Error, makePositionsComponent(ComponentKind::HeadPattern, {1}, cfg()));
   }
 
   void subsetOfCells() {

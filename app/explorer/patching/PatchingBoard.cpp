@@ -33,9 +33,20 @@ constexpr int kControlsWidth = 300;
 constexpr int kMsPerSecond = 1000;
 constexpr int kCsvPrecision = 9;
 constexpr int kShownDigits = 5;
-const QStringList kPositionKinds = {QStringLiteral("resid_pre"), QStringLiteral("resid_mid"), QStringLiteral("resid_post"),
-                                    QStringLiteral("attn_out"),  QStringLiteral("mlp_out"),   QStringLiteral("head_z"),
-                                    QStringLiteral("head_q"),    QStringLiteral("head_k"),    QStringLiteral("head_v")};
+
+// Those of `names` the free-form region patch takes (interp::patchesPositions), in order.
+QStringList positionKinds(const QStringList& names) {
+  QStringList out;
+  for (const QString& n : names)
+    if (interp::patchesPositions(interp::componentKindFromName(n.toStdString()))) out << n;
+  return out;
+}
+
+QStringList allComponentNames() {
+  QStringList out;
+  for (const std::string& n : interp::componentNames()) out << QString::fromStdString(n);
+  return out;
+}
 
 QString seconds(qint64 ms) { return QStringLiteral("%1 s").arg(static_cast<double>(ms) / kMsPerSecond, 0, 'f', 1); }
 
@@ -86,7 +97,7 @@ PatchingBoard::PatchingBoard(ExplorerController* controller, QWidget* parent) : 
   csvButton_ = new QPushButton(tr("CSV…"), this);
   pngButton_ = new QPushButton(tr("PNG…"), this);
   spatialKind_ = new QComboBox(this);
-  spatialKind_->addItems(kPositionKinds);
+  spatialKind_->addItems(positionKinds(allComponentNames()));
   spatialLayer_ = new QSpinBox(this);
   spatialButton_ = new QPushButton(tr("Patch selection"), this);
   status_ = new QLabel(this);
@@ -300,8 +311,7 @@ void PatchingBoard::onPairReady(const PatchingPairInfo& info) {
     component_->setCurrentText(info.components.contains(current) ? current : info.components.value(0));
     const QString kind = spatialKind_->currentText();
     spatialKind_->clear();
-    for (const QString& k : kPositionKinds)
-      if (info.components.contains(k)) spatialKind_->addItem(k);
+    spatialKind_->addItems(positionKinds(info.components));
     spatialKind_->setCurrentText(kind);
     spatialLayer_->setRange(0, std::max(0, info.layers - 1));
   }
