@@ -93,9 +93,12 @@ MainWindow::MainWindow(const RuntimeSummary& runtime, QWidget* parent) : QMainWi
     modelName_ = s.name;
     models_->setLoaded(s);
     patching_->setModel(s);
+    // Each note escaped on its own: escaping the joined text showed the separators as "<br>".
+    QStringList notes;
+    for (const QString& n : s.notes) notes << n.toHtmlEscaped();
     details_->setHtml(tr("<h3>%1</h3><p>%2</p><p>Format: %3<br>Source: %4</p><p>%5</p>")
                           .arg(s.name.toHtmlEscaped(), s.architecture, s.format, s.source.toHtmlEscaped(),
-                               s.notes.join(QStringLiteral("<br>")).toHtmlEscaped()));
+                               notes.join(QStringLiteral("<br>"))));
     if (!s.source.startsWith('(')) QSettings().setValue(kSettingsLastModel, s.source);
     statusBar()->showMessage(tr("Loaded %1").arg(s.name), kStatusTimeoutMs);
     updateTitle();
@@ -147,6 +150,7 @@ void MainWindow::createDocks() {
   prediction_ = new widgets::TopKBars(this);
   prediction_->setObjectName(QStringLiteral("prediction"));
   details_ = new QTextBrowser(this);
+  details_->setObjectName(QStringLiteral("details"));
   auto* modelsDock = dock(tr("Models"), QStringLiteral("modelsDock"), models_, Qt::LeftDockWidgetArea);
   auto* imagesDock = dock(tr("Images"), QStringLiteral("imagesDock"), images_, Qt::LeftDockWidgetArea);
   splitDockWidget(modelsDock, imagesDock, Qt::Vertical);

@@ -29,6 +29,7 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTemporaryDir>
+#include <QTextBrowser>
 #include <QtTest>
 
 using namespace prisma;
@@ -74,6 +75,13 @@ private slots:
     const QString truth = QString::fromStdString(names.at(induction.label(datasets::Split::Test, 0)));
     QVERIFY(!w.predictionBars()->scores().isEmpty());
     QCOMPARE(w.predictionBars()->scores().first().name, truth);
+    // The details list the model's notes one per line (the shipped mouse has two: its
+    // provenance and its int8 storage), not joined by escaped markup.
+    const auto* details = w.findChild<QTextBrowser*>(QStringLiteral("details"));
+    QVERIFY(details);
+    const QString text = details->toPlainText();
+    QVERIFY2(!text.contains(QStringLiteral("<br>")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral(")\nweights stored as int8 on disk, float32 in memory")), qPrintable(text));
     QSettings().clear();  // the other cases start from a clean session too
   }
 
