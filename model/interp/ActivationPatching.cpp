@@ -1,8 +1,9 @@
 #include "model/interp/ActivationPatching.h"
+#include "model/vit/HookNames.h"
 
 #include "model/Error.h"
 #include "model/interp/PooledReadout.h"
-#include "model/interp/Sweep.h"
+#include "model/interp/CellBatcher.h"
 
 #include <torch/torch.h>
 
@@ -36,7 +37,7 @@ void checkSingleImage(const torch::Tensor& x, const char* which) {
     throw Error("patching", which, "expected one image [1, C, H, W]");
 }
 
-std::string residPre(int64_t layer) { return "blocks." + std::to_string(layer) + ".hook_resid_pre"; }
+std::string residPre(int64_t layer) { return hookName(layer, "hook_resid_pre"); }
 
 }  // namespace
 

@@ -1,4 +1,5 @@
 #include "model/interp/AttentionMaps.h"
+#include "model/vit/HookNames.h"
 
 #include "model/Error.h"
 
@@ -10,7 +11,7 @@ namespace prisma::interp {
 
 namespace {
 
-std::string patternHook(int layer) { return "blocks." + std::to_string(layer) + ".attn.hook_pattern"; }
+std::string patternHook(int layer) { return hookName(layer, "attn.hook_pattern"); }
 
 void checkPattern(const torch::Tensor& pattern, const ViTConfig& cfg) {
   const int64_t T = cfg.n_tokens();

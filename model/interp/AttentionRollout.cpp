@@ -1,4 +1,5 @@
 #include "model/interp/AttentionRollout.h"
+#include "model/vit/HookNames.h"
 
 #include "model/Error.h"
 
@@ -59,7 +60,7 @@ torch::Tensor attentionRollout(const std::vector<torch::Tensor>& patterns, const
 torch::Tensor attentionRollout(const ActivationCache& cache, const ViTConfig& cfg, const RolloutOptions& options) {
   std::vector<torch::Tensor> patterns;
   for (int l = 0; l < cfg.n_layers; ++l)
-    patterns.push_back(cache["blocks." + std::to_string(l) + ".attn.hook_pattern"]);
+    patterns.push_back(cache[hookName(l, "attn.hook_pattern")]);
   return attentionRollout(patterns, options);
 }
 

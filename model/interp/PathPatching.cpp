@@ -1,7 +1,8 @@
 #include "model/interp/PathPatching.h"
+#include "model/vit/HookNames.h"
 
 #include "model/Error.h"
-#include "model/interp/Sweep.h"
+#include "model/interp/CellBatcher.h"
 
 #include <torch/torch.h>
 
@@ -16,7 +17,7 @@ namespace {
 constexpr std::array<const char*, 3> kInputs = {"q", "k", "v"};
 
 std::string attnHook(int layer, const std::string& what) {
-  return "blocks." + std::to_string(layer) + ".attn.hook_" + what;
+  return hookName(layer, "attn.hook_") + what;
 }
 
 bool wants(const ReceiverHead& r, size_t input) { return input == 0 ? r.q : input == 1 ? r.k : r.v; }
@@ -49,7 +50,7 @@ torch::Tensor pathPatchRows(HookedViTImpl& model, const PatchingPair& pair,
   }
 
   auto startFrom = [&](int layer) {
-    const torch::Tensor& resid = pair.corrupt["blocks." + std::to_string(layer) + ".hook_resid_pre"];
+    const torch::Tensor& resid = pair.corrupt[hookName(layer, "hook_resid_pre")];
     return resid.expand({B, resid.size(1), resid.size(2)});  // [batch, pos, d_model]
   };
   auto runFrom = [&](int layer) {

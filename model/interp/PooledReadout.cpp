@@ -1,4 +1,5 @@
 #include "model/interp/PooledReadout.h"
+#include "model/vit/HookNames.h"
 
 #include "model/Error.h"
 
@@ -11,7 +12,7 @@ namespace prisma::interp {
 bool canReadPooledOnly(const HookedViTImpl& model) {
   const ViTConfig& cfg = model.cfg();
   if (!cfg.cls_token || cfg.pooling != Pooling::Cls || cfg.legacy_post_ln || cfg.n_layers < 1) return false;
-  const std::string last = "blocks." + std::to_string(cfg.n_layers - 1) + ".";
+  const std::string last = blockPrefix(cfg.n_layers - 1);
   for (const auto& name : model.hook_names())
     if (name.compare(0, last.size(), last) == 0 && !model.hook_point(name)->empty()) return false;
   return true;

@@ -1,4 +1,5 @@
 #include "model/interp/Relevancy.h"
+#include "model/vit/HookNames.h"
 
 #include "model/Error.h"
 
@@ -33,7 +34,7 @@ torch::Tensor gradientRelevancy(HookedViTImpl& model, const torch::Tensor& pixel
       filters::regex({"attn\\.hook_pattern$"}));
   std::vector<torch::Tensor> patterns, grads;
   for (int l = 0; l < cfg.n_layers; ++l) {
-    const std::string name = "blocks." + std::to_string(l) + ".attn.hook_pattern";
+    const std::string name = hookName(l, "attn.hook_pattern");
     patterns.push_back(run.cache[name]);
     grads.push_back(run.grads[name]);
   }

@@ -1,10 +1,15 @@
 // Hugging Face CLIP vision tower -> HookedViT (see ClipVisionLoader.h).
 
 #include "model/io/ClipVisionLoader.h"
+#include "model/vit/HookNames.h"
 
 #include "model/Error.h"
-#include "model/io/LoaderSupport.h"
-#include "model/io/WeightSource.h"
+#include "model/core/Json.h"
+#include "model/io/LinearLayout.h"
+#include "model/io/HfConfig.h"
+#include "model/io/ConvertedModel.h"
+#include "model/io/ModelFolder.h"
+#include "model/io/WeightFile.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -38,7 +43,7 @@ LoadedModel loadHfClipVision(const std::string& folder, const nlohmann::json& co
   std::string weight_path = weights.empty() ? findWeightFile(folder) : weights;
   if (weight_path.empty()) throw Error((dir / "model.safetensors").string(), "", "missing");
   LoadedModel out;
-  WeightSource src = WeightSource::open(weight_path, out.notes);
+  WeightFile src = WeightFile::open(weight_path, out.notes);
   src.setImpliedBy(config_path);
   if (whole) {
     src.skipPrefix("text_model.");
@@ -75,7 +80,7 @@ LoadedModel loadHfClipVision(const std::string& folder, const nlohmann::json& co
   sd["ln_pre.b"] = src.take(p + "pre_layrnorm.bias", {D});
   for (int l = 0; l < c.n_layers; ++l) {
     const std::string hf = p + "encoder.layers." + std::to_string(l) + ".";
-    const std::string hk = "blocks." + std::to_string(l) + ".";
+    const std::string hk = blockPrefix(l);
     sd[hk + "ln1.w"] = src.take(hf + "layer_norm1.weight", {D});
     sd[hk + "ln1.b"] = src.take(hf + "layer_norm1.bias", {D});
     for (const auto& [which, name] : {std::pair{"Q", "q_proj"}, {"K", "k_proj"}, {"V", "v_proj"}}) {

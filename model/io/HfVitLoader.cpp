@@ -3,10 +3,15 @@
 // version reads.
 
 #include "model/io/HfVitLoader.h"
+#include "model/vit/HookNames.h"
 
 #include "model/Error.h"
-#include "model/io/LoaderSupport.h"
-#include "model/io/WeightSource.h"
+#include "model/core/Json.h"
+#include "model/io/LinearLayout.h"
+#include "model/io/ExportedWeights.h"
+#include "model/io/HfConfig.h"
+#include "model/io/ConvertedModel.h"
+#include "model/io/WeightFile.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -50,15 +55,6 @@ std::string hfActivationName(Activation a) {
 }  // namespace
 
 bool isHfVit(const nlohmann::json& config) { return jsonString(config, "model_type") == "vit"; }
-
-bool isHfVitClassifier(const nlohmann::json& config) {
-  if (!isHfVit(config)) return false;
-  auto arch = config.find("architectures");
-  if (arch == config.end() || !arch->is_array()) return false;
-  for (const auto& a : *arch)
-    if (a.is_string() && a.get<std::string>() == "ViTForImageClassification") return true;
-  return false;
-}
 
 ViTConfig hfVitConfig(const nlohmann::json& j, const std::string& source, bool with_head) {
   ViTConfig c;
@@ -108,7 +104,7 @@ LoadedModel loadHfVit(const std::string& folder, const nlohmann::json& config, c
       throw Error((dir / "model.safetensors").string(), "", "missing (expected model.safetensors or pytorch_model.bin)");
   }
   LoadedModel out;
-  WeightSource src = WeightSource::open(weight_path, out.notes);
+  WeightFile src = WeightFile::open(weight_path, out.notes);
   src.setImpliedBy(config_path);
 
   // ViTForImageClassification nests the encoder under `vit.`; ViTModel saves it bare.
@@ -129,7 +125,7 @@ LoadedModel loadHfVit(const std::string& folder, const nlohmann::json& config, c
   sd["embed.proj.bias"] = src.take(e + "patch_embeddings.projection.bias", {D});
   for (int l = 0; l < cfg.n_layers; ++l) {
     const std::string hf = p + (v5 ? "layers." : "encoder.layer.") + std::to_string(l) + ".";
-    const std::string hk = "blocks." + std::to_string(l) + ".";
+    const std::string hk = blockPrefix(l);
     sd[hk + "ln1.w"] = src.take(hf + n.ln1 + ".weight", {D});
     sd[hk + "ln1.b"] = src.take(hf + n.ln1 + ".bias", {D});
     for (const auto& [which, name] : {std::pair{"Q", n.q}, {"K", n.k}, {"V", n.v}}) {
@@ -239,7 +235,7 @@ StateDict hfVitStateDict(const HookedViTImpl& m, const std::optional<Pooler>& po
   sd[p + "embeddings.patch_embeddings.projection.weight"] = get("embed.proj.weight");
   sd[p + "embeddings.patch_embeddings.projection.bias"] = ours.getOrZeros("embed.proj.bias");
   for (int l = 0; l < c.n_layers; ++l) {
-    const std::string hk = "blocks." + std::to_string(l) + ".";
+    const std::string hk = blockPrefix(l);
     const std::string hf = p + "encoder.layer." + std::to_string(l) + ".";
     sd[hf + "layernorm_before.weight"] = lnW(hk + "ln1");
     sd[hf + "layernorm_before.bias"] = lnB(hk + "ln1");
@@ -269,7 +265,7 @@ StateDict hfVitStateDict(const HookedViTImpl& m, const std::optional<Pooler>& po
   if (!c.qkv_bias)
     for (int l = 0; l < c.n_layers; ++l)
       for (const char* b : {"b_Q", "b_K", "b_V"})
-        if (get("blocks." + std::to_string(l) + ".attn." + b).abs().max().item<double>() != 0.0)
+        if (get(hookName(l, "attn.") + b).abs().max().item<double>() != 0.0)
           throw Error("export", "hf", "qkv_bias is off but the model has non-zero query/key/value biases");
   return sd;
 }

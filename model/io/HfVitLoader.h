@@ -16,7 +16,6 @@ namespace prisma::io {
 
 // True when `config` (a parsed config.json) describes a Hugging Face ViT (model_type "vit").
 bool isHfVit(const nlohmann::json& config);
-bool isHfVitClassifier(const nlohmann::json& config);
 
 // The HookedViT config equivalent of an HF ViTConfig; `source` names config.json. With
 // `with_head` false the model outputs its pre-logits and has no classes.

@@ -4,14 +4,16 @@
 #include "model/io/AtomicFile.h"
 #include "model/io/ClipVisionLoader.h"
 #include "model/io/HfVitLoader.h"
-#include "model/io/LoaderSupport.h"
+#include "model/core/Json.h"
+#include "model/io/ConvertedModel.h"
+#include "model/io/ModelFolder.h"
 #include "model/io/ModelCard.h"
 #include "model/io/ResourcePaths.h"
 #include "model/io/SafeTensors.h"
-#include "model/io/StateDict.h"
+#include "model/vit/StateDict.h"
 #include "model/io/TimmLoader.h"
 #include "model/io/VitPrismaLoader.h"
-#include "model/io/WeightSource.h"
+#include "model/io/WeightFile.h"
 #include "model/io/WeightStorage.h"
 
 #include <nlohmann/json.hpp>
@@ -108,8 +110,8 @@ LoadedModel loadNative(const fs::path& dir, const nlohmann::json& j) {
 // A weight file with no config beside it: recognise the family by its tensor names.
 LoadedModel loadBareWeights(const fs::path& file, const LoadOptions& options) {
   std::vector<std::string> notes;
-  const WeightSource probe = WeightSource::open(file.string(), notes);
-  WeightSource stripped = probe;
+  const WeightFile probe = WeightFile::open(file.string(), notes);
+  WeightFile stripped = probe;
   stripped.stripPrefix("module.");
   if (hasTimmNames(stripped)) return loadTimm(file.string(), nullptr, "", options);
   if (hasHookedVitNames(stripped)) return loadVitPrismaStateDict(file.string(), nullptr, "");

@@ -464,10 +464,4 @@ ValuePtr unpickle(const unsigned char* data, size_t size, const std::string& sou
   return m.run();
 }
 
-std::vector<std::string> allowedGlobals() {
-  std::vector<std::string> out = {kOrderedDict, kRebuildTensorV2, kRebuildParameter, kRebuildParameterWithState};
-  for (const char* s : kStorageTypes) out.push_back(std::string("torch.") + s);
-  return out;
-}
-
 }  // namespace prisma::io::pickle

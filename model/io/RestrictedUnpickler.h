@@ -60,7 +60,4 @@ struct Value {
 // structures nested deeper than a state dict ever is.
 ValuePtr unpickle(const unsigned char* data, size_t size, const std::string& source);
 
-// The module.name pairs unpickle accepts, for documentation and tests.
-std::vector<std::string> allowedGlobals();
-
 }  // namespace prisma::io::pickle

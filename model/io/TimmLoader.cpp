@@ -4,10 +4,14 @@
 // checked against the tensors, so a wrong config is an error naming config.json.
 
 #include "model/io/TimmLoader.h"
+#include "model/vit/HookNames.h"
 
 #include "model/Error.h"
-#include "model/io/LoaderSupport.h"
-#include "model/io/WeightSource.h"
+#include "model/core/Json.h"
+#include "model/io/LinearLayout.h"
+#include "model/io/ExportedWeights.h"
+#include "model/io/ConvertedModel.h"
+#include "model/io/WeightFile.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -134,15 +138,15 @@ TimmArgs argsFromConfig(const nlohmann::json& j, const std::string& source, std:
   return a;
 }
 
-int countBlocks(const WeightSource& src) {
+int countBlocks(const WeightFile& src) {
   int n = 0;
-  while (src.has("blocks." + std::to_string(n) + ".norm1.weight")) ++n;
+  while (src.has(hookName(n, "norm1.weight"))) ++n;
   return n;
 }
 
 // The shape of a config-less timm file, read off its tensors; what tensors cannot say
 // (heads, activation, eps) is guessed and noted.
-TimmArgs inferArgs(const WeightSource& src, const LoadOptions& options, std::vector<std::string>& notes) {
+TimmArgs inferArgs(const WeightFile& src, const LoadOptions& options, std::vector<std::string>& notes) {
   TimmArgs a;
   const auto pw = src.shape("patch_embed.proj.weight");
   if (pw.size() != 4 || pw[2] != pw[3]) throw Error(src.path(), "patch_embed.proj.weight", "is not a square convolution kernel");
@@ -287,14 +291,14 @@ bool isTimmConfig(const nlohmann::json& j) {
   return j.is_object() && j.contains("architecture") && (j.contains("model_args") || j.contains("pretrained_cfg"));
 }
 
-bool hasTimmNames(const WeightSource& w) {
+bool hasTimmNames(const WeightFile& w) {
   return w.has("patch_embed.proj.weight") && w.has("pos_embed") && w.has("blocks.0.attn.qkv.weight");
 }
 
 LoadedModel loadTimm(const std::string& weights, const nlohmann::json* config, const std::string& config_path,
                      const LoadOptions& options) {
   LoadedModel out;
-  WeightSource src = WeightSource::open(weights, out.notes);
+  WeightFile src = WeightFile::open(weights, out.notes);
   if (src.stripPrefix("module.")) out.notes.push_back("dropped the 'module.' prefix (a DataParallel checkpoint)");
   const std::string source = config ? config_path : weights;
   src.setImpliedBy(config ? config_path : "the shape inferred from pos_embed and patch_embed");
@@ -320,7 +324,7 @@ LoadedModel loadTimm(const std::string& weights, const nlohmann::json* config, c
   }
   bool layer_scale = false;
   for (int l = 0; l < cfg.n_layers; ++l) {
-    const std::string t = "blocks." + std::to_string(l) + ".";
+    const std::string t = blockPrefix(l);
     const std::string hk = t;
     sd[hk + "ln1.w"] = src.take(t + "norm1.weight", {D});
     sd[hk + "ln1.b"] = src.take(t + "norm1.bias", {D});
@@ -453,7 +457,7 @@ StateDict timmStateDict(const HookedViTImpl& m) {
     sd["patch_embed.proj.bias"] = ours.getOrZeros("embed.proj.bias");
   }
   for (int l = 0; l < c.n_layers; ++l) {
-    const std::string hk = "blocks." + std::to_string(l) + ".";
+    const std::string hk = blockPrefix(l);
     sd[hk + "norm1.weight"] = lnW(hk + "ln1");
     sd[hk + "norm1.bias"] = lnB(hk + "ln1");
     sd[hk + "attn.qkv.weight"] = torch::cat({linearFromHeadsIn(get(hk + "attn.W_Q")), linearFromHeadsIn(get(hk + "attn.W_K")),

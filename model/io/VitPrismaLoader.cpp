@@ -1,11 +1,15 @@
 // ViT-Prisma checkpoints -> HookedViT (see VitPrismaLoader.h).
 
 #include "model/io/VitPrismaLoader.h"
+#include "model/vit/HookNames.h"
 
 #include "model/Error.h"
-#include "model/io/LoaderSupport.h"
+#include "model/core/Json.h"
+#include "model/io/LinearLayout.h"
+#include "model/io/ConvertedModel.h"
+#include "model/io/ModelFolder.h"
 #include "model/io/TorchArchive.h"
-#include "model/io/WeightSource.h"
+#include "model/io/WeightFile.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -28,9 +32,9 @@ constexpr int kDefaultMlpRatio = 4;          // d_mlp = 4 * d_model when a confi
 constexpr const char* kCheckpointFolder = "checkpoints";
 constexpr long kMaxStepDigits = 18;  // fits int64
 
-int countBlocks(const WeightSource& src, const std::string& probe) {
+int countBlocks(const WeightFile& src, const std::string& probe) {
   int n = 0;
-  while (src.has("blocks." + std::to_string(n) + "." + probe)) ++n;
+  while (src.has(blockPrefix(n) + probe)) ++n;
   return n;
 }
 
@@ -49,7 +53,7 @@ datasets::Preprocess rawPixels(const ViTConfig& cfg) {
 }
 
 // The nested config BaseViT's trainer wrote, as a HookedViT config.
-ViTConfig legacyConfig(const nlohmann::json& j, const std::string& source, const WeightSource& src,
+ViTConfig legacyConfig(const nlohmann::json& j, const std::string& source, const WeightFile& src,
                        std::vector<std::string>& notes) {
   const nlohmann::json& image = j.at("image");
   const nlohmann::json& tr = j.at("transformer");
@@ -90,7 +94,7 @@ ViTConfig legacyConfig(const nlohmann::json& j, const std::string& source, const
 }
 
 // The same shape read off the tensors, for a lone .pth without its run folder.
-ViTConfig legacyConfigFromTensors(const WeightSource& src, const LoadOptions& options, std::vector<std::string>& notes) {
+ViTConfig legacyConfigFromTensors(const WeightFile& src, const LoadOptions& options, std::vector<std::string>& notes) {
   nlohmann::json j;
   const std::string pe = "patch_embedding.proj.weight";
   const auto pw = src.shape(pe);
@@ -147,7 +151,7 @@ ViTConfig vitPrismaConfig(const nlohmann::json& j, const std::string& source) {
 }
 
 // A HookedViT state dict's shape, from the tensors.
-ViTConfig hookedConfigFromTensors(const WeightSource& src, std::vector<std::string>& notes) {
+ViTConfig hookedConfigFromTensors(const WeightFile& src, std::vector<std::string>& notes) {
   ViTConfig c;
   const auto pw = src.shape("embed.proj.weight");
   if (pw.size() != 4 || pw[2] != pw[3]) throw Error(src.path(), "embed.proj.weight", "is not a square kernel");
@@ -190,9 +194,9 @@ bool isVitPrismaConfig(const nlohmann::json& j) {
   return j.is_object() && j.contains("d_model") && j.contains("n_layers") && !j.contains("format");
 }
 
-bool hasHookedVitNames(const WeightSource& w) { return w.has("embed.proj.weight") && w.has("blocks.0.attn.W_Q"); }
+bool hasHookedVitNames(const WeightFile& w) { return w.has("embed.proj.weight") && w.has("blocks.0.attn.W_Q"); }
 
-bool hasLegacyMouseNames(const WeightSource& w) {
+bool hasLegacyMouseNames(const WeightFile& w) {
   return w.has("patch_embedding.proj.weight") && w.has("blocks.0.attention.qkv.weight");
 }
 
@@ -213,7 +217,7 @@ LoadedModel loadLegacyMouse(const std::string& run_dir, const nlohmann::json* co
   LoadedModel out;
   TorchArchive archive(ckpt);
   StateDict tensors = archive.modelStateDict(out.notes);
-  WeightSource src(ckpt, std::move(tensors));
+  WeightFile src(ckpt, std::move(tensors));
   if (src.stripPrefix("module.")) out.notes.push_back("dropped the 'module.' prefix (a DataParallel checkpoint)");
   src.setImpliedBy(config ? config_path : "the inferred shape");
   ViTConfig cfg = config ? legacyConfig(*config, config_path, src, out.notes) : legacyConfigFromTensors(src, options, out.notes);
@@ -239,7 +243,7 @@ LoadedModel loadLegacyMouse(const std::string& run_dir, const nlohmann::json* co
   norm("ln_pre", "pre_block_norm", D);
   const bool has_proj = src.has("blocks.0.attention.proj.weight");
   for (int l = 0; l < cfg.n_layers; ++l) {
-    const std::string b = "blocks." + std::to_string(l) + ".";
+    const std::string b = blockPrefix(l);
     // BaseViT's fused qkv rows are (q|k|v, head, d_head), as timm's.
     const torch::Tensor qkv = src.take(b + "attention.qkv.weight", {3 * D, D});
     const torch::Tensor qkv_b = cfg.qkv_bias ? src.take(b + "attention.qkv.bias", {3 * D}) : torch::zeros({3 * D});
@@ -298,7 +302,7 @@ LoadedModel loadLegacyMouse(const std::string& run_dir, const nlohmann::json* co
 LoadedModel loadVitPrismaStateDict(const std::string& weights, const nlohmann::json* config,
                                    const std::string& config_path) {
   LoadedModel out;
-  WeightSource src = WeightSource::open(weights, out.notes);
+  WeightFile src = WeightFile::open(weights, out.notes);
   if (src.stripPrefix("module.")) out.notes.push_back("dropped the 'module.' prefix (a DataParallel checkpoint)");
   ViTConfig cfg = config ? vitPrismaConfig(*config, config_path) : hookedConfigFromTensors(src, out.notes);
   // Head or not, and the class count, are what the weights hold.

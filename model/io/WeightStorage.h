@@ -16,7 +16,7 @@
 // scheme and the block size, so a reader never guesses. Exporting to Hugging Face or timm
 // goes through the loaded float32 model and never writes this layout.
 
-#include "model/io/StateDict.h"
+#include "model/vit/StateDict.h"
 
 #include <map>
 #include <string>

@@ -1,4 +1,5 @@
 #include "model/vit/ActivationCache.h"
+#include "model/vit/HookNames.h"
 
 #include "model/Error.h"
 #include "model/vit/HookedViT.h"
@@ -48,16 +49,16 @@ ActivationCache::Stack ActivationCache::accumulated_resid(int layer, bool incl_m
   Stack s;
   std::vector<torch::Tensor> parts;
   for (int l = 0; l <= layer; ++l) {
-    const std::string b = "blocks." + std::to_string(l);
+    const std::string b = blockPrefix(l);
     if (l == cfg.n_layers) {
-      parts.push_back((*this)["blocks." + std::to_string(l - 1) + ".hook_resid_post"]);
+      parts.push_back((*this)[hookName(l - 1, "hook_resid_post")]);
       s.labels.push_back("final_post");
       break;
     }
-    parts.push_back((*this)[b + ".hook_resid_pre"]);
+    parts.push_back((*this)[b + "hook_resid_pre"]);
     s.labels.push_back(std::to_string(l) + "_pre");
     if (incl_mid && l < layer && !cfg.attn_only) {
-      parts.push_back((*this)[b + ".hook_resid_mid"]);
+      parts.push_back((*this)[b + "hook_resid_mid"]);
       s.labels.push_back(std::to_string(l) + "_mid");
     }
   }
@@ -94,11 +95,11 @@ ActivationCache::Stack ActivationCache::decompose_resid(int layer, bool mlp_inpu
     }
   }
   for (int l = 0; l < layer + (mlp_input ? 1 : 0) && l < cfg.n_layers; ++l) {
-    const std::string b = "blocks." + std::to_string(l);
-    parts.push_back((*this)[b + ".hook_attn_out"]);
+    const std::string b = blockPrefix(l);
+    parts.push_back((*this)[b + "hook_attn_out"]);
     s.labels.push_back(std::to_string(l) + "_attn_out");
     if (l == layer || cfg.attn_only) continue;  // mlp_input stops between attn and MLP
-    parts.push_back((*this)[b + ".hook_mlp_out"]);
+    parts.push_back((*this)[b + "hook_mlp_out"]);
     s.labels.push_back(std::to_string(l) + "_mlp_out");
   }
   s.tensor = torch::stack(parts);
@@ -113,7 +114,7 @@ ActivationCache::Stack ActivationCache::stack_head_results(int layer, bool apply
   Stack s;
   std::vector<torch::Tensor> parts;
   for (int l = 0; l < layer; ++l) {
-    const std::string b = "blocks." + std::to_string(l) + ".attn.";
+    const std::string b = hookName(l, "attn.");
     torch::Tensor result;  // [batch, pos, head, d_model]
     if (contains(b + "hook_result")) result = (*this)[b + "hook_result"];
     else result = torch::einsum("bthk,hkd->bthd", {(*this)[b + "hook_z"], m.block(l).attn->W_O.detach()});
@@ -140,7 +141,7 @@ torch::Tensor ActivationCache::apply_ln_to_stack(const torch::Tensor& stack, int
   } else {
     auto& blk = m.block(layer);
     ln = mlp_input ? blk.ln2.get() : blk.ln1.get();
-    scale_name = "blocks." + std::to_string(layer) + (mlp_input ? ".ln2" : ".ln1") + ".hook_scale";
+    scale_name = hookName(layer, mlp_input ? "ln2.hook_scale" : "ln1.hook_scale");
   }
   const torch::Tensor& scale = (*this)[scale_name];  // [batch, pos, 1] or [batch, 1]
   if (stack.dim() != scale.dim() + 1)

@@ -1,4 +1,5 @@
 #include "model/vit/HookedViT.h"
+#include "model/vit/HookNames.h"
 
 #include "model/Error.h"
 
@@ -30,7 +31,7 @@ NameFilter regex(const std::vector<std::string>& patterns) {
     try {
       compiled.emplace_back(p, std::regex::ECMAScript);
     } catch (const std::regex_error& e) {
-      throw std::invalid_argument("bad --names pattern '" + p + "': " + e.what());
+      throw std::invalid_argument("bad hook-name pattern '" + p + "': " + e.what());
     }
   }
   return [compiled = std::move(compiled)](const std::string& name) {
@@ -95,7 +96,7 @@ HookedViTImpl::HookedViTImpl(ViTConfig cfg) : cfg_(std::move(cfg)) {
       "ln2.hook_scale",      "ln2.hook_normalized",  "mlp.hook_pre",        "mlp.hook_post",
       "mlp.ln.hook_scale",   "mlp.ln.hook_normalized", "hook_mlp_out",      "hook_resid_post"};
   for (int l = 0; l < cfg_.n_layers; ++l)
-    for (const auto& n : per_block) push("blocks." + std::to_string(l) + "." + n);
+    for (const auto& n : per_block) push(blockPrefix(l) + n);
   for (const char* n : {"ln_final.hook_scale", "ln_final.hook_normalized", "hook_ln_final",
                         "hook_post_head_pre_normalize"})
     push(n);

@@ -1,7 +1,8 @@
 #include "model/vit/WeightProcessing.h"
+#include "model/vit/HookNames.h"
 
 #include "model/Error.h"
-#include "model/io/StateDict.h"
+#include "model/vit/StateDict.h"
 
 #include <torch/torch.h>
 
@@ -11,7 +12,7 @@ namespace {
 
 torch::Tensor centred(const torch::Tensor& t, int64_t dim) { return t - t.mean(dim, /*keepdim=*/true); }
 
-void foldLayerNorm(io::StateDict& sd, ViTConfig& cfg) {
+void foldLayerNorm(prisma::StateDict& sd, ViTConfig& cfg) {
   if (cfg.normalization != Normalization::LN) return;  // nothing to fold
   if (cfg.legacy_post_ln || cfg.mlp_hidden_norm || cfg.ln_pre)
     throw Error("fold_ln", "normalization",
@@ -22,7 +23,7 @@ void foldLayerNorm(io::StateDict& sd, ViTConfig& cfg) {
     return t;
   };
   for (int l = 0; l < cfg.n_layers; ++l) {
-    const std::string b = "blocks." + std::to_string(l) + ".";
+    const std::string b = blockPrefix(l);
     const torch::Tensor w1 = take(b + "ln1.w"), b1 = take(b + "ln1.b");
     for (const char* x : {"Q", "K", "V"}) {
       torch::Tensor W = sd.at(b + "attn.W_" + x);  // [H, D, dh]
@@ -44,7 +45,7 @@ void foldLayerNorm(io::StateDict& sd, ViTConfig& cfg) {
   cfg.normalization = Normalization::LNPre;
 }
 
-void centerWritingWeights(io::StateDict& sd, const ViTConfig& cfg) {
+void centerWritingWeights(prisma::StateDict& sd, const ViTConfig& cfg) {
   if (!cfg.has_ln() || cfg.legacy_post_ln)
     throw Error("center_writing_weights", "normalization",
                 "needs a LayerNorm in front of every reader of the residual stream");
@@ -53,7 +54,7 @@ void centerWritingWeights(io::StateDict& sd, const ViTConfig& cfg) {
   sd["pos_embed.W_pos"] = centred(sd.at("pos_embed.W_pos"), -1);
   if (sd.count("cls_token")) sd["cls_token"] = centred(sd.at("cls_token"), -1);
   for (int l = 0; l < cfg.n_layers; ++l) {
-    const std::string b = "blocks." + std::to_string(l) + ".";
+    const std::string b = blockPrefix(l);
     sd[b + "attn.W_O"] = centred(sd.at(b + "attn.W_O"), -1);
     sd[b + "attn.b_O"] = centred(sd.at(b + "attn.b_O"), -1);
     if (cfg.attn_only) continue;
@@ -62,9 +63,9 @@ void centerWritingWeights(io::StateDict& sd, const ViTConfig& cfg) {
   }
 }
 
-void foldValueBiases(io::StateDict& sd, const ViTConfig& cfg) {
+void foldValueBiases(prisma::StateDict& sd, const ViTConfig& cfg) {
   for (int l = 0; l < cfg.n_layers; ++l) {
-    const std::string b = "blocks." + std::to_string(l) + ".attn.";
+    const std::string b = hookName(l, "attn.");
     const torch::Tensor b_V = sd.at(b + "b_V");  // [H, dh]
     sd[b + "b_O"] = sd.at(b + "b_O") + torch::einsum("hk,hkd->d", {b_V, sd.at(b + "W_O")});
     sd[b + "b_V"] = torch::zeros_like(b_V);
@@ -76,13 +77,13 @@ void foldValueBiases(io::StateDict& sd, const ViTConfig& cfg) {
 HookedViT processWeights(const HookedViT& model, const WeightProcessingOptions& options) {
   torch::NoGradGuard no_grad;
   ViTConfig cfg = model->cfg();
-  io::StateDict sd;
-  for (const auto& [name, t] : io::stateDict(*model)) sd[name] = t.clone();
+  prisma::StateDict sd;
+  for (const auto& [name, t] : prisma::stateDict(*model)) sd[name] = t.clone();
   if (options.fold_ln) foldLayerNorm(sd, cfg);
   if (options.center_writing_weights) centerWritingWeights(sd, cfg);
   if (options.fold_value_biases) foldValueBiases(sd, cfg);
   HookedViT out(cfg);
-  io::loadStateDict(*out, sd, "processed weights");
+  prisma::loadStateDict(*out, sd, "processed weights");
   out->train(model->is_training());
   return out;
 }

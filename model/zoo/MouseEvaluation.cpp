@@ -1,6 +1,5 @@
 #include "model/zoo/MouseEvaluation.h"
 
-#include "datasets/DSpritesDataset.h"
 #include "datasets/DatasetRegistry.h"
 #include "model/Error.h"
 
@@ -48,7 +47,7 @@ train::EvalMetrics evaluateModel(const io::LoadedModel& model, const EvalDataset
   o.path = d.path;
   std::shared_ptr<const datasets::Dataset> dataset;
   try {
-    if (d.name.rfind("dsprites", 0) == 0) datasets::dspritesFactorFromString(o.labelFactor);
+    datasets::checkLabelFactor(d.name, o);
     dataset = datasets::makeDataset(d.name, o);
   } catch (const Error&) {
     throw;

@@ -1,6 +1,6 @@
-// Named tensors of a weight file with shape checks and leftover reporting (WeightSource.h).
+// Named tensors of a weight file with shape checks and leftover reporting (WeightFile.h).
 
-#include "model/io/WeightSource.h"
+#include "model/io/WeightFile.h"
 
 #include "model/Error.h"
 #include "model/io/SafeTensors.h"
@@ -11,8 +11,8 @@
 
 namespace prisma::io {
 
-WeightSource WeightSource::open(const std::string& path, std::vector<std::string>& notes) {
-  WeightSource src;
+WeightFile WeightFile::open(const std::string& path, std::vector<std::string>& notes) {
+  WeightFile src;
   src.path_ = path;
   if (looksLikeZip(path)) {
     TorchArchive archive(path);
@@ -28,28 +28,28 @@ WeightSource WeightSource::open(const std::string& path, std::vector<std::string
   return src;
 }
 
-WeightSource::WeightSource(std::string path, StateDict tensors) : path_(std::move(path)) {
+WeightFile::WeightFile(std::string path, StateDict tensors) : path_(std::move(path)) {
   for (auto& [name, t] : tensors) items_[name] = {t.sizes().vec(), [t = t] { return t; }};
 }
 
-std::vector<std::string> WeightSource::names() const {
+std::vector<std::string> WeightFile::names() const {
   std::vector<std::string> out;
   for (const auto& [name, item] : items_) out.push_back(name);
   return out;
 }
 
-bool WeightSource::hasPrefix(const std::string& prefix) const {
+bool WeightFile::hasPrefix(const std::string& prefix) const {
   auto it = items_.lower_bound(prefix);
   return it != items_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
 }
 
-std::vector<int64_t> WeightSource::shape(const std::string& name) const {
+std::vector<int64_t> WeightFile::shape(const std::string& name) const {
   auto it = items_.find(name);
   if (it == items_.end()) throw Error(path_, name, "missing tensor");
   return it->second.shape;
 }
 
-int WeightSource::dim(const std::string& name, size_t axis) const {
+int WeightFile::dim(const std::string& name, size_t axis) const {
   constexpr int64_t kMaxDimension = int64_t(1) << 24;  // far beyond any ViT width or class count
   const auto s = shape(name);
   if (axis >= s.size()) throw Error(path_, name, "has " + std::to_string(s.size()) + " dimensions, expected more");
@@ -59,7 +59,7 @@ int WeightSource::dim(const std::string& name, size_t axis) const {
   return static_cast<int>(s[axis]);
 }
 
-torch::Tensor WeightSource::take(const std::string& name, const std::vector<int64_t>& expected) {
+torch::Tensor WeightFile::take(const std::string& name, const std::vector<int64_t>& expected) {
   const auto actual = shape(name);
   if (actual != expected)
     throw Error(path_, name, "has shape " + shapeString(actual) + " but " + implied_by_ + " implies " +
@@ -67,7 +67,7 @@ torch::Tensor WeightSource::take(const std::string& name, const std::vector<int6
   return take(name);
 }
 
-torch::Tensor WeightSource::take(const std::string& name) {
+torch::Tensor WeightFile::take(const std::string& name) {
   auto it = items_.find(name);
   if (it == items_.end()) throw Error(path_, name, "missing tensor");
   torch::Tensor t = it->second.load();
@@ -76,17 +76,17 @@ torch::Tensor WeightSource::take(const std::string& name) {
   return t.to(torch::kFloat32);
 }
 
-void WeightSource::skipPrefix(const std::string& prefix) {
+void WeightFile::skipPrefix(const std::string& prefix) {
   for (auto it = items_.lower_bound(prefix); it != items_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
     used_.insert(it->first);
 }
 
-void WeightSource::checkAllUsed() const {
+void WeightFile::checkAllUsed() const {
   for (const auto& [name, item] : items_)
     if (!used_.count(name)) throw Error(path_, name, "unexpected tensor for this architecture");
 }
 
-bool WeightSource::stripPrefix(const std::string& prefix) {
+bool WeightFile::stripPrefix(const std::string& prefix) {
   std::map<std::string, Item> renamed;
   bool any = false;
   for (auto& [name, item] : items_) {

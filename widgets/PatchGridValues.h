@@ -8,7 +8,7 @@
 
 namespace prisma::widgets {
 
-struct HeatGrid {
+struct PatchGridValues {
   int rows = 0;
   int cols = 0;
   QVector<float> values;  // [rows * cols]

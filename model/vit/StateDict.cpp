@@ -1,11 +1,11 @@
-#include "model/io/StateDict.h"
+#include "model/vit/StateDict.h"
 
 #include "model/Error.h"
 #include "model/vit/HookedViT.h"
 
 #include <torch/torch.h>
 
-namespace prisma::io {
+namespace prisma {
 
 std::string shapeString(const std::vector<int64_t>& shape) {
   std::string s = "[";
@@ -59,4 +59,4 @@ void loadStateDict(HookedViTImpl& model, StateDict&& tensors, const std::string&
   }
 }
 
-}  // namespace prisma::io
+}  // namespace prisma

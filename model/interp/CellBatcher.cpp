@@ -1,4 +1,4 @@
-#include "model/interp/Sweep.h"
+#include "model/interp/CellBatcher.h"
 
 #include "model/Error.h"
 

@@ -5,7 +5,7 @@
 // a tensor nobody asked for is reported -- it means an architecture the converter does
 // not understand, which must not load silently with a part missing.
 
-#include "model/io/StateDict.h"
+#include "model/vit/StateDict.h"
 
 #include <functional>
 #include <map>
@@ -16,13 +16,13 @@
 
 namespace prisma::io {
 
-class WeightSource {
+class WeightFile {
 public:
   // A .safetensors file, or a torch.save archive (.bin / .pth / .pt; told apart by
   // content). For archives, the model's entry of a training checkpoint is used and
   // `notes` says so.
-  static WeightSource open(const std::string& path, std::vector<std::string>& notes);
-  WeightSource(std::string path, StateDict tensors);
+  static WeightFile open(const std::string& path, std::vector<std::string>& notes);
+  WeightFile(std::string path, StateDict tensors);
 
   const std::string& path() const { return path_; }
   // What shape errors say implied the expected shape (e.g. the config.json path).
@@ -52,7 +52,7 @@ private:
     std::vector<int64_t> shape;
     std::function<torch::Tensor()> load;
   };
-  WeightSource() = default;
+  WeightFile() = default;
 
   std::string path_;
   std::string implied_by_ = "the config";

@@ -12,7 +12,7 @@ namespace prisma {
 class HookedViTImpl;
 }
 
-namespace prisma::io {
+namespace prisma {
 
 using StateDict = std::map<std::string, torch::Tensor>;
 
@@ -28,4 +28,4 @@ void loadStateDict(HookedViTImpl& model, StateDict&& tensors, const std::string&
 std::string shapeString(const std::vector<int64_t>& shape);
 std::string shapeString(const torch::Tensor& t);
 
-}  // namespace prisma::io
+}  // namespace prisma
