@@ -19,6 +19,8 @@ namespace {
 
 constexpr const char* kDSpritesNpzName = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz";
 
+bool isDSprites(const std::string& name) { return name == "dsprites" || name == "dsprites-npz"; }
+
 }  // namespace
 
 std::vector<DatasetInfo> builtinDatasets() {
@@ -34,6 +36,10 @@ std::vector<DatasetInfo> builtinDatasets() {
   };
 }
 
+void checkLabelFactor(const std::string& name, const DatasetOptions& options) {
+  if (isDSprites(name)) dspritesFactorFromString(options.labelFactor);
+}
+
 std::string defaultDSpritesNpzPath() {
   return (std::filesystem::path(dataCacheDir()) / "dsprites" / kDSpritesNpzName).string();
 }
@@ -42,7 +48,7 @@ std::unique_ptr<Dataset> makeDataset(const std::string& name, const DatasetOptio
   if (name == "induction") return std::make_unique<InductionDataset>(options.seed);
   if (name == "induction-polygenic") return std::make_unique<PolygenicInductionDataset>(options.seed);
   if (name == "circle") return std::make_unique<CircleDataset>(options.seed);
-  if (name == "dsprites" || name == "dsprites-npz") {
+  if (isDSprites(name)) {
     DSpritesOptions d;
     d.labelFactor = dspritesFactorFromString(options.labelFactor);
     d.subsample = options.subsample;

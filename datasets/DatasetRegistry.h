@@ -28,6 +28,11 @@ struct DatasetInfo {
 // The named datasets, in menu order.
 std::vector<DatasetInfo> builtinDatasets();
 
+// Checks options.labelFactor for a dataset that reads it (dsprites, dsprites-npz) without
+// generating or reading any data; other datasets ignore it. Throws std::invalid_argument
+// naming the factors it accepts.
+void checkLabelFactor(const std::string& name, const DatasetOptions& options);
+
 // Where dsprites-npz looks when no path is given.
 std::string defaultDSpritesNpzPath();
 

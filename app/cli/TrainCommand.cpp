@@ -131,8 +131,9 @@ public:
       case TrainPhase::Evaluated:
         if (p.row) {
           clear();
-          err_ << "step " << p.row->step << ": train " << metrics(p.row->train) << " | test " << metrics(p.row->test)
-               << "\n";
+          err_ << "step " << p.row->step << ": train "
+               << metrics(train::classifierMetrics(*p.row, train::Part::Train)) << " | test "
+               << metrics(train::classifierMetrics(*p.row, train::Part::Test)) << "\n";
         }
         draw(p);
         return;
@@ -251,10 +252,12 @@ int trainCommand(const Args& args, std::ostream& out) {
   std::snprintf(line, sizeof line, "%lld updates, %lld images (%.2f epochs), %s training, %.0f img/s this session",
                 static_cast<long long>(r.steps), static_cast<long long>(r.samples), r.final.epoch,
                 duration(r.elapsed_s).c_str(), r.images_per_s);
+  const train::EvalMetrics trainPart = train::classifierMetrics(r.final, train::Part::Train);
+  const train::EvalMetrics testPart = train::classifierMetrics(r.final, train::Part::Test);
   out << "run:      " << r.run_dir << "\n"
       << "stopped:  " << r.stop_reason << " after " << line << "\n"
-      << "train:    " << metrics(r.final.train) << " (" << r.final.train.count << " items)\n"
-      << "test:     " << metrics(r.final.test) << " (" << r.final.test.count << " items)\n"
+      << "train:    " << metrics(trainPart) << " (" << trainPart.count << " items)\n"
+      << "test:     " << metrics(testPart) << " (" << testPart.count << " items)\n"
       << "model:    prisma info " << r.run_dir << "\n"
       << "resume:   prisma train --resume " << r.run_dir << " --max-steps N\n";
   return 0;

@@ -62,6 +62,7 @@ void usage(std::ostream& out) {
 int main(int argc, char** argv) {
   prisma::runtime::reexecWithTunedBlasIfNeeded(argv);
   prisma::runtime::configureThreads();
+  prisma::runtime::configureAllocator();
 
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     usage(argc < 2 ? std::cerr : std::cout);

@@ -142,6 +142,7 @@ int runTrainingView(QApplication& app, MainWindow& window, const LaunchOptions& 
 int main(int argc, char** argv) {
   prisma::runtime::reexecWithTunedBlasIfNeeded(argv);
   const int threads = prisma::runtime::configureThreads();
+  prisma::runtime::configureAllocator();
 
   QApplication app(argc, argv);
   QApplication::setOrganizationName(QStringLiteral("Prisma"));

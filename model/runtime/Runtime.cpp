@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <fstream>
 #include <link.h>
+#include <malloc.h>
 #include <sched.h>
 #include <unistd.h>
 #include <vector>
@@ -23,6 +24,11 @@ constexpr const char* kCoretypeVar = "OPENBLAS_CORETYPE";
 constexpr const char* kOptOutVar = "PRISMA_NO_BLAS_REEXEC";
 constexpr const char* kGuardVar = "PRISMA_BLAS_REEXECUTED";
 constexpr const char* kWaitPolicyVar = "OMP_WAIT_POLICY";
+
+// The values glibc's own dynamic threshold drifts to once a process has freed one large
+// block (see configureAllocator).
+constexpr int kMallocMmapThreshold = 32 << 20;
+constexpr int kMallocTrimThreshold = 64 << 20;
 
 // Kernel sets OpenBLAS falls back to when it does not know the CPU.
 const char* const kGenericCores[] = {"prescott", "core2", "katmai", "coppermine", "northwood",
@@ -144,6 +150,11 @@ int configureThreads() {
   const int n = availableCores();
   at::set_num_threads(n);
   return n;
+}
+
+void configureAllocator() {
+  ::mallopt(M_MMAP_THRESHOLD, kMallocMmapThreshold);
+  ::mallopt(M_TRIM_THRESHOLD, kMallocTrimThreshold);
 }
 
 double measureMatmulGflops(int n, int reps) {

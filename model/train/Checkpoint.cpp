@@ -89,6 +89,12 @@ bool isLogSpacedStep(int64_t step) { return step > 0 && (step & (step - 1)) == 0
 void writeCheckpoint(const std::string& dir, const io::LoadedModel& model,
                      const std::map<std::string, torch::Tensor>& optimizerState, const TrainingState& state,
                      const CheckpointHooks& hooks) {
+  writeCheckpoint(dir, [&](const std::string& folder) { io::saveModel(model, folder); }, optimizerState, state, hooks);
+}
+
+void writeCheckpoint(const std::string& dir, const ModelWriter& writeModel,
+                     const std::map<std::string, torch::Tensor>& optimizerState, const TrainingState& state,
+                     const CheckpointHooks& hooks) {
   const fs::path finalDir(dir);
   const fs::path parent = finalDir.parent_path();
   const fs::path temp = parent / (kPartialPrefix + finalDir.filename().string());
@@ -97,10 +103,8 @@ void writeCheckpoint(const std::string& dir, const io::LoadedModel& model,
   if (ec) throw Error(parent.string(), "", "cannot create the folder: " + ec.message());
   fs::remove_all(temp, ec);
 
-  io::LoadedModel m = model;
   const std::string stateText = trainingStateToJson(state).dump(2);
-  m.training_json = stateText;
-  io::saveModel(m, temp.string());
+  writeModel(temp.string());
   io::writeSafeTensors((temp / kOptimizerStateFile).string(), optimizerState, {{"format", "pt"}});
   // Written last, after whatever saveModel writes, so its content is ours in any case.
   io::writeTextAtomically((temp / kTrainingStateFile).string(), stateText + "\n");

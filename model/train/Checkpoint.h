@@ -61,6 +61,12 @@ struct CheckpointHooks {
 void writeCheckpoint(const std::string& dir, const io::LoadedModel& model,
                      const std::map<std::string, torch::Tensor>& optimizerState, const TrainingState& state,
                      const CheckpointHooks& hooks = {});
+// The same for any trained model: `writeModel` puts the model's files into the folder it
+// is given (the checkpoint's temporary folder); training.json is written after it.
+using ModelWriter = std::function<void(const std::string& folder)>;
+void writeCheckpoint(const std::string& dir, const ModelWriter& writeModel,
+                     const std::map<std::string, torch::Tensor>& optimizerState, const TrainingState& state,
+                     const CheckpointHooks& hooks = {});
 
 struct CheckpointInfo {
   std::string path;

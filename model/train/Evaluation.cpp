@@ -12,6 +12,21 @@ namespace {
 constexpr int64_t kTopK = 5;
 }
 
+ClassifierSums classifierSums(HookedViTImpl& model, const BatchTensors& b) {
+  torch::NoGradGuard no_grad;
+  ClassifierSums s;
+  const torch::Tensor logits = model.forward(b.inputs);  // [N, classes]
+  s.loss = torch::nn::functional::cross_entropy(
+               logits, b.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+               .item<double>();
+  const int64_t k = std::min<int64_t>(kTopK, logits.size(1));
+  const torch::Tensor top = std::get<1>(logits.topk(k, 1));  // [N, k]
+  const torch::Tensor match = top.eq(b.labels.unsqueeze(1));
+  s.hits1 = match.select(1, 0).sum().item<double>();
+  s.hits5 = match.any(1).sum().item<double>();
+  return s;
+}
+
 EvalMetrics evaluate(HookedViTImpl& model, const TrainingData& data, Part part,
                      const std::vector<int64_t>& positions, int batch) {
   torch::NoGradGuard no_grad;
@@ -22,16 +37,10 @@ EvalMetrics evaluate(HookedViTImpl& model, const TrainingData& data, Part part,
   for (int64_t begin = 0; begin < n; begin += batch) {
     const int64_t end = std::min(n, begin + batch);
     const std::vector<int64_t> chunk(positions.begin() + begin, positions.begin() + end);
-    const auto b = data.fetch(part, chunk);
-    const torch::Tensor logits = model.forward(b.inputs);
-    lossSum += torch::nn::functional::cross_entropy(
-                   logits, b.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                   .item<double>();
-    const int64_t k = std::min<int64_t>(kTopK, logits.size(1));
-    const torch::Tensor top = std::get<1>(logits.topk(k, 1));  // [N, k]
-    const torch::Tensor match = top.eq(b.labels.unsqueeze(1));
-    hits1 += match.select(1, 0).sum().item<double>();
-    hits5 += match.any(1).sum().item<double>();
+    const ClassifierSums s = classifierSums(model, data.fetch(part, chunk));
+    lossSum += s.loss;
+    hits1 += s.hits1;
+    hits5 += s.hits5;
   }
   if (wasTraining) model.train();
   EvalMetrics m;

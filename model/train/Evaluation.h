@@ -18,6 +18,15 @@ struct EvalMetrics {
   int64_t count = 0;                                       // items evaluated
 };
 
+// One batch's summed cross-entropy and top-1 / top-5 hits, without gradients: evaluate()
+// adds these over batches, the trainer's ClassifierObjective over batches and ranks.
+struct ClassifierSums {
+  double loss = 0.0;
+  double hits1 = 0.0;
+  double hits5 = 0.0;
+};
+ClassifierSums classifierSums(HookedViTImpl& model, const BatchTensors& batch);
+
 EvalMetrics evaluate(HookedViTImpl& model, const TrainingData& data, Part part,
                      const std::vector<int64_t>& positions, int batch);
 

@@ -1,6 +1,7 @@
 #include "model/train/TrainingCard.h"
 
 #include "model/runtime/Runtime.h"
+#include "model/train/ClassifierObjective.h"
 
 #include <ATen/Parallel.h>
 #include <torch/version.h>
@@ -79,6 +80,8 @@ HardwareInfo currentHardware() {
 }
 
 std::string trainingCard(const TrainingCardInfo& in) {
+  const EvalMetrics train = classifierMetrics(in.final, Part::Train);
+  const EvalMetrics test = classifierMetrics(in.final, Part::Test);
   const TrainConfig& c = in.config;
   const ViTConfig& m = c.model;
   const auto& o = c.optimization;
@@ -102,9 +105,9 @@ std::string trainingCard(const TrainingCardInfo& in) {
   auto metric = [&](const char* type, const char* name, double v) {
     if (!std::isnan(v)) s << "    - type: " << type << "\n      name: " << name << "\n      value: " << fixed(v, 6) << "\n";
   };
-  metric("accuracy", "Test accuracy", in.final.test.top1);
-  metric("top-5-accuracy", "Test top-5 accuracy", in.final.test.top5);
-  metric("cross-entropy", "Test loss", in.final.test.loss);
+  metric("accuracy", "Test accuracy", test.top1);
+  metric("top-5-accuracy", "Test top-5 accuracy", test.top5);
+  metric("cross-entropy", "Test loss", test.loss);
   s << "---\n\n";
 
   s << "# " << in.run_name << "\n\n"
@@ -118,10 +121,10 @@ std::string trainingCard(const TrainingCardInfo& in) {
        "checkpoint folder loads the same way.\n\n";
 
   s << "## Results\n\n| split | loss | top-1 accuracy | top-5 accuracy | items |\n|---|---|---|---|---|\n"
-    << "| train (subset) | " << fixed(in.final.train.loss) << " | " << fixed(in.final.train.top1) << " | "
-    << fixed(in.final.train.top5) << " | " << in.final.train.count << " |\n"
-    << "| test" << (in.test_held_out ? " (held out of train)" : "") << " | " << fixed(in.final.test.loss) << " | "
-    << fixed(in.final.test.top1) << " | " << fixed(in.final.test.top5) << " | " << in.final.test.count << " |\n\n"
+    << "| train (subset) | " << fixed(train.loss) << " | " << fixed(train.top1) << " | "
+    << fixed(train.top5) << " | " << train.count << " |\n"
+    << "| test" << (in.test_held_out ? " (held out of train)" : "") << " | " << fixed(test.loss) << " | "
+    << fixed(test.top1) << " | " << fixed(test.top5) << " | " << test.count << " |\n\n"
     << "After " << in.steps << " updates (" << in.samples << " images seen, " << fixed(in.final.epoch, 2)
     << " epochs); stopped: " << in.stop_reason << ". Chance level is " << fixed(1.0 / std::max(1, m.n_classes), 4)
     << ".\n\n";

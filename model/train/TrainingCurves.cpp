@@ -112,14 +112,15 @@ std::string renderTrainingCurvesPng(const std::vector<LogRow>& rows, const std::
   cv::Mat img(kHeight, kWidth, CV_8UC3, kBackground);
   cv::putText(img, title, {12, 24}, cv::FONT_HERSHEY_SIMPLEX, 0.6, kText, 1, cv::LINE_AA);
   const int half = kWidth / 2;
+  // A classifier run's metrics.csv columns (ClassifierObjective).
   const std::vector<Series> loss = {
       {"train batches", [](const LogRow& r) { return r.batch_loss; }, cv::Scalar(200, 200, 200), 1},
-      {"train", [](const LogRow& r) { return r.train.loss; }, cv::Scalar(180, 119, 31), 2},
-      {"test", [](const LogRow& r) { return r.test.loss; }, cv::Scalar(14, 127, 255), 2}};
+      {"train", [](const LogRow& r) { return r.scalar("train_loss"); }, cv::Scalar(180, 119, 31), 2},
+      {"test", [](const LogRow& r) { return r.scalar("test_loss"); }, cv::Scalar(14, 127, 255), 2}};
   const std::vector<Series> acc = {
-      {"train", [](const LogRow& r) { return r.train.top1; }, cv::Scalar(180, 119, 31), 2},
-      {"test", [](const LogRow& r) { return r.test.top1; }, cv::Scalar(14, 127, 255), 2},
-      {"test top-5", [](const LogRow& r) { return r.test.top5; }, cv::Scalar(44, 160, 44), 1}};
+      {"train", [](const LogRow& r) { return r.scalar("train_acc"); }, cv::Scalar(180, 119, 31), 2},
+      {"test", [](const LogRow& r) { return r.scalar("test_acc"); }, cv::Scalar(14, 127, 255), 2},
+      {"test top-5", [](const LogRow& r) { return r.scalar("test_top5"); }, cv::Scalar(44, 160, 44), 1}};
   drawPanel(img, cv::Rect(0, kTitleHeight, half, kHeight - kTitleHeight), rows, loss, "cross-entropy loss", false);
   drawPanel(img, cv::Rect(half, kTitleHeight, half, kHeight - kTitleHeight), rows, acc, "accuracy", true);
   std::vector<uchar> png;
