@@ -109,7 +109,7 @@ public:
     torch::NoGradGuard no_grad;
     for (auto& [name, t] : params_) t.copy_(f.tensor(name));
   }
-  torch::Tensor error(const torch::Tensor& inputs) const {
+  torch::Tensor error(const torch::Tensor& inputs) {
     const torch::Tensor x = inputs.flatten(1);  // [N, 4]
     return linear_->forward(x).squeeze(1) - x.sum(1);
   }
