@@ -6,21 +6,23 @@
 #include "app/cli/CliArgs.h"
 #include "app/cli/Commands.h"
 #include "app/cli/HeatmapImage.h"
+#include "app/cli/OutputChecks.h"
 
 #include "model/Error.h"
 #include "model/interp/AttentionMaps.h"
 #include "model/interp/AttentionRollout.h"
 #include "model/interp/Relevancy.h"
 #include "model/io/InputSpec.h"
+#include "model/io/OutputPaths.h"
 #include "model/io/SafeTensors.h"
 
 #include <torch/torch.h>
 
-#include <fstream>
 #include <iomanip>
 #include <map>
 #include <optional>
 #include <ostream>
+#include <sstream>
 
 namespace prisma::cli {
 
@@ -47,8 +49,7 @@ torch::Tensor matrixMap(const torch::Tensor& matrix, const interp::Query* query,
 // maps [batch, grid, grid], or [layer, head, batch, grid, grid] for the grid: one CSV row
 // per image and patch.
 void writeCsv(const std::string& path, const torch::Tensor& maps) {
-  std::ofstream f(path);
-  if (!f) throw Error(path, "", "cannot open for writing");
+  std::ostringstream f;
   const bool grid = maps.dim() == 5;
   const torch::Tensor all = (grid ? maps : maps.unsqueeze(0).unsqueeze(0)).to(torch::kFloat32).contiguous();
   const auto v = all.accessor<float, 5>();
@@ -61,13 +62,17 @@ void writeCsv(const std::string& path, const torch::Tensor& maps) {
             if (grid) f << l << "," << h << ",";
             f << b << "," << r << "," << c << "," << v[l][h][b][r][c] << "\n";
           }
-  if (!f) throw Error(path, "", "write failed");
+  writeCsvText(path, f.str());
 }
 
 }  // namespace
 
 int attentionCommand(const Args& args, std::ostream& out) {
-  CliArgs a(args, {"image", "layer", "head", "relevancy", "query", "png", "out"}, {"rollout", "grid"});
+  CliArgs a(args, {"image", "layer", "head", "relevancy", "query", "png", "out"}, {"rollout", "grid", kAllowNanFlag});
+  std::vector<std::string> inputs = io::modelInputPaths(a.positional(0, "MODEL"));
+  inputs.push_back(io::inputSpecPath(a.required("image")));
+  for (const char* output : {"png", "out"})
+    if (a.has(output)) io::refuseOutputOverInputs(a.value(output), io::OutputKind::File, inputs);
   auto m = io::loadModel(a.positional(0, "MODEL"));
   HookedViTImpl& model = *m.model;
   const ViTConfig& cfg = model.cfg();
@@ -125,6 +130,7 @@ int attentionCommand(const Args& args, std::ostream& out) {
     }
   }
   tensors["map"] = maps.contiguous();
+  checkFiniteResults(tensors, data.empty() ? png : data, a.flag(kAllowNanFlag));
 
   if (!data.empty()) {
     if (endsWith(data, ".csv")) writeCsv(data, maps);

@@ -8,9 +8,11 @@
 #include "app/cli/CliArgs.h"
 #include "app/cli/Commands.h"
 #include "app/cli/ModelArgs.h"
+#include "app/cli/OutputChecks.h"
 
 #include "model/Error.h"
 #include "model/io/ModelLoader.h"
+#include "model/io/OutputPaths.h"
 #include "model/io/WeightStorage.h"
 
 #include <torch/torch.h>
@@ -32,12 +34,14 @@ io::WeightStorage storageOption(const CliArgs& a) {
 }  // namespace
 
 int convertCommand(const Args& args, std::ostream& out) {
-  CliArgs a(args, {"heads", "storage"}, {});
+  CliArgs a(args, {"heads", "storage"}, {kAllowNanFlag});
   const std::string model_path = a.positional(0, "MODEL");
   const std::string dir = a.positional(1, "OUT_DIR");
   const io::WeightStorage storage = storageOption(a);
+  io::refuseOutputOverInputs(dir, io::OutputKind::Folder, io::modelInputPaths(model_path));
   auto m = io::loadModel(model_path, loadOptions(a));
   for (const auto& n : m.notes) out << "note: " << n << "\n";
+  checkFiniteWeights(m, dir, a.flag(kAllowNanFlag));
   io::saveModel(m, dir, storage);
 
   auto back = io::loadModel(dir);
@@ -47,7 +51,8 @@ int convertCommand(const Args& args, std::ostream& out) {
   out << "converted " << m.format << " model " << model_path << " -> " << dir << " (prisma format, "
       << io::toString(storage) << " weights; ";
   if (storage == io::WeightStorage::Float32) {
-    if (!torch::equal(want, got))
+    // NaN-aware, for a model written with --allow-nan.
+    if (!torch::allclose(want, got, /*rtol=*/0.0, /*atol=*/0.0, /*equal_nan=*/true))
       throw Error(dir, "model.safetensors", "the converted model does not reproduce the original's outputs");
     out << "reloaded outputs identical)\n";
   } else {

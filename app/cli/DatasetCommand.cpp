@@ -5,14 +5,19 @@
 #include "datasets/Dataset.h"
 #include "datasets/DatasetRegistry.h"
 #include "datasets/ImageIO.h"
+#include "model/io/AtomicFile.h"
+#include "model/io/OutputPaths.h"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 
 namespace prisma::cli {
@@ -161,10 +166,27 @@ std::string number(double value) {
   return text;
 }
 
+// ds::writeImage's PNG, written through the atomic writer: imwrite does not report a full
+// disk reliably, and a truncated PNG under its final name would pass for an item.
+void writePng(const std::string& path, const ds::Item& item) {
+  if (item.height <= 0 || item.width <= 0 || (item.channels != 1 && item.channels != 3 && item.channels != 4))
+    throw std::invalid_argument(path + ": bad image geometry");
+  cv::Mat view(item.height, item.width, CV_MAKETYPE(CV_8U, item.channels), const_cast<std::uint8_t*>(item.pixels.data()));
+  cv::Mat bgr;  // the items are RGB(A), OpenCV encodes BGR(A)
+  if (item.channels == 3) cv::cvtColor(view, bgr, cv::COLOR_RGB2BGR);
+  else if (item.channels == 4) cv::cvtColor(view, bgr, cv::COLOR_RGBA2BGRA);
+  else bgr = view;
+  std::vector<unsigned char> png;
+  if (!cv::imencode(".png", bgr, png)) throw std::runtime_error(path + ": cannot encode the image");
+  prisma::io::writeFileAtomically(path, [&](const auto& append) { append(png.data(), png.size()); });
+}
+
 int exportItems(const Arguments& a, std::ostream& out, std::ostream& err) {
   if (!a.split) throw UsageError("export needs --split train|test");
   if (!a.count) throw UsageError("export needs --count N");
   if (a.out.empty()) throw UsageError("export needs --out DIR");
+  // An image folder exported into itself would gain PNGs (and items) of its own.
+  prisma::io::refuseOutputOverInputs(a.out, prisma::io::OutputKind::Folder, {a.options.path});
 
   const auto d = ds::makeDataset(a.name, a.options);
   printWarnings(*d, err);
@@ -177,8 +199,7 @@ int exportItems(const Arguments& a, std::ostream& out, std::ostream& err) {
   std::filesystem::create_directories(dir, ec);
   if (ec) throw std::runtime_error(a.out + ": cannot create folder (" + ec.message() + ")");
   const std::filesystem::path csvPath = dir / "labels.csv";
-  std::ofstream csv(csvPath);
-  if (!csv) throw std::runtime_error(csvPath.string() + ": cannot write");
+  std::ostringstream csv;  // written last and atomically: present means every image is there
 
   const std::vector<std::string> classes = d->classNames();
   const std::vector<std::string> factors = d->factorNames();
@@ -190,7 +211,7 @@ int exportItems(const Arguments& a, std::ostream& out, std::ostream& err) {
     std::string index = std::to_string(i);
     index.insert(0, std::max(0, kFileIndexDigits - static_cast<int>(index.size())), '0');
     const std::string file = toString(*a.split) + "_" + index + ".png";
-    ds::writeImage((dir / file).string(), item.pixels.data(), item.height, item.width, item.channels);
+    writePng((dir / file).string(), item);
     const bool named = item.label >= 0 && static_cast<std::size_t>(item.label) < classes.size();
     csv << file << ',' << item.label << ',' << csvField(named ? classes[item.label] : "");
     for (const auto& f : factors) {
@@ -199,8 +220,7 @@ int exportItems(const Arguments& a, std::ostream& out, std::ostream& err) {
     }
     csv << '\n';
   }
-  csv.close();
-  if (!csv) throw std::runtime_error(csvPath.string() + ": write failed");
+  prisma::io::writeTextAtomically(csvPath.string(), csv.str());
   out << "exported " << n << " " << toString(*a.split) << " items of " << d->name() << " to "
       << dir.string() << '\n';
   return kExitOk;

@@ -5,6 +5,7 @@
 
 #include "app/cli/CliArgs.h"
 #include "app/cli/Commands.h"
+#include "app/cli/OutputChecks.h"
 
 #include "model/io/ModelLoader.h"
 #include "model/io/ResourcePaths.h"
@@ -41,7 +42,7 @@ std::optional<zoo::EvalDataset> recordedDataset(const io::LoadedModel& m) {
 }  // namespace
 
 int evalCommand(const Args& args, std::ostream& out) {
-  CliArgs a(args, {"dataset", "split", "seed", "label-factor", "subsample", "data", "batch"}, {});
+  CliArgs a(args, {"dataset", "split", "seed", "label-factor", "subsample", "data", "batch"}, {kAllowNanFlag});
   if (a.positionals().size() != 1) throw UsageError(std::string("expected one MODEL\n") + kUsage);
   if (!a.has("dataset")) throw UsageError(std::string("--dataset is required\n") + kUsage);
   const std::string split = a.value("split", "test");
@@ -69,6 +70,8 @@ int evalCommand(const Args& args, std::ostream& out) {
   const auto t0 = std::chrono::steady_clock::now();
   const auto m = zoo::evaluateModel(model, d, split == "test" ? train::Part::Test : train::Part::Train, batch);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // The accuracy of NaN logits is a number too; the loss says they were NaN.
+  if (m.count > 0) checkFiniteResults({{"loss", torch::tensor(m.loss)}}, model.source, a.flag(kAllowNanFlag));
   char line[256];
   std::snprintf(line, sizeof line, "accuracy: %.4f (%lld / %lld)\ntop5:     %.4f\nloss:     %.4f\n",
                 m.top1, static_cast<long long>(std::llround(m.top1 * double(m.count))), static_cast<long long>(m.count),

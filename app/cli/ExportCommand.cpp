@@ -6,10 +6,12 @@
 #include "app/cli/CliArgs.h"
 #include "app/cli/Commands.h"
 #include "app/cli/ModelArgs.h"
+#include "app/cli/OutputChecks.h"
 
 #include "model/Error.h"
 #include "model/io/ModelExport.h"
 #include "model/io/ModelLoader.h"
+#include "model/io/OutputPaths.h"
 
 #include <torch/torch.h>
 
@@ -33,7 +35,9 @@ int exportCommand(const Args& args, std::ostream& out) {
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
+  io::refuseOutputOverInputs(dir, io::OutputKind::Folder, io::modelInputPaths(model_path));
   auto m = io::loadModel(model_path, loadOptions(a));
+  checkFiniteWeights(m, dir, /*allowNan=*/false, /*flagOffered=*/false);
   io::exportModel(m, dir, format);
 
   auto back = io::loadModel(dir);

@@ -1,12 +1,14 @@
 #include "app/cli/HeatmapImage.h"
 
 #include "model/Error.h"
+#include "model/io/AtomicFile.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
 
 #include <cstdio>
+#include <vector>
 
 namespace prisma::cli {
 
@@ -131,13 +133,17 @@ cv::Mat renderHeatmapGrid(const cv::Mat& image, const torch::Tensor& maps, const
 }
 
 void writePng(const std::string& path, const cv::Mat& image) {
+  // Encoded in memory, then written through the atomic writer: imwrite does not report a
+  // full disk reliably and would leave a truncated PNG under the final name.
+  std::vector<unsigned char> png;
   bool ok = false;
   try {
-    ok = cv::imwrite(path, image);
+    ok = cv::imencode(".png", image, png);
   } catch (const cv::Exception& e) {
-    throw Error(path, "", std::string("cannot write the PNG: ") + e.what());
+    throw Error(path, "", std::string("cannot encode the PNG: ") + e.what());
   }
-  if (!ok) throw Error(path, "", "cannot write the PNG");
+  if (!ok) throw Error(path, "", "cannot encode the PNG");
+  io::writeFileAtomically(path, [&](const auto& append) { append(png.data(), png.size()); });
 }
 
 }  // namespace prisma::cli

@@ -3,17 +3,19 @@
 
 #include "app/cli/CliArgs.h"
 #include "app/cli/Commands.h"
+#include "app/cli/OutputChecks.h"
 
 #include "model/Error.h"
 #include "model/interp/LogitLens.h"
 #include "model/io/InputSpec.h"
+#include "model/io/OutputPaths.h"
 #include "model/io/SafeTensors.h"
 
 #include <torch/torch.h>
 
-#include <fstream>
 #include <iomanip>
 #include <ostream>
+#include <sstream>
 
 namespace prisma::cli {
 
@@ -34,7 +36,10 @@ std::string csvField(const std::string& s) {
 }  // namespace
 
 int lensCommand(const Args& args, std::ostream& out) {
-  CliArgs a(args, {"image", "out"}, {});
+  CliArgs a(args, {"image", "out"}, {kAllowNanFlag});
+  std::vector<std::string> inputs = io::modelInputPaths(a.positional(0, "MODEL"));
+  inputs.push_back(io::inputSpecPath(a.required("image")));
+  io::refuseOutputOverInputs(a.required("out"), io::OutputKind::File, inputs);
   auto m = io::loadModel(a.positional(0, "MODEL"));
   const ViTConfig& cfg = m.model->cfg();
   const torch::Tensor pixels = io::loadInput(a.required("image"), m);
@@ -45,6 +50,7 @@ int lensCommand(const Args& args, std::ostream& out) {
   torch::NoGradGuard no_grad;
   auto run = m.model->run_with_cache(pixels);
   const interp::LogitLensResult lens = interp::logitLens(*m.model, run.cache);
+  checkFiniteResults({{"logits", lens.logits}, {"top_logit", lens.top_logit}}, path, a.flag(kAllowNanFlag));
 
   if (endsWith(path, ".safetensors")) {
     io::writeSafeTensors(path,
@@ -53,8 +59,7 @@ int lensCommand(const Args& args, std::ostream& out) {
                           {"top_logit", lens.top_logit.contiguous()}},
                          {{"model", m.source}, {"image", a.required("image")}});
   } else {
-    std::ofstream f(path);
-    if (!f) throw Error(path, "", "cannot open for writing");
+    std::ostringstream f;
     f << "image,layer,stage,pos,row,col,top_class,class_name,top_logit\n" << std::setprecision(7);
     const auto cls = lens.top_class.accessor<int64_t, 3>();  // [layer + 1, batch, pos]
     const auto logit = lens.top_logit.accessor<float, 3>();
@@ -69,7 +74,7 @@ int lensCommand(const Args& args, std::ostream& out) {
           f << "," << c << "," << (c < int64_t(cfg.class_names.size()) ? csvField(cfg.class_names[c]) : "")
             << "," << logit[l][b][p] << "\n";
         }
-    if (!f) throw Error(path, "", "write failed");
+    writeCsvText(path, f.str());
   }
   out << "prisma lens: " << lens.logits.size(0) << " stages x " << lens.logits.size(1) << " images x "
       << lens.logits.size(2) << " tokens; wrote " << path << "\n";

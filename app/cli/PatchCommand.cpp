@@ -4,17 +4,18 @@
 
 #include "app/cli/CliArgs.h"
 #include "app/cli/Commands.h"
+#include "app/cli/OutputChecks.h"
 
 #include "model/Error.h"
 #include "model/interp/ActivationPatching.h"
 #include "model/interp/AttributionPatching.h"
 #include "model/io/InputSpec.h"
+#include "model/io/OutputPaths.h"
 #include "model/io/SafeTensors.h"
 
 #include <torch/torch.h>
 
 #include <chrono>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <ostream>
@@ -31,8 +32,7 @@ bool endsWith(const std::string& s, const std::string& suffix) {
 }
 
 void writeCsv(const std::string& path, const interp::PatchComponent& comp, const torch::Tensor& grid) {
-  std::ofstream f(path);
-  if (!f) throw Error(path, "", "cannot open for writing");
+  std::ostringstream f;
   for (const auto& axis : comp.axes) f << interp::toString(axis) << ",";
   f << "value\n" << std::setprecision(9);
   const torch::Tensor flat = grid.reshape({-1});
@@ -40,14 +40,17 @@ void writeCsv(const std::string& path, const interp::PatchComponent& comp, const
     for (int64_t i : cell) f << i << ",";
     f << flat[comp.offset(cell)].item<float>() << "\n";
   }
-  if (!f) throw Error(path, "", "write failed");
+  writeCsvText(path, f.str());
 }
 
 }  // namespace
 
 int patchCommand(const Args& args, std::ostream& out) {
   CliArgs a(args, {"clean", "corrupt", "component", "metric", "labels", "label", "method", "out", "batch", "positions"},
-            {"normalize"});
+            {"normalize", kAllowNanFlag});
+  std::vector<std::string> inputs = io::modelInputPaths(a.positional(0, "MODEL"));
+  for (const char* spec : {"clean", "corrupt"}) inputs.push_back(io::inputSpecPath(a.required(spec)));
+  io::refuseOutputOverInputs(a.required("out"), io::OutputKind::File, inputs);
   auto m = io::loadModel(a.positional(0, "MODEL"));
   HookedViTImpl& model = *m.model;
   const ViTConfig& cfg = model.cfg();
@@ -115,6 +118,10 @@ int patchCommand(const Args& args, std::ostream& out) {
     grid = interp::attributionPatch(model, pair, comp, metric);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  checkFiniteResults({{"result", grid},
+                      {"clean_metric", torch::tensor(clean_metric)},
+                      {"corrupt_metric", torch::tensor(corrupt_metric)}},
+                     path, a.flag(kAllowNanFlag));
 
   if (endsWith(path, ".csv")) {
     writeCsv(path, comp, grid);

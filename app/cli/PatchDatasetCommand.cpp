@@ -13,11 +13,13 @@
 #include "app/cli/Commands.h"
 #include "app/cli/DistributedArgs.h"
 #include "app/cli/LocalLauncher.h"
+#include "app/cli/OutputChecks.h"
 
 #include "model/Error.h"
 #include "model/interp/ActivationPatching.h"
 #include "model/interp/AttributionPatching.h"
 #include "model/io/InputSpec.h"
+#include "model/io/OutputPaths.h"
 #include "model/io/SafeTensors.h"
 
 #include <ATen/Parallel.h>
@@ -151,7 +153,7 @@ int patchDatasetCommand(const Args& args, std::ostream& out) {
   std::vector<std::string> valued{"pairs", "component", "metric", "labels", "label", "method", "out", "batch",
                                   "positions"};
   for (const auto& name : distributedOptionNames()) valued.push_back(name);
-  CliArgs a(args, valued, {"normalize"});
+  CliArgs a(args, valued, {"normalize", kAllowNanFlag});
   if (a.positionals().size() != 1) throw UsageError("one MODEL expected\n" + kUsage);
   const std::string outPath = a.required("out");
   if (outPath.size() < 12 || outPath.compare(outPath.size() - 12, 12, ".safetensors") != 0)
@@ -168,6 +170,11 @@ int patchDatasetCommand(const Args& args, std::ostream& out) {
   if (a.flag("normalize") && method == "attribution") throw UsageError("--normalize applies to --method exact");
   const std::string pairsPath = a.required("pairs");
   const std::vector<Pair> pairs = readPairs(pairsPath);  // before any worker starts: errors once
+  std::vector<std::string> inputs = io::modelInputPaths(a.positional(0, "MODEL"));
+  inputs.push_back(pairsPath);
+  for (const auto& p : pairs)
+    for (const auto* spec : {&p.clean, &p.corrupt}) inputs.push_back(io::inputSpecPath(*spec));
+  io::refuseOutputOverInputs(outPath, io::OutputKind::File, inputs);
 
   if (auto code = launchLocalWorkersIfRequested("patch-dataset", a, args)) return *code;
   const DistributedArgs dist = DistributedArgs::from(a);
@@ -232,6 +239,8 @@ int patchDatasetCommand(const Args& args, std::ostream& out) {
   for (int64_t s : comp.shape) gridShape.push_back(s);
   const torch::Tensor perPair = all.narrow(1, 0, cells).reshape(gridShape).contiguous();
   const torch::Tensor mean = perPair.mean(0);
+  checkFiniteResults({{"mean", mean}, {"per_pair", perPair}, {"metrics", all.narrow(1, cells, 2)}}, outPath,
+                     a.flag(kAllowNanFlag));
   std::string axes;
   for (const auto& axis : comp.axes) axes += (axes.empty() ? "" : ",") + interp::toString(axis);
   io::writeSafeTensors(outPath,

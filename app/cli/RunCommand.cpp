@@ -1,6 +1,8 @@
 #include "app/cli/CliArgs.h"
 #include "app/cli/Commands.h"
+#include "app/cli/OutputChecks.h"
 #include "model/io/InputSpec.h"
+#include "model/io/OutputPaths.h"
 
 #include "model/io/SafeTensors.h"
 
@@ -11,7 +13,10 @@
 namespace prisma::cli {
 
 int runCommand(const Args& args, std::ostream& out) {
-  CliArgs a(args, {"input", "out", "names"}, {});
+  CliArgs a(args, {"input", "out", "names"}, {kAllowNanFlag});
+  std::vector<std::string> inputs = io::modelInputPaths(a.positional(0, "MODEL"));
+  inputs.push_back(io::inputSpecPath(a.required("input")));
+  io::refuseOutputOverInputs(a.required("out"), io::OutputKind::File, inputs);
   auto m = io::loadModel(a.positional(0, "MODEL"));
   const torch::Tensor input = io::loadInput(a.required("input"), m);
   const std::string path = a.required("out");
@@ -24,6 +29,7 @@ int runCommand(const Args& args, std::ostream& out) {
   tensors["output"] = run.output;
   // Hugging Face ViTModel's pooler sits beside the network, on its pre-logits output.
   if (m.pooler) tensors["pooler_output"] = (*m.pooler)(run.output);
+  checkFiniteResults(tensors, path, a.flag(kAllowNanFlag));
   io::writeSafeTensors(path, tensors, {{"model", m.source}, {"input", a.required("input")}});
   out << "wrote " << tensors.size() << " tensors (" << run.cache.size() << " hooks + output) to "
       << path << "\n";

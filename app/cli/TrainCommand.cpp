@@ -13,6 +13,7 @@
 #include "app/cli/LocalLauncher.h"
 
 #include "model/Error.h"
+#include "model/io/OutputPaths.h"
 #include "model/train/Presets.h"
 #include "model/train/Trainer.h"
 
@@ -206,6 +207,11 @@ int trainCommand(const Args& args, std::ostream& out) {
   } else {
     config = train::loadPreset(a.value("preset"), overrides);
     options.run_dir = a.has("out") ? a.value("out") : train::defaultRunDir(config);
+    // The run folder must not be (or hold) what the run reads.
+    std::vector<std::string> inputs =
+        config.finetune.from.empty() ? std::vector<std::string>{} : io::modelInputPaths(config.finetune.from);
+    inputs.push_back(config.dataset.path);
+    io::refuseOutputOverInputs(options.run_dir, io::OutputKind::Folder, inputs);
   }
   // The launcher names the run folder once, so its workers agree on it.
   if (auto code = launchLocalWorkersIfRequested(

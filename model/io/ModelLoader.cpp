@@ -8,6 +8,7 @@
 #include "model/io/ConvertedModel.h"
 #include "model/io/ModelFolder.h"
 #include "model/io/ModelCard.h"
+#include "model/io/NonFinite.h"
 #include "model/io/ResourcePaths.h"
 #include "model/io/SafeTensors.h"
 #include "model/vit/StateDict.h"
@@ -164,9 +165,9 @@ torch::Tensor Pooler::operator()(const torch::Tensor& pre_logits) const {
 
 bool isNativeConfig(const nlohmann::json& j) { return j.is_object() && jsonString(j, "format") == kNativeFormat; }
 
-LoadedModel loadModel(const std::string& path, const LoadOptions& options) {
+static LoadedModel loadAnyFormat(const std::string& path, const LoadOptions& options) {
   // A bundled mouse of the zoo (ResourcePaths.h): its folder in the project's format.
-  if (isMouseName(path)) return loadModel(mouseDirectory(path), options);
+  if (isMouseName(path)) return loadAnyFormat(mouseDirectory(path), options);
   const fs::path p(path);
   if (!fs::exists(p)) throw Error(path, "", "no such file or folder");
   if (fs::is_regular_file(p)) {
@@ -188,6 +189,19 @@ LoadedModel loadModel(const std::string& path, const LoadOptions& options) {
   const std::string weights = findWeightFile(p.string());
   if (weights.empty()) throw Error(config_path.string(), "", "missing, and the folder holds no single weight file");
   return loadBareWeights(weights, options);
+}
+
+LoadedModel loadModel(const std::string& path, const LoadOptions& options) {
+  LoadedModel m = loadAnyFormat(path, options);
+  // Every output of a model with a NaN or Inf weight is NaN: say so where `prisma info`
+  // and the explorer's details show it, whatever the format.
+  StateDict weights = stateDict(*m.model);
+  if (m.pooler) {
+    weights[kPoolerWeight] = m.pooler->weight;
+    weights[kPoolerBias] = m.pooler->bias;
+  }
+  if (const auto problem = describeNonFinite(weights, "the weights")) m.notes.push_back("warning: " + *problem);
+  return m;
 }
 
 void saveModel(const LoadedModel& m, const std::string& dir, WeightStorage storage) {

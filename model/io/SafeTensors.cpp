@@ -1,6 +1,7 @@
 #include "model/io/SafeTensors.h"
 
 #include "model/Error.h"
+#include "model/core/Json.h"
 #include "model/io/AtomicFile.h"
 #include "model/io/MappedFile.h"
 
@@ -65,24 +66,10 @@ SafeTensorsFile::SafeTensorsFile(const std::string& path) : path_(path) {
   const size_t data_size = size - data_offset_;
 
   const char* begin = reinterpret_cast<const char*>(file_->data() + kLengthPrefixBytes);
-  const char* end = begin + header_len;
-  std::set<std::string> seen;
-  std::string duplicate;
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(
-        begin, end,
-        [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-          if (event == nlohmann::json::parse_event_t::key && depth == 1) {
-            const auto key = parsed.get<std::string>();
-            if (!seen.insert(key).second && duplicate.empty()) duplicate = key;
-          }
-          return true;
-        });
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path, "header", std::string("is not valid JSON: ") + e.what());
-  }
-  if (!duplicate.empty()) throw Error(path, duplicate, "tensor name appears twice in the header");
+  JsonLimits limits;
+  limits.max_bytes = kMaxHeaderBytes;
+  limits.reject_duplicate_keys = true;  // a tensor named twice is ambiguous
+  const nlohmann::json header = parseJson(std::string_view(begin, header_len), path, limits);
   if (!header.is_object()) throw Error(path, "header", "is not a JSON object");
 
   for (auto it = header.begin(); it != header.end(); ++it) {
@@ -134,13 +121,25 @@ SafeTensorsFile::SafeTensorsFile(const std::string& path) : path_(path) {
   }
 
   // Byte ranges must not overlap: two names aliasing the same bytes is never legitimate.
+  // Empty tensors hold no bytes and are left out, so one placed between two overlapping
+  // ranges cannot hide the overlap; each range is checked against the furthest end of all
+  // ranges starting before it, not only its neighbour's.
   std::vector<std::pair<const Entry*, const std::string*>> byStart;
-  for (const auto& [name, e] : entries_) byStart.emplace_back(&e, &name);
-  std::sort(byStart.begin(), byStart.end(),
-            [](const auto& a, const auto& b) { return a.first->begin < b.first->begin; });
-  for (size_t i = 1; i < byStart.size(); ++i)
-    if (byStart[i].first->begin < byStart[i - 1].first->end && byStart[i].first->begin != byStart[i].first->end)
-      throw Error(path, *byStart[i].second, "data overlaps tensor '" + *byStart[i - 1].second + "'");
+  for (const auto& [name, e] : entries_)
+    if (e.begin != e.end) byStart.emplace_back(&e, &name);
+  std::sort(byStart.begin(), byStart.end(), [](const auto& a, const auto& b) {
+    return a.first->begin != b.first->begin ? a.first->begin < b.first->begin : *a.second < *b.second;
+  });
+  size_t furthest = 0;
+  const std::string* furthestName = nullptr;
+  for (const auto& [e, name] : byStart) {
+    if (furthestName && e->begin < furthest)
+      throw Error(path, *name, "data overlaps tensor '" + *furthestName + "'");
+    if (e->end > furthest) {
+      furthest = e->end;
+      furthestName = name;
+    }
+  }
 }
 
 std::vector<std::string> SafeTensorsFile::names() const {
@@ -162,6 +161,11 @@ torch::Tensor SafeTensorsFile::tensor(const std::string& name) const {
 }
 
 torch::Tensor SafeTensorsFile::float_tensor(const std::string& name) const {
+  const Entry& e = entry(name);
+  // Converting integers would turn a float's bytes labelled I32 into plausible-looking
+  // garbage: a float is expected here, so the label must say float.
+  if (!c10::isFloatingType(findDType(e.dtype)->type))
+    throw Error(path_, name, "is stored as " + e.dtype + ", but a floating-point tensor (F16, BF16, F32, F64) is expected");
   return tensor(name).to(torch::kFloat32);
 }
 

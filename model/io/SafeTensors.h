@@ -3,8 +3,9 @@
 // each tensor name to {dtype, shape, data_offsets} (plus optional "__metadata__"), then
 // the raw bytes. The reader maps the file into memory and validates every header field
 // before touching data, because weight files come from strangers: offsets past the end,
-// overlapping ranges, byte counts that disagree with the shape, absurd header sizes and
-// duplicate names are all errors naming the file and the tensor.
+// overlapping ranges (empty tensors do not hide them), byte counts that disagree with the
+// dtype and shape, absurd header sizes and duplicate names are all errors naming the file
+// and the tensor; so is an integer tensor where a float weight is expected.
 
 #include <torch/types.h>
 
@@ -38,7 +39,8 @@ public:
   // suitably aligned, else copies once; either way the file stays mapped while any
   // returned tensor lives.
   torch::Tensor tensor(const std::string& name) const;
-  // Same, converted to float32.
+  // Same, converted to float32; refuses a tensor stored as an integer or bool dtype
+  // (prisma::Error naming the file and the tensor), since a float is expected.
   torch::Tensor float_tensor(const std::string& name) const;
 
 private:

@@ -193,25 +193,23 @@ std::string frameRecord(const std::string& data) {
 }
 
 EventFileWriter::EventFileWriter(std::string path, bool append, double wallTime) : path_(std::move(path)) {
-  file_ = std::fopen(path_.c_str(), append ? "ab" : "wb");
-  if (!file_) throw Error(path_, "", std::string("cannot open for writing: ") + std::strerror(errno));
+  file_ = std::make_unique<io::AppendFile>(path_, /*truncate=*/!append);
   if (!append) {
     EventRecord first;
     first.wall_time = wallTime < 0 ? wallTimeNow() : wallTime;
     first.file_version = kFileVersion;
     first.writer = kWriterName;
-    write(frameRecord(encodeEvent(first)));
+    pending_ = frameRecord(encodeEvent(first));
     flush();
   }
 }
 
 EventFileWriter::~EventFileWriter() {
-  if (file_) std::fclose(file_);
-}
-
-void EventFileWriter::write(const std::string& record) {
-  if (std::fwrite(record.data(), 1, record.size(), file_) != record.size())
-    throw Error(path_, "", std::string("write failed: ") + std::strerror(errno));
+  try {
+    flush();
+  } catch (const Error&) {
+    // A destructor cannot report it; the next run's resume truncates to whole records.
+  }
 }
 
 void EventFileWriter::addScalar(const std::string& tag, int64_t step, float value, double wallTime) {
@@ -219,11 +217,14 @@ void EventFileWriter::addScalar(const std::string& tag, int64_t step, float valu
   e.wall_time = wallTime < 0 ? wallTimeNow() : wallTime;
   e.step = step;
   e.scalars.push_back({tag, value});
-  write(frameRecord(encodeEvent(e)));
+  pending_ += frameRecord(encodeEvent(e));
 }
 
 void EventFileWriter::flush() {
-  if (std::fflush(file_) != 0) throw Error(path_, "", std::string("flush failed: ") + std::strerror(errno));
+  if (pending_.empty()) return;
+  std::string records;
+  records.swap(pending_);  // dropped on failure: the file is back to its last whole record
+  file_->append(records);
 }
 
 std::string EventFileWriter::fileName(double wallTime, const std::string& host, long pid, int index) {

@@ -7,9 +7,13 @@
 // SummaryWriter.add_scalar writes them, so TensorBoard (and W&B's sync) read the file.
 
 #include <cstdint>
-#include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
+
+namespace prisma::io {
+class AppendFile;
+}
 
 namespace prisma::train {
 
@@ -34,7 +38,9 @@ std::string frameRecord(const std::string& data);
 class EventFileWriter {
 public:
   // Creates `path` and writes the file-version record, or with `append` continues an
-  // existing file. Throws prisma::Error naming the file.
+  // existing file. Throws prisma::Error naming the file. Records are held until flush(),
+  // which appends them in one checked write (io::AppendFile: a failed write leaves the file
+  // as it was); the destructor flushes what is left, ignoring errors.
   explicit EventFileWriter(std::string path, bool append = false, double wallTime = -1.0);
   ~EventFileWriter();
   EventFileWriter(const EventFileWriter&) = delete;
@@ -42,16 +48,16 @@ public:
 
   // wallTime < 0: now.
   void addScalar(const std::string& tag, int64_t step, float value, double wallTime = -1.0);
-  void flush();  // hands the records to the OS, so a crash after it loses none
+  void flush();  // writes the held records to disk, so a crash after it loses none
   const std::string& path() const { return path_; }
 
   // events.out.tfevents.<seconds>.<host>.<pid>.<index>, TensorFlow's naming.
   static std::string fileName(double wallTime, const std::string& host, long pid, int index = 0);
 
 private:
-  void write(const std::string& record);
   std::string path_;
-  std::FILE* file_ = nullptr;
+  std::unique_ptr<io::AppendFile> file_;
+  std::string pending_;  // framed records not yet flushed
 };
 
 double wallTimeNow();
