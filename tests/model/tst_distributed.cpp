@@ -6,6 +6,7 @@
 // agrees with the patching reference; a killed rank makes the other exit with an error
 // within the timeout instead of hanging.
 
+#include "Tolerances.h"
 #include "TestUtil.h"
 
 #include "model/distributed/GlooCollective.h"
@@ -35,8 +36,8 @@ constexpr int kProcessTimeoutMs = 180'000;
 // AdamW divides by the root of the second moment, so rounding differences in tiny
 // gradients move weights by more than float epsilon: the bound is a small fraction of
 // one update (lr ramps up to 2.5e-4 over these steps; measured differences ~4e-9).
-constexpr double kWeightTolerance = 1e-6;
-constexpr double kPatchTolerance = 1e-4;  // relative L2, the patching fixture's bound
+using prisma::test::kWeightTolerance;
+using prisma::test::kPatchTolerance;
 constexpr int kFailTimeoutS = 5;
 constexpr int kFailSlackMs = 15'000;      // the error path, process exit, a loaded machine
 constexpr int kEndlessSteps = 100000;     // far beyond the test's life

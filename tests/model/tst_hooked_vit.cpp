@@ -1,12 +1,13 @@
 // HookedViT against Hugging Face's own outputs (../shared/fixtures/hf_vit_classifier),
 // and the properties hooks, caches and weight processing must keep.
 
+#include "Tolerances.h"
 #include "TestUtil.h"
 
 #include "model/Error.h"
 #include "model/io/ModelLoader.h"
 #include "model/io/SafeTensors.h"
-#include "model/io/StateDict.h"
+#include "model/vit/StateDict.h"
 #include "model/vit/HookedViT.h"
 #include "model/vit/WeightProcessing.h"
 
@@ -19,8 +20,8 @@ using prisma::test::fixture;
 using prisma::test::relL2;
 
 namespace {
-constexpr double kGoldenTolerance = 1e-5;   // relative L2, the bound
-constexpr double kPatchTolerance = 1e-4;    // patching / attribution references
+using prisma::test::kGoldenTolerance;
+using prisma::test::kPatchTolerance;
 constexpr int kCleanClass = 0;              // patching_reference labels = [0, 3]
 constexpr int kCorruptClass = 3;
 }  // namespace
@@ -316,7 +317,7 @@ private slots:
     cfg.use_attn_result = true;
     HookedViT withResult(cfg);
     torch::NoGradGuard no_grad;
-    io::StateDict sd;
+    prisma::StateDict sd;
     for (const auto& item : hf_.model->named_parameters()) sd[item.key()] = item.value();
     for (auto& item : withResult->named_parameters()) item.value().copy_(sd.at(item.key()));
     auto run = withResult->run_with_cache(pixels_, filters::regex({"hook_result"}));

@@ -3,6 +3,7 @@
 // folder, or a refusal with the reason and nothing written). Written files are also read
 // by ../shared/tools/st.py, an independent safetensors reader.
 
+#include "Tolerances.h"
 #include "CliProcess.h"
 #include "TestUtil.h"
 
@@ -18,12 +19,11 @@ using prisma::test::fixture;
 using prisma::test::relL2;
 namespace fs = std::filesystem;
 
-namespace {
-constexpr double kGoldenTolerance = 1e-5;
+using prisma::test::kGoldenTolerance;
+using prisma::test::kPatchTolerance;
 // Int8 blocks move each weight by up to half a step (max|block| / 254); through this
 // random-init fixture, whose logits are small sums of cancelling terms, that is ~2.5 %.
-constexpr double kInt8OutputTolerance = 5e-2;
-}  // namespace
+constexpr double kInt8OutputTolerance = prisma::test::kReducedStorageTolerance;
 
 class TestLoaderCli : public QObject {
   Q_OBJECT
@@ -121,6 +121,33 @@ private slots:
     const double err = relL2(prisma::io::SafeTensorsFile(out.toStdString()).tensor("output"), ref.tensor("logits"));
     QVERIFY2(err > 0.0 && err < kInt8OutputTolerance, qPrintable(QStringLiteral("relative L2 %1").arg(err)));
     QCOMPARE(prisma({"convert", fx("hf_vit_classifier"), tmp_.filePath("x"), "--storage", "int4"}).code, 2);
+  }
+
+  // --fold-ln --center-writing-weights --fold-value-biases: the saved weights are the
+  // processed ones (LayerNorm weights gone into the readers, so ln1.w is absent; every
+  // W_O centred along d_model) and the folder still gives the reference logits.
+  void convertWithWeightProcessing() {
+    const QString dir = tmp_.filePath("converted-processed");
+    auto c = prisma({"convert", fx("hf_vit_classifier"), dir, "--fold-ln", "--center-writing-weights",
+                     "--fold-value-biases"});
+    QVERIFY2(c.code == 0, qPrintable(c.err));
+    QVERIFY2(c.out.contains("processed weights reproduce the original's outputs"), qPrintable(c.out));
+    prisma::io::SafeTensorsFile st((dir + "/model.safetensors").toStdString());
+    QVERIFY(!st.contains("blocks.0.ln1.w"));
+    const torch::Tensor W_O = st.tensor("blocks.0.attn.W_O");  // [head, d_head, d_model]
+    QVERIFY2(W_O.mean(-1).abs().max().item<double>() < 1e-5, "W_O is not centred along d_model");
+    const QString input = referenceOf("hf_vit_classifier") + ":pixel_values", out = tmp_.filePath("processed-run.safetensors");
+    auto r = prisma({"run", dir, "--input", input, "--out", out, "--names", "^$"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    prisma::io::SafeTensorsFile ref(referenceOf("hf_vit_classifier").toStdString());
+    const double err = relL2(prisma::io::SafeTensorsFile(out.toStdString()).tensor("output"), ref.tensor("logits"));
+    QVERIFY2(err < kPatchTolerance, qPrintable(QStringLiteral("relative L2 %1").arg(err)));
+    // A model whose function folding would change (post-LN blocks) is refused with the
+    // reason, and nothing is written.
+    auto bad = prisma({"convert", fx("legacy_mice/legacy_2L_full_LN"), tmp_.filePath("bad"), "--fold-ln"});
+    QCOMPARE(bad.code, 1);
+    QVERIFY2(bad.err.contains("pre-LN"), qPrintable(bad.err));
+    QVERIFY2(!fs::exists(fs::path(tmp_.filePath("bad").toStdString()) / "model.safetensors"), "wrote a folder anyway");
   }
 
   void exportWritesAnUploadReadyFolder() {

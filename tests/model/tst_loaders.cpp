@@ -4,6 +4,7 @@
 // and without config), CLIP vision, ViT-Prisma state dicts and the legacy mice. Then the
 // round trips (convert, export) and the files that must be refused.
 
+#include "Tolerances.h"
 #include "ExpectError.h"
 #include "TestUtil.h"
 #include "TorchSaveWriter.h"
@@ -35,8 +36,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr double kGoldenTolerance = 1e-5;  // relative L2, the bound
-constexpr double kPreprocessTolerance = 0.02;  // mean absolute difference, the bound
+using prisma::test::kGoldenTolerance;
+using prisma::test::kPreprocessTolerance;
 constexpr int kFixtureHeads = 4;
 
 std::string readText(const std::string& path) {
@@ -55,7 +56,7 @@ torch::Tensor preLogits(HookedViTImpl& model, const torch::Tensor& x) {
   cfg.return_type = ReturnType::PreLogits;
   HookedViT twin(cfg);
   torch::NoGradGuard no_grad;
-  io::loadStateDict(*twin, io::stateDict(model), "twin");
+  prisma::loadStateDict(*twin, prisma::stateDict(model), "twin");
   return twin->forward(x);
 }
 
@@ -304,7 +305,7 @@ private slots:
     io::LoadedModel& hf = model("hf_vit_classifier");
     const fs::path dir = path("vit-prisma");
     fs::create_directories(dir);
-    io::writeSafeTensors((dir / "weights.safetensors").string(), io::stateDict(*hf.model));
+    io::writeSafeTensors((dir / "weights.safetensors").string(), prisma::stateDict(*hf.model));
     torch::NoGradGuard no_grad;
     const torch::Tensor x = torch::randn({2, 3, 32, 32});
     io::LoadedModel bare = io::loadModel((dir / "weights.safetensors").string());
@@ -547,10 +548,10 @@ private slots:
   // missing or one too many is refused naming the key.
   void binStateDicts() {
     io::SafeTensorsFile st(fixture("timm_vit/model.safetensors"));
-    io::StateDict sd;
+    prisma::StateDict sd;
     for (const auto& n : st.names()) sd[n] = st.float_tensor(n);
     const std::string config = readText(fixture("timm_vit/config.json"));
-    auto folder = [&](const char* name, const io::StateDict& tensors) {
+    auto folder = [&](const char* name, const prisma::StateDict& tensors) {
       const fs::path dir = path(name);
       fs::create_directories(dir);
       test::writeStateDict((dir / "pytorch_model.bin").string(), tensors);
