@@ -1,6 +1,6 @@
 #pragma once
 // ViT-Prisma's own checkpoints, two generations:
-//  * HookedViT state dicts (DESIGN.md "Names": embed.proj.weight, blocks.L.attn.W_Q, ...)
+//  * HookedViT state dicts (embed.proj.weight, blocks.L.attn.W_Q, ...: model/vit/StateDict.h)
 //    with ViT-Prisma's flat HookedViTConfig as config.json (n_layers, d_model, n_heads,
 //    normalization_type, classification_type, ...), or without a config (the shape is read
 //    off the tensors; W_Q stores the head count).
@@ -18,12 +18,12 @@
 
 namespace prisma::io {
 
-class WeightSource;
+class WeightFile;
 
 bool isLegacyMouseConfig(const nlohmann::json& config);
 bool isVitPrismaConfig(const nlohmann::json& config);
-bool hasHookedVitNames(const WeightSource& weights);
-bool hasLegacyMouseNames(const WeightSource& weights);
+bool hasHookedVitNames(const WeightFile& weights);
+bool hasLegacyMouseNames(const WeightFile& weights);
 
 // `run_dir` holds config.json (null: infer from the tensors); `checkpoint` is the .pth to
 // read ("" = the latest checkpoints/model_N.pth).

@@ -1,5 +1,6 @@
 #pragma once
-// HookedViT parameters by name (DESIGN.md "Names"), and strict loading: every parameter
+// HookedViT parameters by name (ViT-Prisma's names: cls_token, embed.proj.weight,
+// blocks.L.attn.W_Q, ...), and strict loading: every parameter
 // present with the right shape, nothing unexpected, every error naming the file and key.
 
 #include <torch/types.h>

@@ -28,7 +28,8 @@
 namespace prisma::zoo {
 
 constexpr const char* kMetricsFile = "metrics.json";
-constexpr int kMaxSeriesCheckpoints = 8;  // the issue allows 20; 8 keeps resources/mice small
+// Enough points to see a curve bend; more would mostly grow resources/mice.
+constexpr int kMaxSeriesCheckpoints = 8;
 // The zoo trains with one thread so results are bit-for-bit repeatable on one machine.
 constexpr int kZooThreads = 1;
 
