@@ -1,22 +1,48 @@
 #pragma once
 // JSON with errors that name the file and the field: how every file the project reads
-// (model configs, presets, training records, manifests) is parsed and its values checked.
+// (model configs, presets, training records, manifests, safetensors headers) is parsed and
+// its values checked. Nothing in the project calls nlohmann::json::parse directly.
 
 #include "model/Error.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
 namespace prisma {
 
-// Parses `path`; throws prisma::Error naming it when it is missing or not JSON.
-nlohmann::json readJsonFile(const std::string& path);
+// Limits every JSON document obeys. Real configs nest 3-5 levels (a timm
+// pretrained_cfg, a preset's sections); 64 leaves room for anything legitimate while
+// keeping every recursive use of the value (copy, dump, compare) far from the stack's end.
+inline constexpr int kMaxJsonDepth = 64;
+// The largest JSON file read: configs, presets and records are kilobytes; a zoo manifest
+// or a training record with every curve a few megabytes.
+inline constexpr std::size_t kMaxJsonFileBytes = std::size_t(64) << 20;
+
+struct JsonLimits {
+  std::size_t max_bytes = kMaxJsonFileBytes;
+  int max_depth = kMaxJsonDepth;
+  bool reject_duplicate_keys = false;  // nlohmann keeps the last; a safetensors header must not have any
+};
+
+// THE way JSON is parsed in this project (configs, presets, training records, manifests,
+// safetensors headers, the explorer's preset editor): `text` is the content of `source`.
+// Throws prisma::Error naming `source` and the path to the offending value
+// ("pretrained_cfg.mean[2]") when the text is too large, nested too deeply, has a
+// duplicate key (when refused) or is not JSON.
+nlohmann::json parseJson(std::string_view text, const std::string& source, const JsonLimits& limits = {});
+
+// Reads and parses `path` with parseJson. Only regular files are opened (a FIFO or device
+// is an error at once) and the size is checked before reading. Throws prisma::Error naming
+// the file when it is missing, unreadable, too large or not JSON.
+nlohmann::json readJsonFile(const std::string& path, const JsonLimits& limits = {});
 
 namespace detail {
 // JSON -> value without nlohmann's unchecked static_casts (undefined for a float like

@@ -1,6 +1,7 @@
 #include "model/train/Checkpoint.h"
 
 #include "model/Error.h"
+#include "model/core/Json.h"
 #include "model/io/AtomicFile.h"
 #include "model/io/SafeTensors.h"
 
@@ -9,8 +10,6 @@
 #include <cstdio>
 #include <fcntl.h>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <unistd.h>
 
 namespace prisma::train {
@@ -153,17 +152,7 @@ void removePartialCheckpoints(const std::string& runDir) {
 
 TrainingState readTrainingState(const std::string& checkpointDir) {
   const std::string path = (fs::path(checkpointDir) / kTrainingStateFile).string();
-  std::ifstream in(path);
-  if (!in) throw Error(path, "", "cannot open");
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(path, "", std::string("not valid JSON: ") + e.what());
-  }
-  return trainingStateFromJson(j, path);
+  return trainingStateFromJson(readJsonFile(path), path);
 }
 
 }  // namespace prisma::train

@@ -4,12 +4,11 @@
 #include "model/train/Presets.h"
 
 #include "model/Error.h"
+#include "model/core/Json.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #ifndef PRISMA_SOURCE_PRESETS_DIR
 #define PRISMA_SOURCE_PRESETS_DIR ""
@@ -35,18 +34,6 @@ fs::path executableDir() {
 
 bool looksLikePath(const std::string& s) {
   return s.find('/') != std::string::npos || (s.size() > 5 && s.substr(s.size() - 5) == ".json");
-}
-
-nlohmann::json readJsonFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(path, "", "cannot open the preset file");
-  std::stringstream text;
-  text << in.rdbuf();
-  try {
-    return nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(path, "", std::string("not valid JSON: ") + e.what());
-  }
 }
 
 std::string presetPath(const std::string& name) {

@@ -1,6 +1,7 @@
 #include "model/vit/Config.h"
 
 #include "model/Error.h"
+#include "model/core/MemoryBudget.h"
 
 #include <nlohmann/json.hpp>
 
@@ -117,6 +118,10 @@ void ViTConfig::validate(const std::string& source) const {
   const long long grid = image_size / patch_size;  // n_tokens() would overflow int first
   if (biggest > kMaxElements || grid * grid + 1 > kMaxElements || (grid * grid + 1) * d_model > kMaxElements)
     throw Error(source, "d_model", "sizes are too large to be a real model");
+  // What the float32 parameters alone take, against --max-memory, before any allocation.
+  const auto params = static_cast<uint64_t>(std::max<int64_t>(parameter_count(), 0));
+  checkMemoryBudget(params > UINT64_MAX / sizeof(float) ? UINT64_MAX : params * sizeof(float), source, "d_model",
+                    "the " + std::to_string(params) + " parameters this config implies");
 }
 
 int64_t ViTConfig::parameter_count() const {

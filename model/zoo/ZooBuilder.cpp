@@ -1,9 +1,10 @@
 #include "model/zoo/ZooBuilder.h"
 
 #include "model/Error.h"
+#include "model/core/Json.h"
 #include "model/io/AtomicFile.h"
 #include "model/io/SafeTensors.h"
-#include "model/io/StateDict.h"
+#include "model/vit/StateDict.h"
 #include "model/io/WeightStorage.h"
 #include "model/train/Checkpoint.h"
 #include "model/train/RunLog.h"
@@ -34,13 +35,7 @@ void say(const BuildOptions& o, const std::string& line) {
 }
 
 nlohmann::json readJson(const fs::path& p) {
-  std::ifstream in(p);
-  if (!in) throw Error(p.string(), "", "cannot open");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(p.string(), "", std::string("invalid JSON: ") + e.what());
-  }
+  return readJsonFile(p.string());
 }
 
 int64_t hits(const train::EvalMetrics& m) { return std::llround(m.top1 * double(m.count)); }

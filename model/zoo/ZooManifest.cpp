@@ -1,13 +1,12 @@
 #include "model/zoo/ZooManifest.h"
 
 #include "model/Error.h"
+#include "model/core/Json.h"
 #include "model/io/ResourcePaths.h"
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 namespace prisma::zoo {
 
@@ -56,16 +55,7 @@ const ZooEntry* ZooManifest::find(const std::string& name) const {
 }
 
 ZooManifest readZooManifest(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(path, "", "cannot open the zoo manifest");
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(path, "", std::string("invalid JSON: ") + e.what());
-  }
+  const nlohmann::json doc = readJsonFile(path);
   if (!doc.is_object()) throw Error(path, "", "is not a JSON object");
   allowOnly(doc, {"format", "format_version", "description", "families"}, path, "");
   if (get<std::string>(doc, "format", "", path, "", true) != kFormat)

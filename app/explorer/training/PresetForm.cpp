@@ -1,6 +1,7 @@
 #include "app/explorer/training/PresetForm.h"
 
 #include "model/Error.h"
+#include "model/core/Json.h"
 #include "model/train/Presets.h"
 
 #include <QCheckBox>
@@ -154,8 +155,10 @@ std::optional<nlohmann::json> PresetForm::editedDocument(QString& badField, QStr
       slot = text.toStdString();
       continue;
     }
-    nlohmann::json parsed = nlohmann::json::parse(text.toStdString(), nullptr, false);
-    if (parsed.is_discarded()) {
+    nlohmann::json parsed;
+    try {
+      parsed = parseJson(text.toStdString(), source_.toStdString() + ": " + it.key().toStdString());
+    } catch (const Error&) {
       badField = it.key();
       message = tr("%1: '%2': not a number or JSON value").arg(source_, it.key());
       return std::nullopt;
