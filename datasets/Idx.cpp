@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 
@@ -17,6 +18,8 @@ namespace {
 constexpr std::size_t kHeaderMagicBytes = 4;
 constexpr std::size_t kDimBytes = 4;
 constexpr std::size_t kChunk = 1 << 20;
+// Deflate expands by at most about 1032:1.
+constexpr std::size_t kMaxDeflateRatio = 1032;
 // The magic's low byte is the number of dimensions.
 constexpr std::uint32_t kDimCountMask = 0xFF;
 
@@ -77,8 +80,16 @@ IdxArray readIdx(const std::string& path, std::uint32_t expectedMagic) {
   std::size_t total = 1;
   for (std::size_t d = 0; d < dimCount; ++d) {
     out.dims.push_back(be32(&dimBytes[d * kDimBytes]));
-    total *= out.dims.back();
+    if (__builtin_mul_overflow(total, out.dims.back(), &total))
+      throw std::runtime_error(path + ": the header's dimensions overflow");
   }
+  // Neither raw nor gzipped data can hold more than this; a header promising more is
+  // refused before anything is read.
+  const std::uintmax_t fileSize = std::filesystem::file_size(path, ec);
+  if (!ec && fileSize <= std::numeric_limits<std::size_t>::max() / kMaxDeflateRatio &&
+      total > fileSize * kMaxDeflateRatio)
+    throw std::runtime_error(path + ": the header promises " + std::to_string(total) + " bytes of data, more than a " +
+                             std::to_string(fileSize) + "-byte file can hold even gzipped");
 
   // Grow as data arrives, so a corrupt header cannot make us allocate gigabytes up front.
   std::size_t have = 0;

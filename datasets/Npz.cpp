@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <stdexcept>
@@ -36,6 +37,9 @@ constexpr std::uint32_t kSaturated32 = 0xFFFFFFFF;
 constexpr char kNpyMagic[] = "\x93NUMPY";
 constexpr std::size_t kNpyMagicSize = 6;
 constexpr std::size_t kInputChunk = 1 << 16;
+// NumPy pads headers to 64 bytes and writes a few hundred; a megabyte is no real header.
+constexpr std::size_t kMaxNpyHeaderBytes = std::size_t(1) << 20;
+constexpr std::uint64_t kDeflateSlackBytes = 1024;
 // zlib counts in 32-bit unsigned ints; larger requests are served in pieces.
 constexpr std::size_t kMaxZlibChunk = 1u << 30;
 
@@ -118,8 +122,11 @@ NpyHeader parseNpyHeader(const std::string& dict, const std::string& where) {
 }  // namespace
 
 std::size_t NpyHeader::count() const {
+  // Saturates: NpzFile::open refuses a shape whose product overflows, so this only
+  // guards headers built elsewhere.
   std::size_t n = 1;
-  for (std::size_t d : shape) n *= d;
+  for (std::size_t d : shape)
+    if (__builtin_mul_overflow(n, d, &n)) return std::numeric_limits<std::size_t>::max();
   return n;
 }
 
@@ -130,6 +137,7 @@ struct NpyReader::Impl {
   std::ifstream file;
   std::uint16_t method = kMethodStored;
   std::uint64_t compressedLeft = 0;
+  std::uint64_t dataLeft = 0;  // array bytes the header promises and read() has not yet delivered
   z_stream zs{};
   bool inflating = false;
   bool streamEnded = false;
@@ -195,13 +203,21 @@ NpyReader::~NpyReader() = default;
 const NpyHeader& NpyReader::header() const { return impl_->header; }
 
 void NpyReader::read(void* destination, std::size_t bytes) {
+  if (bytes > impl_->dataLeft)
+    fail(impl_->where, "asked for " + std::to_string(bytes) + " bytes, past the end of the array's " +
+                           std::to_string(impl_->dataLeft) + " remaining");
   impl_->readExact(destination, bytes, "array data");
+  impl_->dataLeft -= bytes;
 }
 
 std::vector<std::int64_t> NpyReader::readIntegers(std::size_t count) {
   const NpyHeader& h = impl_->header;
   if (h.kind != 'i' && h.kind != 'u' && h.kind != 'b')
     fail(impl_->where, "expected an integer array, found dtype '" + h.descr + "'");
+  // Checked before allocating: the count comes from a header.
+  if (count > impl_->dataLeft / h.itemSize)
+    fail(impl_->where, "asked for " + std::to_string(count) + " elements, the array holds " +
+                           std::to_string(impl_->dataLeft / h.itemSize) + " more");
   std::vector<unsigned char> raw(count * h.itemSize);
   read(raw.data(), raw.size());
   std::vector<std::int64_t> out(count);
@@ -220,47 +236,54 @@ std::vector<std::int64_t> NpyReader::readIntegers(std::size_t count) {
 
 // ---------------------------------------------------------------------------------------
 
-NpzFile::NpzFile(std::string path) : path_(std::move(path)) {
-  std::ifstream file(path_, std::ios::binary);
-  if (!file) fail(path_, "cannot open (no such file or no permission)");
+NpzFile::NpzFile(std::string path) : path_(std::move(path)), entries_(readZipDirectory(path_)) {}
+
+std::vector<ZipEntry> readZipDirectory(const std::string& path) {
+  // A FIFO or device would block or never end; a directory is not an archive.
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    fail(path, "not a regular file");
+  std::vector<ZipEntry> entries;
+  std::ifstream file(path, std::ios::binary);
+  if (!file) fail(path, "cannot open (no such file or no permission)");
   file.seekg(0, std::ios::end);
   const auto fileSize = static_cast<std::uint64_t>(file.tellg());
-  if (fileSize < kEndOfDirectorySize) fail(path_, "not a zip/npz archive (too short)");
+  if (fileSize < kEndOfDirectorySize) fail(path, "not a zip/npz archive (too short)");
 
   // The end-of-directory record sits before an optional comment of up to 64 KiB.
   const std::size_t tail =
       static_cast<std::size_t>(std::min<std::uint64_t>(fileSize, kEndOfDirectorySize + kMaxCommentSize));
-  const std::vector<unsigned char> end = readAt(file, fileSize - tail, tail, path_);
+  const std::vector<unsigned char> end = readAt(file, fileSize - tail, tail, path);
   std::size_t eocd = std::string::npos;
   for (std::size_t i = tail - kEndOfDirectorySize + 1; i-- > 0;)
     if (le32(&end[i]) == kEndOfDirectorySignature) {
       eocd = i;
       break;
     }
-  if (eocd == std::string::npos) fail(path_, "not a zip/npz archive (no end-of-directory record)");
+  if (eocd == std::string::npos) fail(path, "not a zip/npz archive (no end-of-directory record)");
 
   std::uint64_t entryCount = le16(&end[eocd + 10]);
   std::uint64_t directorySize = le32(&end[eocd + 12]);
   std::uint64_t directoryOffset = le32(&end[eocd + 16]);
   if (entryCount == kSaturated16 || directorySize == kSaturated32 || directoryOffset == kSaturated32) {
     const std::uint64_t eocdOffset = fileSize - tail + eocd;
-    if (eocdOffset < kZip64LocatorSize) fail(path_, "zip64 locator missing");
-    const auto locator = readAt(file, eocdOffset - kZip64LocatorSize, kZip64LocatorSize, path_);
-    if (le32(locator.data()) != kZip64LocatorSignature) fail(path_, "zip64 locator missing");
-    const auto record = readAt(file, le64(&locator[8]), kZip64EndOfDirectorySize, path_);
-    if (le32(record.data()) != kZip64EndOfDirectorySignature) fail(path_, "bad zip64 end record");
+    if (eocdOffset < kZip64LocatorSize) fail(path, "zip64 locator missing");
+    const auto locator = readAt(file, eocdOffset - kZip64LocatorSize, kZip64LocatorSize, path);
+    if (le32(locator.data()) != kZip64LocatorSignature) fail(path, "zip64 locator missing");
+    const auto record = readAt(file, le64(&locator[8]), kZip64EndOfDirectorySize, path);
+    if (le32(record.data()) != kZip64EndOfDirectorySignature) fail(path, "bad zip64 end record");
     entryCount = le64(&record[32]);
     directorySize = le64(&record[40]);
     directoryOffset = le64(&record[48]);
   }
-  if (directoryOffset + directorySize > fileSize) fail(path_, "truncated zip archive (directory past end of file)");
+  if (directoryOffset > fileSize || directorySize > fileSize - directoryOffset) fail(path, "truncated zip archive (directory past end of file)");
 
-  const auto dir = readAt(file, directoryOffset, static_cast<std::size_t>(directorySize), path_);
+  const auto dir = readAt(file, directoryOffset, static_cast<std::size_t>(directorySize), path);
   std::size_t pos = 0;
   for (std::uint64_t e = 0; e < entryCount; ++e) {
     if (pos + kDirectoryEntrySize > dir.size() || le32(&dir[pos]) != kDirectoryEntrySignature)
-      fail(path_, "corrupt zip directory");
-    Entry entry;
+      fail(path, "corrupt zip directory");
+    ZipEntry entry;
     entry.flags = le16(&dir[pos + 8]);
     entry.method = le16(&dir[pos + 10]);
     entry.compressedSize = le32(&dir[pos + 20]);
@@ -270,7 +293,7 @@ NpzFile::NpzFile(std::string path) : path_(std::move(path)) {
     const std::size_t commentSize = le16(&dir[pos + 32]);
     entry.localHeaderOffset = le32(&dir[pos + 42]);
     if (pos + kDirectoryEntrySize + nameSize + extraSize + commentSize > dir.size())
-      fail(path_, "corrupt zip directory");
+      fail(path, "corrupt zip directory");
     entry.name.assign(reinterpret_cast<const char*>(&dir[pos + kDirectoryEntrySize]), nameSize);
 
     // Zip64 sizes replace, in this order, only the fields saturated in the record.
@@ -282,7 +305,7 @@ NpzFile::NpzFile(std::string path) : path_(std::move(path)) {
         std::size_t field = x + 4;
         auto take = [&](std::uint64_t& value) {
           if (value != kSaturated32) return;
-          if (field + 8 > x + 4 + size || field + 8 > extraSize) fail(path_, "corrupt zip64 extra field");
+          if (field + 8 > x + 4 + size || field + 8 > extraSize) fail(path, "corrupt zip64 extra field");
           value = le64(extra + field);
           field += 8;
         };
@@ -292,9 +315,10 @@ NpzFile::NpzFile(std::string path) : path_(std::move(path)) {
       }
       x += 4 + size;
     }
-    entries_.push_back(std::move(entry));
+    entries.push_back(std::move(entry));
     pos += kDirectoryEntrySize + nameSize + extraSize + commentSize;
   }
+  return entries;
 }
 
 std::vector<std::string> NpzFile::arrayNames() const {
@@ -358,11 +382,36 @@ NpyReader NpzFile::open(const std::string& array) const {
   } else {
     fail(where, "unsupported .npy version " + std::to_string(major));
   }
+  if (headerSize > kMaxNpyHeaderBytes)
+    fail(where, "npy header of " + std::to_string(headerSize) + " bytes (limit " + std::to_string(kMaxNpyHeaderBytes) + ")");
   std::string dict(headerSize, '\0');
   impl->readExact(dict.data(), headerSize, "npy header");
   impl->header = parseNpyHeader(dict, where);
   if (impl->header.fortranOrder && impl->header.shape.size() > 1)
     fail(where, "Fortran-ordered arrays are not supported");
+
+  // The bytes the shape promises must be bytes the entry holds: a 300-byte file claiming
+  // 2^28 rows is refused here, before a caller allocates for them.
+  std::uint64_t elements = 1, bytes = 0;
+  for (std::size_t d : impl->header.shape)
+    if (__builtin_mul_overflow(elements, static_cast<std::uint64_t>(d), &elements))
+      fail(where, "'shape': the element count overflows");
+  if (__builtin_mul_overflow(elements, static_cast<std::uint64_t>(impl->header.itemSize), &bytes))
+    fail(where, "'shape': the byte count overflows");
+  const std::uint64_t prefix = magic.size() + (major == 1 ? 2 : 4) + headerSize;
+  // A stored entry holds what it stores, whatever its declared size says.
+  const std::uint64_t entryBytes = entry->method == kMethodStored
+                                       ? std::min(entry->uncompressedSize, entry->compressedSize)
+                                       : entry->uncompressedSize;
+  const std::uint64_t declared = entryBytes >= prefix ? entryBytes - prefix : 0;
+  if (entry->method == kMethodDeflate &&
+      entry->uncompressedSize / kMaxDeflateRatio > entry->compressedSize + kDeflateSlackBytes)
+    fail(where, "declares " + std::to_string(entry->uncompressedSize) + " bytes inflated from " +
+                    std::to_string(entry->compressedSize) + " compressed, more than deflate can expand");
+  if (bytes > declared)
+    fail(where, "'shape' promises " + std::to_string(elements) + " elements (" + std::to_string(bytes) +
+                    " bytes) but the entry holds " + std::to_string(declared) + " bytes of data");
+  impl->dataLeft = bytes;
   return NpyReader(std::move(impl));
 }
 

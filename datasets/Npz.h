@@ -12,6 +12,26 @@
 
 namespace prisma::datasets {
 
+// One entry of a zip archive's central directory, zip64 sizes resolved.
+struct ZipEntry {
+  std::string name;
+  std::uint16_t method = 0;  // 0 stored, 8 deflate
+  std::uint16_t flags = 0;
+  std::uint64_t compressedSize = 0;
+  std::uint64_t uncompressedSize = 0;
+  std::uint64_t localHeaderOffset = 0;
+};
+
+// The central directory of the zip archive at `path` (also what torch.save writes), read
+// without touching any entry's data: what each entry declares, to be checked before it is
+// inflated. Throws std::runtime_error naming the file when it is missing, not a regular
+// file or not a zip archive.
+std::vector<ZipEntry> readZipDirectory(const std::string& path);
+
+// Deflate cannot expand data by more than about 1032:1 (258-byte matches coded in about
+// 2 bits); an entry declaring more than that from its compressed size is lying.
+inline constexpr std::uint64_t kMaxDeflateRatio = 1032;
+
 struct NpyHeader {
   std::string descr;  // NumPy dtype string, e.g. "|u1", "<i8", "<f8"
   char kind = 0;      // 'u', 'i', 'f' or 'b'
@@ -57,14 +77,7 @@ public:
   NpyReader open(const std::string& array) const;
 
 private:
-  struct Entry {
-    std::string name;
-    std::uint16_t method = 0;
-    std::uint16_t flags = 0;
-    std::uint64_t compressedSize = 0;
-    std::uint64_t uncompressedSize = 0;
-    std::uint64_t localHeaderOffset = 0;
-  };
+  using Entry = ZipEntry;
   const Entry* find(const std::string& array) const;
 
   std::string path_;

@@ -124,6 +124,12 @@ cv::Mat pilResize(const cv::Mat& src, int height, int width, Interpolation inter
 
 }  // namespace
 
+std::string inputSizeProblem(int height, int width) {
+  if (height >= 1 && width >= 1 && height <= kMaxInputSide && width <= kMaxInputSide) return "";
+  return std::to_string(height) + "x" + std::to_string(width) + " is not a model input size (each side 1.." +
+         std::to_string(kMaxInputSide) + ")";
+}
+
 std::string toString(Interpolation interpolation) {
   switch (interpolation) {
     case Interpolation::Nearest: return "nearest";
@@ -148,6 +154,8 @@ std::vector<float> toModelInput(const cv::Mat& image, const Preprocess& pre) {
   if (static_cast<int>(pre.mean.size()) != pre.channels ||
       static_cast<int>(pre.std.size()) != pre.channels)
     throw std::invalid_argument("toModelInput: mean/std need one value per channel");
+  if (const std::string problem = inputSizeProblem(pre.height, pre.width); !problem.empty())
+    throw std::invalid_argument("toModelInput: " + problem);
 
   cv::Mat src;
   if (image.channels() == pre.channels) src = image;

@@ -21,6 +21,15 @@ struct Preprocess {
   std::vector<float> std = {0.5f, 0.5f, 0.5f};
 };
 
+// The largest side preprocessing resizes to. Real ViTs take 224-518 pixels; a config
+// asking for 30,000 would make every image a 10 GB float tensor.
+inline constexpr int kMaxInputSide = 4096;
+
+// Why height x width is not a size preprocessing produces, or "" when it is one (each side
+// 1..kMaxInputSide). Config readers call it where they read a size and throw their own
+// error naming the file and the field.
+std::string inputSizeProblem(int height, int width);
+
 std::string toString(Interpolation interpolation);
 Interpolation interpolationFromString(const std::string& name);  // throws on unknown names
 
