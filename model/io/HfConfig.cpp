@@ -80,7 +80,8 @@ datasets::Preprocess hfPreprocess(const std::string& folder, const ViTConfig& cf
     if (r != kPilNearest && r != kPilBilinear && r != kPilBicubic)
       notes.push_back("PIL resample filter " + std::to_string(r) + " approximated by bilinear");
   }
-  if (pre.height <= 0 || pre.width <= 0) throw Error(source, "size", "must be positive");
+  if (const std::string problem = datasets::inputSizeProblem(pre.height, pre.width); !problem.empty())
+    throw Error(source, "size", problem);
   if (pre.mean.size() != static_cast<size_t>(cfg.n_channels) || pre.std.size() != pre.mean.size())
     throw Error(source, "image_mean", "needs one value per channel");
   for (float s : pre.std)

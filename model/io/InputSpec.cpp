@@ -2,6 +2,7 @@
 
 #include "datasets/ImageIO.h"
 #include "model/Error.h"
+#include "model/core/Numbers.h"
 #include "model/io/SafeTensors.h"
 #include "model/io/WeightStorage.h"
 
@@ -25,7 +26,10 @@ torch::Tensor loadInput(const std::string& spec, const LoadedModel& model) {
   if (const auto colon = key.rfind(':'); colon != std::string::npos) {
     const std::string idx = key.substr(colon + 1);
     if (!idx.empty() && idx.find_first_not_of("0123456789") == std::string::npos) {
-      index = std::stoll(idx);
+      // Digits that do not fit are an error naming the spec, not "stoll".
+      const auto parsed = parseInteger(idx);
+      if (!parsed) throw Error(file, key.substr(0, colon), "index " + idx + " does not fit an integer");
+      index = *parsed;
       key = key.substr(0, colon);
     }
   }

@@ -16,12 +16,14 @@
 namespace prisma::io {
 
 MappedFile::MappedFile(const std::string& path) {
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Non-blocking: opening a FIFO without a writer would otherwise wait forever before the
+  // regular-file check below could refuse it (it changes nothing for regular files).
+  fd_ = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd_ < 0) throw Error(path, "", std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd_);
-    throw Error(path, "", "not a regular file");
+    throw Error(path, "", S_ISDIR(st.st_mode) ? "not a regular file (a directory)" : "not a regular file (a FIFO, device or socket)");
   }
   size_ = static_cast<size_t>(st.st_size);
   if (size_ > 0) {

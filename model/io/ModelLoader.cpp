@@ -52,6 +52,8 @@ datasets::Preprocess preprocessFromJson(const nlohmann::json& j, const ViTConfig
   p.height = jsonOptional(j, "height", p.height, source);
   p.width = jsonOptional(j, "width", p.width, source);
   p.channels = jsonOptional(j, "channels", p.channels, source);
+  if (const std::string problem = datasets::inputSizeProblem(p.height, p.width); !problem.empty())
+    throw Error(source, "preprocess.height", problem);
   try {
     p.interpolation = datasets::interpolationFromString(jsonOptional<std::string>(j, "interpolation", "bilinear", source));
   } catch (const std::invalid_argument& e) {

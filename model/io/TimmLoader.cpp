@@ -264,6 +264,8 @@ datasets::Preprocess timmPreprocess(const nlohmann::json* config, const ViTConfi
   if (input.size() == 3) {
     p.height = input[1];
     p.width = input[2];
+    if (const std::string problem = datasets::inputSizeProblem(p.height, p.width); !problem.empty())
+      throw Error(source, "pretrained_cfg.input_size", problem);
   }
   if (jsonOptional(pc, "crop_pct", 1.0, source) != 1.0)
     notes.push_back("timm resizes to input_size / crop_pct and centre-crops; here the image is resized to " +

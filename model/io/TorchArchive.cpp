@@ -4,15 +4,23 @@
 
 #include "model/io/TorchArchive.h"
 
+#include "datasets/Npz.h"
 #include "model/Error.h"
+#include "model/core/MemoryBudget.h"
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace prisma::io {
 
@@ -20,6 +28,23 @@ namespace {
 
 constexpr unsigned char kZipMagic[] = {'P', 'K', 3, 4};
 constexpr unsigned char kPickleProto = 0x80;
+// What the legacy (pre-1.6) torch.save writes first: the pickled magic number
+// 0x1950a86a20f9469cfc6c as PROTO n, LONG1 of 10 bytes. Byte 1 (the protocol) varies.
+constexpr unsigned char kLegacyMagic[] = {0x80, 0x00, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,
+                                          0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+constexpr int kHighestPickleProtocol = 5;
+// zip's compression methods.
+constexpr uint16_t kZipStored = 0;
+constexpr uint16_t kZipDeflate = 8;
+// A state dict's pickle is kilobytes (ViT-H with its optimizer state: well under a MB);
+// strings in a checkpoint's extras can add some. Past this it is not a state dict, and it
+// is never inflated to find out.
+constexpr uint64_t kMaxPickleBytes = uint64_t(256) << 20;
+// Tensors may view their storages more than once (tied weights, an expanded buffer), but
+// a real state dict never declares more tensor bytes than a few times the file: a small
+// file whose views add up to a ViT-Huge is hostile. Plus room for small files.
+constexpr uint64_t kMaxViewBytesPerFileByte = 4;
+constexpr uint64_t kViewSlackBytes = uint64_t(16) << 20;
 
 struct StorageType {
   const char* name;
@@ -35,11 +60,26 @@ constexpr StorageType kStorageTypes[] = {
 // Wrapper entries of training checkpoints that hold the model's weights, most specific first.
 constexpr const char* kStateDictKeys[] = {"model_state_dict", "state_dict", "model", "module", "net"};
 
+// The first `n` bytes ("" when the file cannot be opened). A FIFO, device or directory is
+// refused at once: reading one would block or never end.
 std::string firstBytes(const std::string& path, size_t n) {
-  std::ifstream in(path, std::ios::binary);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return "";
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error(path, "", "not a regular file");
+  }
   std::string s(n, '\0');
-  in.read(s.data(), static_cast<std::streamsize>(n));
-  s.resize(static_cast<size_t>(in.gcount()));
+  size_t have = 0;
+  while (have < n) {
+    const ssize_t got = ::read(fd, s.data() + have, n - have);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    have += static_cast<size_t>(got);
+  }
+  ::close(fd);
+  s.resize(have);
   return s;
 }
 
@@ -61,10 +101,62 @@ bool looksLikeZip(const std::string& path) {
   return head.size() == sizeof kZipMagic && std::equal(head.begin(), head.end(), std::begin(kZipMagic));
 }
 
+bool looksLikeLegacyTorchSave(const std::string& path) {
+  const std::string head = firstBytes(path, sizeof kLegacyMagic);
+  if (head.size() != sizeof kLegacyMagic) return false;
+  for (size_t i = 0; i < sizeof kLegacyMagic; ++i) {
+    const auto b = static_cast<unsigned char>(head[i]);
+    if (i == 1 ? (b < 2 || b > kHighestPickleProtocol) : b != kLegacyMagic[i]) return false;
+  }
+  return true;
+}
+
+bool looksLikeTorchSave(const std::string& path) { return looksLikeZip(path) || looksLikeLegacyTorchSave(path); }
+
+int64_t addressedElements(const std::vector<int64_t>& size, const std::vector<int64_t>& stride) {
+  // Distinct elements a view can reach: at most the product of the sizes along axes that
+  // move (stride 0 repeats), and at most the span from its first to its last element.
+  int64_t moving = 1, span = 1;
+  for (size_t d = 0; d < size.size(); ++d) {
+    if (size[d] == 0) return 0;
+    if (stride[d] != 0 && size[d] > 1) {
+      if (__builtin_mul_overflow(moving, size[d], &moving)) moving = INT64_MAX;
+      int64_t reach = 0;
+      if (__builtin_mul_overflow(size[d] - 1, std::abs(stride[d]), &reach) || __builtin_add_overflow(span, reach, &span))
+        span = INT64_MAX;
+    }
+  }
+  return std::min(moving, span);
+}
+
 struct TorchArchive::Records {
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
   uint64_t file_size = 0;
   std::map<std::string, torch::Tensor> storages;  // key -> 1-D tensor over the record
+  std::map<std::string, datasets::ZipEntry> directory;  // record name below the archive's folder -> entry
+  uint64_t storage_bytes = 0;  // read so far
+  uint64_t view_bytes = 0;     // every tensor built so far, as if materialised
+
+  // What the zip says about `record` (data.pkl, data/KEY) is checked before the reader
+  // allocates its declared size: a stored record holds what it declares, a deflated one
+  // cannot expand past deflate's ratio, and none may exceed `limit` (nor the budget).
+  void checkRecord(const std::string& path, const std::string& record, uint64_t limit, const std::string& what) const {
+    auto it = directory.find(record);
+    if (it == directory.end()) return;  // the reader reports a missing record
+    const datasets::ZipEntry& e = it->second;
+    if (e.method == kZipStored && e.uncompressedSize != e.compressedSize)
+      throw Error(path, record, "the zip declares " + std::to_string(e.uncompressedSize) + " bytes but stores " +
+                                    std::to_string(e.compressedSize) + ": corrupt");
+    if (e.method == kZipDeflate && e.uncompressedSize / datasets::kMaxDeflateRatio > e.compressedSize)
+      throw Error(path, record, "the zip declares " + std::to_string(e.uncompressedSize) + " bytes inflated from " +
+                                    std::to_string(e.compressedSize) + " compressed, more than deflate can expand");
+    if (e.method != kZipStored && e.method != kZipDeflate)
+      throw Error(path, record, "compressed with zip method " + std::to_string(e.method) + ", which is not read");
+    if (e.uncompressedSize > limit)
+      throw Error(path, record, "the zip declares " + formatBytes(e.uncompressedSize) + " for " + what +
+                                    ", more than the " + formatBytes(limit) + " it can be");
+    checkMemoryBudget(e.uncompressedSize, path, record, what);
+  }
 };
 
 TorchArchive::TorchArchive(const std::string& path) : path_(path), records_(std::make_unique<Records>()) {
@@ -87,6 +179,15 @@ TorchArchive::TorchArchive(const std::string& path) : path_(path), records_(std:
     throw Error(path, "", std::string("not a readable PyTorch archive: ") + e.what_without_backtrace());
   }
   r.file_size = std::filesystem::file_size(path);
+  try {
+    for (auto& e : datasets::readZipDirectory(path)) {
+      // PyTorchStreamReader names records below the archive's one top-level folder.
+      const auto slash = e.name.find('/');
+      if (slash != std::string::npos) r.directory.emplace(e.name.substr(slash + 1), std::move(e));
+    }
+  } catch (const std::runtime_error& e) {
+    throw Error(path, "", std::string("not a readable PyTorch archive: ") + e.what());
+  }
   auto has = [&](const std::string& name) {
     try {
       return r.reader->hasRecord(name);
@@ -103,6 +204,7 @@ TorchArchive::TorchArchive(const std::string& path) : path_(path), records_(std:
       const std::string order(static_cast<const char*>(ptr.get()), size);
       if (order != "little") throw Error(path, "byteorder", "'" + order + "' data is not supported");
     }
+    r.checkRecord(path, "data.pkl", kMaxPickleBytes, "the pickle");
     auto [ptr, size] = r.reader->getRecord("data.pkl");
     root_ = pickle::unpickle(static_cast<const unsigned char*>(ptr.get()), size, path);
   } catch (const c10::Error& e) {
@@ -133,6 +235,10 @@ torch::Tensor TorchArchive::tensor(const pickle::TensorRef& ref) const {
     if (numel > r.file_size / elem)
       throw Error(path_, record, std::to_string(ref.storage_numel) + " " + ref.storage_type +
                                      " elements run past the end of the file");
+    // Exactly the bytes the pickle describes, and all storages together within the budget,
+    // before the reader allocates what the zip declares.
+    r.checkRecord(path_, record, numel * elem, std::to_string(ref.storage_numel) + " " + ref.storage_type + " elements");
+    checkMemoryBudget(r.storage_bytes + numel * elem, path_, record, "the storages read so far");
     at::DataPtr data;
     size_t bytes = 0;
     try {
@@ -151,6 +257,7 @@ torch::Tensor TorchArchive::tensor(const pickle::TensorRef& ref) const {
         bytes == 0 ? torch::empty({0}, torch::TensorOptions().dtype(type->dtype))
                    : torch::from_blob(holder->get(), {ref.storage_numel}, [holder](void*) {},
                                       torch::TensorOptions().dtype(type->dtype));
+    r.storage_bytes += bytes;
     it = r.storages.emplace(ref.storage_key, storage).first;
   } else if (it->second.numel() != ref.storage_numel || it->second.scalar_type() != type->dtype) {
     throw Error(path_, record, "one storage described with two sizes or types");
@@ -171,6 +278,23 @@ torch::Tensor TorchArchive::tensor(const pickle::TensorRef& ref) const {
   if (!empty && last >= ref.storage_numel)
     throw Error(path_, record, "tensor view reaches element " + std::to_string(last) + " of a " +
                                    std::to_string(ref.storage_numel) + "-element storage");
+  // A view costs nothing until a converter copies it; what it will cost is its element
+  // count, which stride 0 can make far larger than the bytes it addresses. Counted here,
+  // against the file and the budget, before anything is copied.
+  uint64_t view_bytes = 0;
+  if (__builtin_mul_overflow(static_cast<uint64_t>(numel), static_cast<uint64_t>(storage.element_size()), &view_bytes) ||
+      __builtin_add_overflow(r.view_bytes, view_bytes, &r.view_bytes))
+    throw Error(path_, record, "tensor sizes overflow");
+  const uint64_t file_limit = r.file_size > (UINT64_MAX - kViewSlackBytes) / kMaxViewBytesPerFileByte
+                                  ? UINT64_MAX
+                                  : r.file_size * kMaxViewBytesPerFileByte + kViewSlackBytes;
+  if (r.view_bytes > file_limit)
+    throw Error(path_, record,
+                "the tensors declare " + formatBytes(r.view_bytes) + " (this one " + std::to_string(numel) + " elements over " +
+                    std::to_string(addressedElements(ref.size, ref.stride)) +
+                    " addressed), far more than the " + formatBytes(r.file_size) +
+                    " file holds: views repeating their storage (stride 0) are not weights");
+  checkMemoryBudget(r.view_bytes, path_, record, "the tensors declared so far");
   if (empty) return torch::empty(ref.size, storage.options());
   return storage.as_strided(ref.size, ref.stride, ref.offset);
 }

@@ -7,7 +7,7 @@
 // is checked against its storage's byte count before it is built.
 
 #include "model/io/RestrictedUnpickler.h"
-#include "model/io/StateDict.h"
+#include "model/vit/StateDict.h"
 
 #include <memory>
 #include <string>
@@ -17,12 +17,22 @@ namespace prisma::io {
 
 // True when `path` starts like a zip archive (torch.save's format since PyTorch 1.6).
 bool looksLikeZip(const std::string& path);
+// True when `path` starts with the pickled magic number of the legacy (pre-1.6) torch.save.
+bool looksLikeLegacyTorchSave(const std::string& path);
+// Either: a file for TorchArchive (which explains why a legacy one is not read), never for
+// the safetensors reader.
+bool looksLikeTorchSave(const std::string& path);
+
+// The distinct elements a view of `size` and `stride` can reach (an upper bound): stride-0
+// axes repeat elements, so this can be far below the element count.
+int64_t addressedElements(const std::vector<int64_t>& size, const std::vector<int64_t>& stride);
 
 class TorchArchive {
 public:
   // Opens and unpickles `path`; throws prisma::Error naming the file (and the record or
   // global at fault) for legacy pre-1.6 files, TorchScript archives, corrupt zips,
-  // forbidden globals and malformed pickles.
+  // forbidden globals and malformed pickles. What the zip declares for data.pkl is checked
+  // before it is inflated (against the pickle's cap and the memory budget).
   explicit TorchArchive(const std::string& path);
   ~TorchArchive();
   TorchArchive(const TorchArchive&) = delete;
@@ -32,7 +42,10 @@ public:
   const pickle::Value& root() const { return *root_; }
 
   // The tensor `ref` describes, in its stored dtype, viewing its storage record (read
-  // once per archive). Throws when the sizes/strides/offset reach outside the storage.
+  // once per archive). Throws when the sizes/strides/offset reach outside the storage,
+  // when the storage record's declared size disagrees with the pickle, or when the tensors
+  // built so far declare far more bytes than the file holds (views repeating their storage
+  // through stride 0) or than the memory budget allows -- all before allocating.
   torch::Tensor tensor(const pickle::TensorRef& ref) const;
 
   // A {name: tensor} dict as a StateDict; a non-tensor value or duplicate name is an

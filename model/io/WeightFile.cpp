@@ -14,7 +14,8 @@ namespace prisma::io {
 WeightFile WeightFile::open(const std::string& path, std::vector<std::string>& notes) {
   WeightFile src;
   src.path_ = path;
-  if (looksLikeZip(path)) {
+  // A legacy (non-zip) torch.save goes to TorchArchive too, which says what it is.
+  if (looksLikeTorchSave(path)) {
     TorchArchive archive(path);
     for (auto& [name, t] : archive.modelStateDict(notes)) {
       src.items_[name] = {t.sizes().vec(), [t = t] { return t; }};
