@@ -16,7 +16,7 @@ packages=(
   qt6-base-dev libqcustomplot-dev libgl-dev
   libtorch-dev libopenblas0-pthread libgloo-dev
   libopencv-dev nlohmann-json3-dev zlib1g-dev
-  opencv-doc dataset-fashion-mnist
+  opencv-doc dataset-fashion-mnist libicu-dev
   xvfb xauth python3
 )
 

@@ -18,6 +18,7 @@ ALLOWED = {
     "model/runtime": ["model/Error.h"],
     "model/vit": ["model/core", "model/Error.h", "datasets"],
     "model/io": ["model/core", "model/Error.h", "model/vit", "datasets"],
+    "model/clip": ["model/core", "model/Error.h", "model/vit", "model/io", "datasets"],
     "model/interp": ["model/core", "model/Error.h", "model/vit"],
     "model/train": ["model/core", "model/Error.h", "model/vit", "model/io", "model/interp",
                     "model/runtime", "datasets"],

@@ -12,6 +12,7 @@ using Args = std::vector<std::string>;
 
 int infoCommand(const Args& args, std::ostream& out);
 int runCommand(const Args& args, std::ostream& out);
+int tokenizeCommand(const Args& args, std::ostream& out);  // CLIP's BPE ids (ClipCommands.cpp)
 int benchCommand(const Args& args, std::ostream& out);
 int benchLoadCommand(const Args& args, std::ostream& out);  // `bench load`
 int convertCommand(const Args& args, std::ostream& out);

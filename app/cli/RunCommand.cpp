@@ -1,4 +1,5 @@
 #include "app/cli/CliArgs.h"
+#include "app/cli/ClipCommands.h"
 #include "app/cli/Commands.h"
 #include "app/cli/OutputChecks.h"
 #include "model/io/InputSpec.h"
@@ -8,16 +9,21 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <ostream>
 
 namespace prisma::cli {
 
 int runCommand(const Args& args, std::ostream& out) {
-  CliArgs a(args, {"input", "out", "names"}, {kAllowNanFlag});
+  CliArgs a(args, {"input", "out", "names", "text"}, {kAllowNanFlag});
   std::vector<std::string> inputs = io::modelInputPaths(a.positional(0, "MODEL"));
   inputs.push_back(io::inputSpecPath(a.required("input")));
   io::refuseOutputOverInputs(a.required("out"), io::OutputKind::File, inputs);
-  auto m = io::loadModel(a.positional(0, "MODEL"));
+  // A CLIP (an open_clip model with a text tower) also writes its embeddings and logits.
+  std::optional<clip::ClipModel> clip_model;
+  if (clip::hasTextTower(a.positional(0, "MODEL"))) clip_model = clip::loadClip(a.positional(0, "MODEL"));
+  else if (a.has("text")) throw UsageError("--text needs a model with a text tower (an open_clip CLIP)");
+  auto m = clip_model ? clip_model->image : io::loadModel(a.positional(0, "MODEL"));
   const torch::Tensor input = io::loadInput(a.required("input"), m);
   const std::string path = a.required("out");
   const auto patterns = a.values("names");
@@ -29,6 +35,7 @@ int runCommand(const Args& args, std::ostream& out) {
   tensors["output"] = run.output;
   // Hugging Face ViTModel's pooler sits beside the network, on its pre-logits output.
   if (m.pooler) tensors["pooler_output"] = (*m.pooler)(run.output);
+  if (clip_model) addClipOutputs(*clip_model, run.output, a.values("text"), tensors);
   checkFiniteResults(tensors, path, a.flag(kAllowNanFlag));
   io::writeSafeTensors(path, tensors, {{"model", m.source}, {"input", a.required("input")}});
   out << "wrote " << tensors.size() << " tensors (" << run.cache.size() << " hooks + output) to "

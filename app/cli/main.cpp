@@ -22,6 +22,9 @@ void usage(std::ostream& out) {
          "  info [MODEL]                      format, config, parameters; LibTorch, threads, BLAS\n"
          "  run MODEL --input SPEC --out OUT.safetensors [--names REGEX]...\n"
          "                                    run and write every cached hook plus `output`\n"
+         "        [--text TEXT]...            CLIP: also image_embeds, text_embeds, logits_per_image\n"
+         "  tokenize TEXT... [--context N] [--vocab FILE.txt.gz]\n"
+         "                                    CLIP's BPE token ids, one row per text\n"
          "  bench forward [--reps N] [--quick] [--model mouse|vit-b16] [--threads N]\n"
          "                                    forward / full-cache timings next to matmul GFLOP/s\n"
          "  dataset list|info|export ...      built-in datasets\n"
@@ -73,6 +76,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "info") return prisma::cli::infoCommand(args, std::cout);
     if (command == "run") return prisma::cli::runCommand(args, std::cout);
+    if (command == "tokenize") return prisma::cli::tokenizeCommand(args, std::cout);
     if (command == "bench" && !args.empty() && args[0] == "load")
       return prisma::cli::benchLoadCommand(prisma::cli::Args(args.begin() + 1, args.end()), std::cout);
     if (command == "bench" && !args.empty() && args[0] == "patch")

@@ -8,6 +8,7 @@
 #include "model/io/ConvertedModel.h"
 #include "model/io/ModelFolder.h"
 #include "model/io/ModelCard.h"
+#include "model/io/OpenClipLoader.h"
 #include "model/io/NonFinite.h"
 #include "model/io/ResourcePaths.h"
 #include "model/io/SafeTensors.h"
@@ -116,6 +117,7 @@ LoadedModel loadBareWeights(const fs::path& file, const LoadOptions& options) {
   const WeightFile probe = WeightFile::open(file.string(), notes);
   WeightFile stripped = probe;
   stripped.stripPrefix("module.");
+  if (hasOpenClipNames(stripped)) return loadOpenClip({"", file.string()}, options);
   if (hasTimmNames(stripped)) return loadTimm(file.string(), nullptr, "", options);
   if (hasHookedVitNames(stripped)) return loadVitPrismaStateDict(file.string(), nullptr, "");
   if (hasLegacyMouseNames(stripped)) return loadLegacyMouse(file.parent_path().string(), nullptr, file.string(), options);
@@ -172,6 +174,9 @@ static LoadedModel loadAnyFormat(const std::string& path, const LoadOptions& opt
   if (isMouseName(path)) return loadAnyFormat(mouseDirectory(path), options);
   const fs::path p(path);
   if (!fs::exists(p)) throw Error(path, "", "no such file or folder");
+  // open_clip's hub layout names its config open_clip_config.json (a folder may also
+  // hold a Hugging Face config.json for another library's copy of the weights).
+  if (const auto open_clip = findOpenClipFiles(path)) return loadOpenClip(*open_clip, options);
   if (fs::is_regular_file(p)) {
     const fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
     // A weight file inside a model folder stands for the folder (read from that file).

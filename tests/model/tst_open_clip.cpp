@@ -1,0 +1,320 @@
+// open_clip models against the tensors open_clip 2.32 itself computed
+// (../shared/fixtures/open_clip_vit*, README "Wave 2"): the image tower as a HookedViT, the
+// CLIP tokenizer, the causal text tower, logits; then the same through `prisma run` and
+// `prisma tokenize`, and the files that must be refused.
+
+#include "CliProcess.h"
+#include "ExpectError.h"
+#include "TestUtil.h"
+#include "Tolerances.h"
+
+#include "model/Error.h"
+#include "model/clip/ClipModel.h"
+#include "model/clip/ClipTokenizer.h"
+#include "model/clip/TextClean.h"
+#include "model/io/ModelLoader.h"
+#include "model/io/SafeTensors.h"
+#include "model/vit/HookNames.h"
+
+#include <nlohmann/json.hpp>
+#include <zlib.h>
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace prisma;
+using prisma::test::expectError;
+using prisma::test::fixture;
+using prisma::test::kGoldenTolerance;
+using prisma::test::relL2;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The bound the issue sets for logits (exp(logit_scale) = 100 magnifies the cosines' rounding).
+constexpr double kLogitTolerance = 1e-4;
+constexpr int kImageLayers = 3;
+constexpr int kTextLayers = 2;
+constexpr int kFixtureHeads = 4;
+const std::vector<std::string> kPrompts = {"a photo of a cat", "a diagram", "A Photo of TWO dogs!", "émigré café"};
+const std::string kLongPrompt =
+    "a very long caption about a small cat that sits on a red mat next to a big dog in the sun";
+
+std::string ref(const std::string& folder) { return fixture(folder + "/reference.safetensors"); }
+
+void writeText(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+void writeGzip(const std::string& path, const std::string& text) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(f);
+}
+
+std::string readGzip(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  std::string out;
+  char buf[1 << 16];
+  for (int n; (n = gzread(f, buf, sizeof(buf))) > 0;) out.append(buf, static_cast<size_t>(n));
+  gzclose(f);
+  return out;
+}
+
+}  // namespace
+
+class TestOpenClip : public QObject {
+  Q_OBJECT
+
+private:
+  QTemporaryDir tmp_;
+  std::string path(const std::string& name) const { return tmp_.filePath(QString::fromStdString(name)).toStdString(); }
+
+  // Every image-tower tensor of the reference, through the library.
+  void checkImageTower(io::LoadedModel& m, const std::string& folder) {
+    io::SafeTensorsFile r(ref(folder));
+    torch::NoGradGuard no_grad;
+    auto run = m.model->run_with_cache(r.float_tensor("pixel_values"));
+    const auto& cache = run.cache;
+    QVERIFY(relL2(cache["hook_ln_pre"], r.float_tensor("visual.ln_pre")) < kGoldenTolerance);
+    for (int l = 0; l < kImageLayers; ++l) {
+      const std::string s = std::to_string(l);
+      const double block = relL2(cache[hookName(l, "hook_resid_post")], r.float_tensor("visual.resblocks." + s));
+      const double attn = relL2(cache[hookName(l, "attn.hook_pattern")], r.float_tensor("visual.attentions." + s));
+      QVERIFY2(block < kGoldenTolerance, qPrintable(QString("block %1: %2").arg(l).arg(block)));
+      QVERIFY2(attn < kGoldenTolerance, qPrintable(QString("attention %1: %2").arg(l).arg(attn)));
+    }
+    QVERIFY(relL2(cache["hook_ln_final"], r.float_tensor("visual.ln_post")) < kGoldenTolerance);
+    const double features = relL2(run.output, r.float_tensor("image_features"));
+    QVERIFY2(features < kGoldenTolerance, qPrintable(QString::number(features)));
+  }
+
+private slots:
+  void initTestCase() { QVERIFY(tmp_.isValid()); }
+
+  void imageTower_data() {
+    QTest::addColumn<QString>("model");   // path under the fixtures
+    QTest::addColumn<QString>("folder");  // its reference
+    QTest::addColumn<QString>("activation");
+    QTest::newRow("hub folder") << "open_clip_vit" << "open_clip_vit" << "gelu";
+    QTest::newRow("pytorch .bin") << "open_clip_vit/open_clip_pytorch_model.bin" << "open_clip_vit" << "gelu";
+    QTest::newRow("quick_gelu") << "open_clip_vit_quickgelu" << "open_clip_vit_quickgelu" << "quick_gelu";
+  }
+  void imageTower() {
+    QFETCH(QString, model);
+    QFETCH(QString, folder);
+    QFETCH(QString, activation);
+    io::LoadedModel m = io::loadModel(fixture(model.toStdString()));
+    QCOMPARE(QString::fromStdString(m.format), QStringLiteral("open_clip"));
+    QCOMPARE(QString::fromStdString(toString(m.model->cfg().activation)), activation);
+    QVERIFY(m.preprocess.interpolation == datasets::Interpolation::Bicubic);
+    QCOMPARE(m.preprocess.mean.at(0), 0.48145466f);
+    checkImageTower(m, folder.toStdString());
+  }
+
+  // A bare state dict: sizes inferred as OpenAI's build_model does (QuickGELU), heads given.
+  void bareStateDictInferred() {
+    const std::string file = path("bare/weights.safetensors");
+    fs::create_directories(path("bare"));
+    fs::copy_file(fixture("open_clip_vit_quickgelu/open_clip_model.safetensors"), file, fs::copy_options::overwrite_existing);
+    io::LoadOptions options;
+    options.n_heads = kFixtureHeads;
+    io::LoadedModel m = io::loadModel(file, options);
+    QVERIFY(m.model->cfg().activation == Activation::QuickGelu);
+    QCOMPARE(m.model->cfg().n_heads, kFixtureHeads);
+    checkImageTower(m, "open_clip_vit_quickgelu");
+  }
+
+  // A bare state dict beside open_clip's own model_configs/*.json form (no "model_cfg" wrapper).
+  void bareStateDictWithModelConfig() {
+    const std::string dir = path("with_cfg");
+    fs::create_directories(dir);
+    fs::copy_file(fixture("open_clip_vit/open_clip_model.safetensors"), dir + "/ViT-tiny.safetensors",
+                  fs::copy_options::overwrite_existing);
+    nlohmann::json full = nlohmann::json::parse(std::ifstream(fixture("open_clip_vit/open_clip_config.json")));
+    writeText(dir + "/open_clip_config.json", full.at("model_cfg").dump());
+    io::LoadedModel m = io::loadModel(dir + "/ViT-tiny.safetensors");
+    checkImageTower(m, "open_clip_vit");
+  }
+
+  void tokenizer() {
+    io::SafeTensorsFile r(ref("open_clip_vit"));
+    const clip::ClipTokenizer tok = clip::ClipTokenizer::bundled();
+    QCOMPARE(tok.vocab_size(), int64_t(49408));
+    QCOMPARE(tok.start_id(), int64_t(49406));
+    QCOMPARE(tok.end_id(), int64_t(49407));
+    const torch::Tensor ids = tok.tokenize(kPrompts, 16);
+    QVERIFY(torch::equal(ids, r.tensor("text_tokens")));
+    const torch::Tensor long_ids = tok.tokenize({kLongPrompt}, 16);
+    QVERIFY(torch::equal(long_ids, r.tensor("text_tokens_long")));
+    QCOMPARE(long_ids[0][15].item<int64_t>(), tok.end_id());
+  }
+
+  // Known facts of open_clip's SimpleTokenizer clean-up (ftfy, html, whitespace, case).
+  void cleanText_data() {
+    QTest::addColumn<QString>("input");
+    QTest::addColumn<QString>("cleaned");
+    QTest::newRow("case and spaces") << "  A  Photo\tof\nTWO " << "a photo of two";
+    QTest::newRow("html twice") << "fish &amp;amp; chips" << "fish & chips";
+    QTest::newRow("numeric reference") << "caf&#233;" << "café";
+    QTest::newRow("curly quotes") << QString::fromUtf8("\u2018it\u2019s\u2019 \u201cok\u201d") << "'it's' \"ok\"";
+    QTest::newRow("ligature") << QString::fromUtf8("\uFB01sh") << "fish";
+    QTest::newRow("full width") << QString::fromUtf8("\uFF21\uFF22\uFF23") << "abc";
+    QTest::newRow("NFC") << QString::fromUtf8("e\u0301migre\u0301") << QString::fromUtf8("\u00E9migr\u00E9");
+  }
+  void cleanText() {
+    QFETCH(QString, input);
+    QFETCH(QString, cleaned);
+    QCOMPARE(QString::fromStdString(clip::cleanText(input.toStdString())), cleaned);
+  }
+
+  void splitPieces() {
+    const auto pieces = clip::splitPieces("it's 42 dogs!! <end_of_text>x");
+    const std::vector<std::string> expected = {"it", "'s", "4", "2", "dogs", "!!", "<end_of_text>", "x"};
+    QCOMPARE(pieces, expected);
+  }
+
+  void textTowerAndLogits_data() {
+    QTest::addColumn<QString>("folder");
+    QTest::newRow("gelu") << "open_clip_vit";
+    QTest::newRow("quick_gelu") << "open_clip_vit_quickgelu";
+  }
+  void textTowerAndLogits() {
+    QFETCH(QString, folder);
+    const std::string f = folder.toStdString();
+    io::SafeTensorsFile r(ref(f));
+    clip::ClipModel m = clip::loadClip(fixture(f));
+    QVERIFY(clip::hasTextTower(fixture(f)));
+    torch::NoGradGuard no_grad;
+    const torch::Tensor tokens = m.tokenize(kPrompts);
+    QVERIFY(torch::equal(tokens, r.tensor("text_tokens")));
+    auto run = m.text->run_with_cache(tokens);
+    for (int l = 0; l < kTextLayers; ++l) {
+      const std::string s = std::to_string(l);
+      QVERIFY(relL2(run.cache[hookName(l, "hook_resid_post")], r.float_tensor("text.resblocks." + s)) < kGoldenTolerance);
+      QVERIFY(relL2(run.cache[hookName(l, "attn.hook_pattern")], r.float_tensor("text.attentions." + s)) < kGoldenTolerance);
+    }
+    QVERIFY(relL2(run.cache["hook_ln_final"], r.float_tensor("text.ln_final")) < kGoldenTolerance);
+    const double text = relL2(run.output, r.float_tensor("text_features"));
+    QVERIFY2(text < kGoldenTolerance, qPrintable(QString::number(text)));
+    QCOMPARE(m.logit_scale.item<float>(), r.float_tensor("logit_scale").item<float>());
+
+    const torch::Tensor image = m.encodeImage(r.float_tensor("pixel_values"));
+    const torch::Tensor logits = clip::clipLogits(image, run.output, m.logit_scale);
+    const double err = relL2(logits, r.float_tensor("logits_per_image"));
+    QVERIFY2(err < kLogitTolerance, qPrintable(QString::number(err)));
+    QVERIFY(relL2(logits.t(), r.float_tensor("logits_per_text")) < kLogitTolerance);
+  }
+
+  // --- hostile inputs --------------------------------------------------------------
+
+  void unknownVisionTower() {
+    const std::string dir = path("timm_tower");
+    fs::create_directories(dir);
+    nlohmann::json cfg = nlohmann::json::parse(std::ifstream(fixture("open_clip_vit/open_clip_config.json")));
+    cfg["model_cfg"]["vision_cfg"]["timm_model_name"] = "vit_base_patch16_224";
+    writeText(dir + "/open_clip_config.json", cfg.dump());
+    fs::create_symlink(fixture("open_clip_vit/open_clip_model.safetensors"), dir + "/open_clip_model.safetensors");
+    expectError([&] { io::loadModel(dir); }, "open_clip_config.json", "model_cfg.vision_cfg.timm_model_name");
+  }
+
+  void unknownTextTower() {
+    const std::string dir = path("hf_text");
+    fs::create_directories(dir);
+    nlohmann::json cfg = nlohmann::json::parse(std::ifstream(fixture("open_clip_vit/open_clip_config.json")));
+    cfg["model_cfg"]["text_cfg"]["hf_model_name"] = "roberta-base";
+    writeText(dir + "/open_clip_config.json", cfg.dump());
+    fs::create_symlink(fixture("open_clip_vit/open_clip_model.safetensors"), dir + "/open_clip_model.safetensors");
+    io::loadModel(dir);  // the image tower alone still loads
+    expectError([&] { clip::loadClip(dir); }, "open_clip_config.json", "model_cfg.text_cfg.hf_model_name");
+  }
+
+  void wrongShapes() {
+    const std::string dir = path("wrong_width");
+    fs::create_directories(dir);
+    nlohmann::json cfg = nlohmann::json::parse(std::ifstream(fixture("open_clip_vit/open_clip_config.json")));
+    cfg["model_cfg"]["vision_cfg"]["width"] = 128;
+    cfg["model_cfg"]["vision_cfg"]["head_width"] = 32;
+    writeText(dir + "/open_clip_config.json", cfg.dump());
+    fs::create_symlink(fixture("open_clip_vit/open_clip_model.safetensors"), dir + "/open_clip_model.safetensors");
+    expectError([&] { io::loadModel(dir); }, "open_clip_model.safetensors", "visual.conv1.weight");
+    cfg["model_cfg"]["vision_cfg"]["width"] = 64;
+    cfg["model_cfg"]["vision_cfg"]["head_width"] = 48;
+    writeText(dir + "/open_clip_config.json", cfg.dump());
+    expectError([&] { io::loadModel(dir); }, "open_clip_config.json", "model_cfg.vision_cfg.head_width");
+  }
+
+  void truncatedWeights() {
+    const std::string dir = path("truncated");
+    fs::create_directories(dir);
+    fs::copy_file(fixture("open_clip_vit/open_clip_config.json"), dir + "/open_clip_config.json",
+                  fs::copy_options::overwrite_existing);
+    std::ifstream in(fixture("open_clip_vit/open_clip_model.safetensors"), std::ios::binary);
+    std::string bytes(std::istreambuf_iterator<char>(in), {});
+    writeText(dir + "/open_clip_model.safetensors", bytes.substr(0, bytes.size() / 2));
+    expectError([&] { io::loadModel(dir); }, "open_clip_model.safetensors", "");
+  }
+
+  void brokenVocabulary_data() {
+    QTest::addColumn<int>("keep_lines");  // merges kept after the header (-1: all)
+    QTest::addColumn<QString>("break_line");  // replaces line 10 when not empty
+    QTest::addColumn<QString>("needle");
+    QTest::newRow("truncated") << 1000 << "" << "line 1002";
+    QTest::newRow("one symbol") << -1 << "abc" << "line 10";
+    QTest::newRow("three symbols") << -1 << "a b c" << "line 10";
+  }
+  void brokenVocabulary() {
+    QFETCH(int, keep_lines);
+    QFETCH(QString, break_line);
+    QFETCH(QString, needle);
+    const std::string text = readGzip(fixture("open_clip_vit/bpe_simple_vocab_16e6.txt.gz"));
+    std::vector<std::string> lines;
+    for (size_t pos = 0; pos < text.size();) {
+      size_t end = text.find('\n', pos);
+      if (end == std::string::npos) end = text.size();
+      lines.push_back(text.substr(pos, end - pos));
+      pos = end + 1;
+    }
+    if (keep_lines >= 0) lines.resize(static_cast<size_t>(keep_lines) + 1);
+    if (!break_line.isEmpty()) lines[9] = break_line.toStdString();
+    std::string out;
+    for (const auto& l : lines) out += l + "\n";
+    const std::string file = path("broken_" + std::to_string(keep_lines) + "_" + break_line.toStdString() + ".txt.gz");
+    writeGzip(file, out);
+    expectError([&] { clip::ClipTokenizer::fromFile(file); }, file, needle.toStdString());
+    writeText(path("not_gzip.txt.gz"), "plain text, not gzip\n");
+    expectError([&] { clip::ClipTokenizer::fromFile(path("not_gzip.txt.gz")); }, "not_gzip.txt.gz", "line");
+  }
+
+  // --- the CLI ---------------------------------------------------------------------
+
+  void cliRunWritesEmbeddingsAndLogits() {
+    const std::string out = path("run.safetensors");
+    const auto result = test::runPrisma({"run", QString::fromStdString(fixture("open_clip_vit")), "--input",
+                                         QString::fromStdString(ref("open_clip_vit") + ":pixel_values"), "--out",
+                                         QString::fromStdString(out), "--text", "a photo of a cat", "--text",
+                                         "a diagram", "--text", "A Photo of TWO dogs!", "--text",
+                                         QString::fromUtf8("émigré café")},
+                                        {120'000, true});
+    QVERIFY2(result.code == 0, qPrintable(result.err));
+    io::SafeTensorsFile got(out), r(ref("open_clip_vit"));
+    QVERIFY(relL2(got.float_tensor("image_embeds"), r.float_tensor("image_features")) < kGoldenTolerance);
+    QVERIFY(relL2(got.float_tensor("text_embeds"), r.float_tensor("text_features")) < kGoldenTolerance);
+    QVERIFY(relL2(got.float_tensor("logits_per_image"), r.float_tensor("logits_per_image")) < kLogitTolerance);
+    QVERIFY(torch::equal(got.tensor("text_tokens"), r.tensor("text_tokens")));
+    QVERIFY(relL2(got.float_tensor(hookName(2, "hook_resid_post")), r.float_tensor("visual.resblocks.2")) < kGoldenTolerance);
+  }
+
+  void cliTokenize() {
+    const auto result = test::runPrisma({"tokenize", "a photo of a cat", "--context", "16"}, {120'000, true});
+    QVERIFY2(result.code == 0, qPrintable(result.err));
+    QCOMPARE(result.out.trimmed(), QStringLiteral("49406 320 1125 539 320 2368 49407 0 0 0 0 0 0 0 0 0"));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestOpenClip)
+#include "tst_open_clip.moc"
