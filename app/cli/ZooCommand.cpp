@@ -7,6 +7,7 @@
 
 #include "model/Error.h"
 #include "model/io/ResourcePaths.h"
+#include "model/train/ClassifierObjective.h"
 #include "model/zoo/ZooBuilder.h"
 #include "model/zoo/ZooManifest.h"
 
@@ -109,9 +110,10 @@ int build(const zoo::ZooManifest& m, const CliArgs& a, const std::string& miceDi
   o.mice_dir = miceDir;
   o.log = [](const std::string& line) { std::cerr << line << std::endl; };
   o.progress = [](const train::TrainProgress& p) {
-    if (p.phase == train::TrainPhase::Evaluated && p.row)
-      std::cerr << "  step " << p.row->step << "/" << p.total_steps << ": test acc " << p.row->test.top1 << " (loss "
-                << p.row->test.loss << "), " << static_cast<long long>(p.elapsed_s) << " s" << std::endl;
+    if (p.phase != train::TrainPhase::Evaluated || !p.row) return;
+    const train::EvalMetrics test = train::classifierMetrics(*p.row, train::Part::Test);
+    std::cerr << "  step " << p.row->step << "/" << p.total_steps << ": test acc " << test.top1 << " (loss " << test.loss
+              << "), " << static_cast<long long>(p.elapsed_s) << " s" << std::endl;
   };
   char line[256];
   for (const auto* e : todo) {

@@ -287,7 +287,8 @@ private slots:
           QVERIFY2(it == scalars.end(), col.tag.c_str());
           continue;
         }
-        QVERIFY2(it != scalars.end(), qPrintable(QString("%1 @ %2 missing").arg(col.tag).arg(row.step)));
+        QVERIFY2(it != scalars.end(),
+                 qPrintable(QString("%1 @ %2 missing").arg(QString::fromStdString(col.tag)).arg(row.step)));
         QCOMPARE(it->second, static_cast<float>(v));
         ++compared;
       }
@@ -441,7 +442,8 @@ private slots:
     QVERIFY2(more.code == 0, qPrintable(more.err));
     QCOMPARE(listCheckpoints(run.toStdString()).back().step, int64_t(16));
 
-    auto badLr = prisma({"train", "--preset", "induction", "--lr", "-1", "--out", run + "-x"});
+    // 0 passes the command line's number check; the preset's validation refuses it.
+    auto badLr = prisma({"train", "--preset", "induction", "--lr", "0", "--out", run + "-x"});
     QCOMPARE(badLr.code, 1);
     QVERIFY2(badLr.err.contains("optimization.lr"), qPrintable(badLr.err));
     auto badOption = prisma({"train", "--preset", "induction", "--bogus"});
