@@ -1,9 +1,10 @@
 // The Training tab driven as a user would (offscreen): a tiny Induction run started from
 // the form, paused and resumed, stopped, its last checkpoint opened in the explorer, then
 // resumed again and stopped by closing the window. The curves must hold exactly the rows
-// the trainer wrote to metrics.csv (one point per evaluation, same doubles), also across
-// the resume; the form must refuse what TrainConfig::validate refuses; smoothing must be
-// TensorBoard's debiased EMA.
+// the trainer wrote to metrics.csv (one point per evaluation and column, same doubles),
+// also across the resume; a run of another objective (a sparse autoencoder's MSE, L0,
+// explained variance) gets plots of its own columns; the form must refuse what
+// TrainConfig::validate refuses; smoothing must be TensorBoard's debiased EMA.
 
 // LibTorch before Qt: Qt's `slots` macro breaks LibTorch's headers.
 #include "model/io/ResourcePaths.h"
@@ -12,6 +13,7 @@
 
 #include "app/explorer/ExplorerController.h"
 #include "app/explorer/training/PresetForm.h"
+#include "app/explorer/training/RunFolder.h"
 #include "app/explorer/training/TrainingController.h"
 #include "app/explorer/training/TrainingPlots.h"
 #include "app/explorer/training/TrainingView.h"
@@ -45,21 +47,9 @@ constexpr qint64 kPauseAfter = 20;   // steps before pausing
 constexpr qint64 kStopAfter = 70;    // steps before stopping
 constexpr qint64 kResumeFor = 30;    // steps after the resume before closing the window
 
-using Series = TrainingPlots::Series;
-struct Column {
-  Series series;
-  double (*csv)(const train::LogRow&);
-};
-const Column kColumns[] = {
-    {Series::TrainLoss, [](const train::LogRow& r) { return r.train.loss; }},
-    {Series::TestLoss, [](const train::LogRow& r) { return r.test.loss; }},
-    {Series::TrainTop1, [](const train::LogRow& r) { return r.train.top1; }},
-    {Series::TestTop1, [](const train::LogRow& r) { return r.test.top1; }},
-    {Series::TrainTop5, [](const train::LogRow& r) { return r.train.top5; }},
-    {Series::TestTop5, [](const train::LogRow& r) { return r.test.top5; }},
-    {Series::LearningRate, [](const train::LogRow& r) { return r.lr; }},
-    {Series::GradNorm, [](const train::LogRow& r) { return r.grad_norm; }},
-};
+// Every column of a classifier run's metrics.csv after the fixed ones.
+const QStringList kClassifierColumns = {"lr", "grad_norm", "train_batch_loss", "train_loss", "train_acc",
+                                        "train_top5", "test_loss", "test_acc", "test_top5"};
 
 bool sameDouble(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
 }  // namespace
@@ -73,20 +63,24 @@ private:
   TrainingView* view_ = nullptr;
   qint64 stoppedAt_ = 0;
 
-  // Every curve of the current run equals metrics.csv, row for row, bit for bit.
+  // Every curve of the current run equals metrics.csv, column for column, row for row, bit
+  // for bit; and every column has its curve.
   void compareWithCsv() {
     const auto rows = train::readMetricsCsv(QDir(view_->runDir()).filePath(QStringLiteral("metrics.csv")).toStdString());
     QVERIFY(rows.size() >= 2);
     const int run = view_->currentRun();
-    for (const Column& c : kColumns) {
-      const auto data = view_->plots()->graph(run, c.series)->data();
+    QCOMPARE(view_->plots()->plotNames(), (QStringList{"loss", "acc", "lr", "grad_norm"}));
+    for (const QString& column : kClassifierColumns) {
+      const QCPGraph* graph = view_->plots()->graph(run, column);
+      QVERIFY2(graph, qPrintable(column));
+      const auto data = graph->data();
       QCOMPARE(data->size(), static_cast<int>(rows.size()));
       for (int i = 0; i < data->size(); ++i) {
         QCOMPARE(data->at(i)->key, static_cast<double>(rows[i].step));
-        if (!sameDouble(data->at(i)->value, c.csv(rows[i])))
-          QFAIL(qPrintable(QStringLiteral("series %1 row %2: plot %3, csv %4")
-                               .arg(static_cast<int>(c.series)).arg(i)
-                               .arg(data->at(i)->value, 0, 'g', 17).arg(c.csv(rows[i]), 0, 'g', 17)));
+        const double csv = app::toTrainingMetrics(rows[i]).value(column);
+        if (!sameDouble(data->at(i)->value, csv))
+          QFAIL(qPrintable(QStringLiteral("column %1 row %2: plot %3, csv %4")
+                               .arg(column).arg(i).arg(data->at(i)->value, 0, 'g', 17).arg(csv, 0, 'g', 17)));
       }
     }
     // One point per log step (0, 20, 40, ...) plus the steps a session ended at, in order.
@@ -142,18 +136,18 @@ private slots:
     QVector<app::TrainingMetrics> rows(3);
     for (int i = 0; i < 3; ++i) {
       rows[i].step = 10 * i;
-      rows[i].trainLoss = i + 1;  // 1, 2, 3
+      rows[i].setValue(QStringLiteral("train_loss"), i + 1);  // 1, 2, 3
     }
     const int run = plots.addRun(QStringLiteral("known"), rows);
     plots.setSmoothing(0.5);
     // w = 0.5: last = 0.5, 1.25, 2.125; debiased by 1 - 0.5^n = 0.5, 0.75, 0.875.
     const double expected[] = {1.0, 1.25 / 0.75, 2.125 / 0.875};
-    const auto data = plots.graph(run, Series::TrainLoss)->data();
+    const auto data = plots.graph(run, QStringLiteral("train_loss"))->data();
     QCOMPARE(data->size(), 3);
     for (int i = 0; i < 3; ++i) QVERIFY(std::abs(data->at(i)->value - expected[i]) < 1e-12);
     plots.setSmoothing(0.0);
-    QCOMPARE(plots.graph(run, Series::TrainLoss)->data()->at(2)->value, 3.0);
-    QVERIFY(plots.readoutAt(TrainingPlots::Plot::Loss, 12).startsWith(QStringLiteral("step 10")));
+    QCOMPARE(plots.graph(run, QStringLiteral("train_loss"))->data()->at(2)->value, 3.0);
+    QVERIFY(plots.readoutAt(QStringLiteral("loss"), 12).startsWith(QStringLiteral("step 10")));
   }
 
   // A constant learning rate (1e-4 at every row) is drawn on an axis around that value, not
@@ -164,15 +158,66 @@ private slots:
     QVector<app::TrainingMetrics> rows(4);
     for (int i = 0; i < rows.size(); ++i) {
       rows[i].step = 10 * i;
-      rows[i].lr = kLr;
+      rows[i].setValue(QStringLiteral("lr"), kLr);
     }
     plots.addRun(QStringLiteral("constant"), rows);
     plots.show();
     QVERIFY(QTest::qWaitForWindowExposed(&plots));
     plots.flush();
-    const QCPRange y = plots.plot(TrainingPlots::Plot::LearningRate)->yAxis->range();
+    const QCPRange y = plots.plot(QStringLiteral("lr"))->yAxis->range();
     QVERIFY2(y.lower < kLr && kLr < y.upper, qPrintable(QStringLiteral("%1..%2").arg(y.lower).arg(y.upper)));
     QVERIFY2(y.size() <= kLr, qPrintable(QStringLiteral("span %1").arg(y.size())));
+  }
+
+  // A run of another objective -- a sparse autoencoder logging MSE and L1 per part, L0 per
+  // training batch, explained variance and the fraction of dead latents -- written by the
+  // trainer's RunLog and read back as the dashboard reads a run folder: each quantity gets a
+  // plot of its own holding the logged values, parts told apart by pen style, with no
+  // classifier plot left over.
+  void otherObjectivePlotsItsOwnScalars() {
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const std::vector<train::ScalarColumn> columns = {
+        {"train_batch_l0", "train/batch_l0"}, {"train_mse", "train/mse"}, {"train_l1", "train/l1"},
+        {"test_mse", "test/mse"},           {"test_l1", "test/l1"},     {"test_explained_variance", "test/explained_variance"},
+        {"test_dead_fraction", "test/dead_fraction"}};
+    constexpr int kRows = 4;
+    {
+      auto log = train::RunLog::create(dir.path().toStdString(), columns);
+      for (int i = 0; i < kRows; ++i) {
+        train::LogRow row;
+        row.step = 10 * i;
+        row.lr = 1e-3;
+        if (i > 0) row.setScalar("train_batch_l0", 30.0 - i);
+        for (size_t c = 1; c < columns.size(); ++c) row.setScalar(columns[c].column, 1.0 / (i + 1) + 0.01 * double(c));
+        log->append(row);
+      }
+    }
+    QString error;
+    const app::RunFolder folder = app::RunFolder::read(dir.path(), error);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    TrainingPlots plots;
+    const int run = plots.addRun(folder.name, folder.metrics);
+    // The loss first (every run logs its training-batch loss), the loop's plots last.
+    QCOMPARE(plots.plotNames(), (QStringList{"loss", "l0", "mse", "l1", "explained_variance", "dead_fraction", "lr",
+                                             "grad_norm"}));
+    QVERIFY(!plots.plot(QStringLiteral("acc")));
+    QCOMPARE(TrainingPlots::plotNameOf(QStringLiteral("test_explained_variance")), QStringLiteral("explained_variance"));
+    const auto rows = train::readMetricsCsv(QDir(dir.path()).filePath(QStringLiteral("metrics.csv")).toStdString());
+    QCOMPARE(static_cast<int>(rows.size()), kRows);
+    for (const auto& c : columns) {
+      const QCPGraph* graph = plots.graph(run, QString::fromStdString(c.column));
+      QVERIFY2(graph, c.column.c_str());
+      QCOMPARE(graph->data()->size(), kRows);
+      for (int i = 0; i < kRows; ++i)
+        QVERIFY2(sameDouble(graph->data()->at(i)->value, rows[size_t(i)].scalar(c.column)), c.column.c_str());
+    }
+    QCOMPARE(plots.graph(run, QStringLiteral("train_mse"))->pen().style(), Qt::SolidLine);
+    QCOMPARE(plots.graph(run, QStringLiteral("test_mse"))->pen().style(), Qt::DashLine);
+    QCOMPARE(plots.graph(run, QStringLiteral("train_batch_l0"))->pen().style(), Qt::DotLine);
+    const QString readout = plots.readoutAt(QStringLiteral("mse"), 21);
+    QVERIFY2(readout.startsWith(QStringLiteral("step 20")) && readout.contains(QStringLiteral("test mse 0.3633")),
+             qPrintable(readout));
   }
 
   void startPauseResume() {
@@ -244,12 +289,12 @@ private slots:
 
   void resumeContinuesCurvesAndCloseStops() {
     const int run = view_->currentRun();
-    const int pointsBefore = view_->plots()->graph(run, Series::TestLoss)->data()->size();
+    const int pointsBefore = view_->plots()->graph(run, QStringLiteral("test_loss"))->data()->size();
     QVERIFY(view_->resume());  // not paused, stopped: continues the run in its folder
     QVERIFY(view_->running());
     QTRY_VERIFY_WITH_TIMEOUT(view_->lastStatus().step >= stoppedAt_ + kResumeFor, kWaitMs);
     QCOMPARE(view_->currentRun(), run);  // the same curves continue
-    QVERIFY(view_->plots()->graph(run, Series::TestLoss)->data()->size() > pointsBefore);
+    QVERIFY(view_->plots()->graph(run, QStringLiteral("test_loss"))->data()->size() > pointsBefore);
 
     // Closing asks; "no" keeps the run and the window.
     int asked = 0;

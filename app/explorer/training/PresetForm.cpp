@@ -103,7 +103,7 @@ void PresetForm::addFields(QWidget* box, const nlohmann::json& object, const std
     if (v.is_boolean()) {
       auto* check = new QCheckBox(box);
       check->setChecked(v.get<bool>());
-      connect(check, &QCheckBox::toggled, this, [this] { revalidate(); emit edited(); });
+      connect(check, &QCheckBox::toggled, this, [this] { revalidate(); });
       editor = check;
       kind = Kind::Boolean;
     } else {
@@ -114,7 +114,7 @@ void PresetForm::addFields(QWidget* box, const nlohmann::json& object, const std
       } else {
         line->setText(QString::fromStdString(v.dump()));  // numbers, lists, null
       }
-      connect(line, &QLineEdit::textChanged, this, [this] { revalidate(); emit edited(); });
+      connect(line, &QLineEdit::textChanged, this, [this] { revalidate(); });
       editor = line;
     }
     const QString qpath = QString::fromStdString(path);

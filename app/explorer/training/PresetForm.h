@@ -46,7 +46,6 @@ public:
 
 signals:
   void validityChanged(bool valid);
-  void edited();
 
 private:
   void build();

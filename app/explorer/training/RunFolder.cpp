@@ -22,15 +22,11 @@ TrainingMetrics toTrainingMetrics(const train::LogRow& row) {
   m.samples = row.samples;
   m.epoch = row.epoch;
   m.elapsedS = row.elapsed_s;
-  m.lr = row.lr;
-  m.gradNorm = row.grad_norm;
-  m.batchLoss = row.batch_loss;
-  m.trainLoss = row.train.loss;
-  m.trainTop1 = row.train.top1;
-  m.trainTop5 = row.train.top5;
-  m.testLoss = row.test.loss;
-  m.testTop1 = row.test.top1;
-  m.testTop5 = row.test.top5;
+  const auto& loop = train::loopColumns();
+  m.scalars.reserve(static_cast<int>(loop.size() + row.scalars.size()));
+  for (size_t i = 0; i < loop.size(); ++i)
+    m.scalars.push_back({QString::fromStdString(loop[i].column), train::loopValue(row, i)});
+  for (const auto& s : row.scalars) m.scalars.push_back({QString::fromStdString(s.name), s.value});
   return m;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
-// What the dashboard reads from a run folder on disk: its metrics.csv rows (to overlay an
+// What the dashboard reads from a run folder on disk: its metrics.csv rows (to show an
 // earlier run, or to continue the curves of a resumed one) and its complete checkpoints.
-// The one place the dashboard converts the trainer's LogRow / CheckpointInfo into values.
+// The one place the dashboard converts the trainer's LogRow / CheckpointInfo into values:
+// every logged column, whatever the run's objective, becomes a named scalar.
 
 #include "app/explorer/training/TrainingTypes.h"
 

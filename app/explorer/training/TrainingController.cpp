@@ -38,7 +38,6 @@ void TrainingController::start(TrainingRequest request) {
   request.control = control_;
   QMetaObject::invokeMethod(
       worker_, [w = worker_, request] { w->run(request); }, Qt::QueuedConnection);
-  emit started();
 }
 
 void TrainingController::pause() {

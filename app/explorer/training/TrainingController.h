@@ -34,7 +34,6 @@ public:
   bool paused() const;
 
 signals:
-  void started();
   void statusChanged(const prisma::app::TrainingStatus& status);
   void evaluated(const prisma::app::TrainingMetrics& metrics);
   void checkpointWritten(const prisma::app::TrainingCheckpoint& checkpoint);

@@ -5,11 +5,16 @@
 #include <QElapsedTimer>
 #include <QGridLayout>
 #include <QLabel>
+#include <QMouseEvent>
 #include <QShowEvent>
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstring>
+#include <map>
+#include <utility>
 
 namespace prisma::app {
 
@@ -47,82 +52,86 @@ void fitValueAxis(QCustomPlot* p) {
   p->yAxis->setRange(data.lower - margin, data.lower + margin);
 }
 
-struct SeriesInfo {
-  const char* name;
-  TrainingPlots::Plot plot;
-  Qt::PenStyle style;
+// How a column is drawn: its part ("train", "test", training batches or none) sets the pen
+// style, its quantity the plot. A second quantity sharing a plot (top-5 beside top-1
+// accuracy) gets the dotted variants of its part's style.
+struct ColumnInfo {
+  QString plot;
+  Qt::PenStyle style = Qt::SolidLine;
+  bool loop = false;  // lr and grad_norm: the loop's, shown after the objective's plots
 };
-// Train solid, test dashed; top-5 dotted.
-const std::array<SeriesInfo, TrainingPlots::kSeriesCount> kSeries = {{
-    {"train loss", TrainingPlots::Plot::Loss, Qt::SolidLine},
-    {"test loss", TrainingPlots::Plot::Loss, Qt::DashLine},
-    {"train acc", TrainingPlots::Plot::Accuracy, Qt::SolidLine},
-    {"test acc", TrainingPlots::Plot::Accuracy, Qt::DashLine},
-    {"train top-5", TrainingPlots::Plot::Accuracy, Qt::DotLine},
-    {"test top-5", TrainingPlots::Plot::Accuracy, Qt::DashDotLine},
-    {"lr", TrainingPlots::Plot::LearningRate, Qt::SolidLine},
-    {"grad norm", TrainingPlots::Plot::GradNorm, Qt::SolidLine},
-}};
-const std::array<const char*, TrainingPlots::kPlotCount> kPlotTitles = {"Loss", "Accuracy", "Learning rate",
-                                                                         "Gradient norm"};
-// Runs are told apart by colour: the current run first, overlays after it.
-const std::array<QRgb, 6> kRunColors = {0x1f77b4, 0xd62728, 0x2ca02c, 0x9467bd, 0xff7f0e, 0x17becf};
 
-bool logCapable(TrainingPlots::Plot p) { return p != TrainingPlots::Plot::Accuracy; }
+const char* const kBatchPrefix = "train_batch_";
+const char* const kTrainPrefix = "train_";
+const char* const kTestPrefix = "test_";
+const char* const kAccuracy = "acc";
+
+// Quantities drawn in another quantity's plot.
+const std::map<QString, QString> kSharedPlots = {{QStringLiteral("top5"), QString::fromLatin1(kAccuracy)}};
+// Titles of the quantities the classifier trainer logs; others show their own name.
+const std::map<QString, const char*> kTitles = {{QStringLiteral("loss"), "Loss"},
+                                                {QString::fromLatin1(kAccuracy), "Accuracy"},
+                                                {QStringLiteral("lr"), "Learning rate"},
+                                                {QStringLiteral("grad_norm"), "Gradient norm"}};
+// Fractions: a fixed [0, 1] axis, never logarithmic.
+bool isUnitRange(const QString& plot) { return plot == QLatin1String(kAccuracy); }
+
+ColumnInfo columnInfo(const QString& column) {
+  enum { Train, Test, Batch, None } part = None;
+  QString quantity = column;
+  for (const auto& [prefix, p] : {std::pair{kBatchPrefix, Batch}, std::pair{kTrainPrefix, Train},
+                                  std::pair{kTestPrefix, Test}}) {
+    if (column.startsWith(QLatin1String(prefix)) && column.size() > int(std::strlen(prefix))) {
+      quantity = column.mid(int(std::strlen(prefix)));
+      part = p;
+      break;
+    }
+  }
+  ColumnInfo info;
+  const auto shared = kSharedPlots.find(quantity);
+  const bool secondary = shared != kSharedPlots.end();
+  info.plot = secondary ? shared->second : quantity;
+  info.loop = part == None && (quantity == QLatin1String("lr") || quantity == QLatin1String("grad_norm"));
+  switch (part) {
+    case Test: info.style = secondary ? Qt::DashDotLine : Qt::DashLine; break;
+    case Batch: info.style = secondary ? Qt::DashDotDotLine : Qt::DotLine; break;
+    default: info.style = secondary ? Qt::DotLine : Qt::SolidLine; break;
+  }
+  return info;
+}
+
+QString plotTitle(const QString& plot) {
+  const auto known = kTitles.find(plot);
+  if (known != kTitles.end()) return TrainingPlots::tr(known->second);
+  QString title = plot;
+  title.replace(QLatin1Char('_'), QLatin1Char(' '));
+  if (!title.isEmpty()) title[0] = title[0].toUpper();
+  return title;
+}
+
+// A curve's legend name: its column in words ("test loss", "train batch mse").
+QString seriesName(const QString& column) {
+  QString name = column;
+  name.replace(QLatin1Char('_'), QLatin1Char(' '));
+  return name;
+}
+
+// Runs are told apart by colour: the current run first, earlier ones after it.
+const std::array<QRgb, 6> kRunColors = {0x1f77b4, 0xd62728, 0x2ca02c, 0x9467bd, 0xff7f0e, 0x17becf};
 
 }  // namespace
 
-double TrainingPlots::seriesValue(const TrainingMetrics& m, Series s) {
-  switch (s) {
-    case Series::TrainLoss: return m.trainLoss;
-    case Series::TestLoss: return m.testLoss;
-    case Series::TrainTop1: return m.trainTop1;
-    case Series::TestTop1: return m.testTop1;
-    case Series::TrainTop5: return m.trainTop5;
-    case Series::TestTop5: return m.testTop5;
-    case Series::LearningRate: return m.lr;
-    case Series::GradNorm: return m.gradNorm;
-  }
-  return TrainingMetrics::kMissing;
-}
-
-TrainingPlots::Plot TrainingPlots::plotOf(Series s) { return kSeries[static_cast<int>(s)].plot; }
-
 TrainingPlots::TrainingPlots(QWidget* parent) : QWidget(parent) {
-  auto* grid = new QGridLayout;
-  for (int i = 0; i < kPlotCount; ++i) {
-    auto* p = new QCustomPlot(this);
-    p->setObjectName(QStringLiteral("plot%1").arg(i));
-    p->setMinimumHeight(kPlotMinHeight);
-    p->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
-    p->plotLayout()->insertRow(0);
-    p->plotLayout()->addElement(0, 0, new QCPTextElement(p, tr(kPlotTitles[i]), QFont(font().family(), -1, QFont::Bold)));
-    p->xAxis->setLabel(tr("step"));
-    p->legend->setVisible(true);
-    p->legend->setFont(QFont(font().family(), kLegendFontPt));
-    p->legend->setBrush(QColor(255, 255, 255, kLegendAlpha));  // curves stay visible behind it
-    p->legend->setRowSpacing(0);
-    p->legend->setIconSize(kLegendIconWidth, kLegendIconHeight);
-    p->xAxis->ticker()->setTickCount(kStepTicks);  // step labels of long runs must not collide
-    p->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
-    if (static_cast<Plot>(i) == Plot::Accuracy) p->yAxis->setRange(0.0, kAccuracyMax);
-    p->installEventFilter(this);
-    p->setMouseTracking(true);
-    connect(p, &QCustomPlot::mouseMove, this, [this, i](QMouseEvent* e) {
-      const QString text = readoutAt(static_cast<Plot>(i), plots_[i]->xAxis->pixelToCoord(e->pos().x()));
-      readout_->setText(text);
-      emit readoutChanged(text);
-    });
-    connect(p, &QCustomPlot::mouseDoubleClick, this, [this](QMouseEvent*) { resetView(); });
-    plots_[i] = p;
-    grid->addWidget(p, i / 2, i % 2);
-  }
+  grid_ = new QGridLayout;
+  empty_ = new QLabel(tr("No run yet: start one, or open a run folder."), this);
+  empty_->setAlignment(Qt::AlignCenter);
+  grid_->addWidget(empty_, 0, 0);
   readout_ = new QLabel(tr("Hover a plot to read its values; drag to pan, wheel to zoom, double-click to reset."), this);
   readout_->setObjectName(QStringLiteral("plotReadout"));
   readout_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
-  layout->addLayout(grid, 1);
+  layout->addLayout(grid_, 1);
   layout->addWidget(readout_);
 
   replotTimer_.setSingleShot(true);
@@ -132,11 +141,81 @@ TrainingPlots::TrainingPlots(QWidget* parent) : QWidget(parent) {
 
 TrainingPlots::~TrainingPlots() = default;
 
+QString TrainingPlots::plotNameOf(const QString& column) { return columnInfo(column).plot; }
+
+QStringList TrainingPlots::plotNames() const {
+  QStringList names;
+  for (const Plot& p : plots_) names << p.name;
+  return names;
+}
+
+QCustomPlot* TrainingPlots::plot(const QString& name) const {
+  for (const Plot& p : plots_)
+    if (p.name == name) return p.widget;
+  return nullptr;
+}
+
+QCPGraph* TrainingPlots::graph(int run, const QString& column) const {
+  const auto& curves = runs_.at(run).curves;
+  const auto it = curves.find(column);
+  return it == curves.end() ? nullptr : it->second.graph;
+}
+
+TrainingPlots::Plot& TrainingPlots::plotFor(const QString& column) {
+  const QString name = columnInfo(column).plot;
+  for (Plot& p : plots_)
+    if (p.name == name) return p;
+  Plot plot;
+  plot.name = name;
+  plot.unitRange = isUnitRange(name);
+  auto* p = new QCustomPlot(this);
+  p->setObjectName(QStringLiteral("plot_") + name);
+  p->setMinimumHeight(kPlotMinHeight);
+  p->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  p->plotLayout()->insertRow(0);
+  p->plotLayout()->addElement(0, 0, new QCPTextElement(p, plotTitle(name), QFont(font().family(), -1, QFont::Bold)));
+  p->xAxis->setLabel(tr("step"));
+  p->legend->setVisible(true);
+  p->legend->setFont(QFont(font().family(), kLegendFontPt));
+  p->legend->setBrush(QColor(255, 255, 255, kLegendAlpha));  // curves stay visible behind it
+  p->legend->setRowSpacing(0);
+  p->legend->setIconSize(kLegendIconWidth, kLegendIconHeight);
+  p->xAxis->ticker()->setTickCount(kStepTicks);  // step labels of long runs must not collide
+  p->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  if (plot.unitRange) p->yAxis->setRange(0.0, kAccuracyMax);
+  p->installEventFilter(this);
+  p->setMouseTracking(true);
+  connect(p, &QCustomPlot::mouseMove, this, [this, p, name](QMouseEvent* e) {
+    readout_->setText(readoutAt(name, p->xAxis->pixelToCoord(e->pos().x())));
+  });
+  connect(p, &QCustomPlot::mouseDoubleClick, this, [this](QMouseEvent*) { resetView(); });
+  plot.widget = p;
+  const int i = static_cast<int>(plots_.size());
+  if (i == 0) {
+    grid_->removeWidget(empty_);
+    empty_->hide();
+  }
+  grid_->addWidget(p, i / 2, i % 2);
+  plots_.push_back(plot);
+  applyScale(plots_.back());
+  return plots_.back();
+}
+
+TrainingPlots::Curve& TrainingPlots::curveFor(Run& run, const QString& column) {
+  auto it = run.curves.find(column);
+  if (it != run.curves.end()) return it->second;
+  QCustomPlot* p = plotFor(column).widget;
+  QCPGraph* g = p->addGraph();
+  g->setPen(QPen(run.color, kThinPen, columnInfo(column).style));
+  g->setName(run.label + QStringLiteral(": ") + seriesName(column));
+  return run.curves[column] = Curve{g, {}};
+}
+
 bool TrainingPlots::eventFilter(QObject* watched, QEvent* event) {
   // A user's zoom or pan holds the view: new points no longer rescale that plot.
   if (event->type() == QEvent::Wheel || event->type() == QEvent::MouseButtonPress) {
-    for (int i = 0; i < kPlotCount; ++i)
-      if (watched == plots_[i]) userView_[i] = true;
+    for (Plot& p : plots_)
+      if (watched == p.widget) p.userView = true;
   }
   return QWidget::eventFilter(watched, event);
 }
@@ -145,47 +224,29 @@ int TrainingPlots::addRun(const QString& label, const QVector<TrainingMetrics>& 
   Run run;
   run.label = label;
   run.color = QColor(kRunColors[nextColor_++ % kRunColors.size()]);
-  for (int s = 0; s < kSeriesCount; ++s) {
-    QCustomPlot* p = plots_[static_cast<int>(kSeries[s].plot)];
-    QCPGraph* g = p->addGraph();
-    QPen pen(run.color, kThinPen, kSeries[s].style);
-    g->setPen(pen);
-    g->setName(label + QStringLiteral(": ") + tr(kSeries[s].name));
-    run.graphs[s] = g;
-  }
   runs_.push_back(std::move(run));
   const int index = runCount() - 1;
   setRunMetrics(index, metrics);
   return index;
 }
 
-void TrainingPlots::setRunLabel(int run, const QString& label) {
-  Run& r = runs_.at(run);
-  r.label = label;
-  for (int s = 0; s < kSeriesCount; ++s) r.graphs[s]->setName(label + QStringLiteral(": ") + tr(kSeries[s].name));
-  markDirty();
-}
-
-void TrainingPlots::removeRun(int run) {
-  Run& r = runs_.at(run);
-  for (int s = 0; s < kSeriesCount; ++s) plots_[static_cast<int>(kSeries[s].plot)]->removeGraph(r.graphs[s]);
-  runs_.erase(runs_.begin() + run);
-  markDirty();
-}
-
 void TrainingPlots::addPoint(Run& run, const TrainingMetrics& m) {
   const double w = smoothing_;
-  for (int s = 0; s < kSeriesCount; ++s) {
-    const double y = seriesValue(m, static_cast<Series>(s));
-    double shown = y;
-    if (std::isfinite(y) && w > 0.0) {
-      Ema& e = run.ema[s];
-      e.last = w * e.last + (1.0 - w) * y;
-      e.count += 1;
-      shown = e.last / (1.0 - std::pow(w, e.count));
+  // The objective's quantities first, the loop's learning rate and gradient norm last, so
+  // plots appear in that order whatever the column order.
+  for (const bool loop : {false, true}) {
+    for (const TrainingScalar& s : m.scalars) {
+      if (columnInfo(s.column).loop != loop) continue;
+      Curve& c = curveFor(run, s.column);
+      double shown = s.value;
+      if (std::isfinite(s.value) && w > 0.0) {
+        c.ema.last = w * c.ema.last + (1.0 - w) * s.value;
+        c.ema.count += 1;
+        shown = c.ema.last / (1.0 - std::pow(w, c.ema.count));
+      }
+      // NaN (no value yet, e.g. the learning rate before the first update) is a gap.
+      c.graph->addData(static_cast<double>(m.step), shown);
     }
-    // NaN (no value yet, e.g. the learning rate before the first update) is a gap.
-    run.graphs[s]->addData(static_cast<double>(m.step), shown);
   }
 }
 
@@ -204,8 +265,10 @@ void TrainingPlots::setRunMetrics(int run, const QVector<TrainingMetrics>& metri
 }
 
 void TrainingPlots::rebuild(Run& run) {
-  run.ema = {};
-  for (QCPGraph* g : run.graphs) g->data()->clear();
+  for (auto& [column, c] : run.curves) {
+    c.ema = {};
+    c.graph->data()->clear();
+  }
   for (const auto& m : run.metrics) addPoint(run, m);
 }
 
@@ -218,33 +281,31 @@ void TrainingPlots::setSmoothing(double weight) {
 
 void TrainingPlots::setLogScale(bool on) {
   logScale_ = on;
-  applyScales();
+  for (Plot& p : plots_) applyScale(p);
   markDirty();
 }
 
-void TrainingPlots::applyScales() {
-  for (int i = 0; i < kPlotCount; ++i) {
-    if (!logCapable(static_cast<Plot>(i))) continue;
-    QCPAxis* y = plots_[i]->yAxis;
-    y->setScaleType(logScale_ ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
-    if (logScale_) y->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
-    else y->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
-    userView_[i] = false;
-  }
+void TrainingPlots::applyScale(Plot& plot) {
+  if (plot.unitRange) return;
+  QCPAxis* y = plot.widget->yAxis;
+  y->setScaleType(logScale_ ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+  if (logScale_) y->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+  else y->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+  plot.userView = false;
 }
 
 void TrainingPlots::resetView() {
-  userView_.fill(false);
+  for (Plot& p : plots_) p.userView = false;
   markDirty();
 }
 
-QString TrainingPlots::readoutAt(Plot plot, double step) const {
+QString TrainingPlots::readoutAt(const QString& plot, double step) const {
   QStringList parts;
   double shownStep = std::nan("");
   for (const Run& r : runs_) {
-    for (int s = 0; s < kSeriesCount; ++s) {
-      if (kSeries[s].plot != plot) continue;
-      const auto data = r.graphs[s]->data();
+    for (const auto& [column, c] : r.curves) {
+      if (columnInfo(column).plot != plot) continue;
+      const auto data = c.graph->data();
       if (data->isEmpty()) continue;
       // The point nearest `step`: the first at or after it, or the one before.
       auto it = data->findBegin(step, false);
@@ -254,7 +315,7 @@ QString TrainingPlots::readoutAt(Plot plot, double step) const {
         if (std::abs(before->key - step) < std::abs(it->key - step)) it = before;
       }
       if (!std::isfinite(shownStep)) shownStep = it->key;
-      parts << QStringLiteral("%1 %2").arg(r.graphs[s]->name()).arg(it->value, 0, 'g', 5);
+      parts << QStringLiteral("%1 %2").arg(c.graph->name()).arg(it->value, 0, 'g', 5);
     }
   }
   if (parts.isEmpty()) return {};
@@ -277,11 +338,11 @@ void TrainingPlots::replotNow() {
   dirty_ = false;
   QElapsedTimer timer;
   timer.start();
-  for (int i = 0; i < kPlotCount; ++i) {
-    QCustomPlot* p = plots_[i];
-    if (!userView_[i]) {
+  for (Plot& plot : plots_) {
+    QCustomPlot* p = plot.widget;
+    if (!plot.userView) {
       p->xAxis->rescale(true);
-      if (static_cast<Plot>(i) == Plot::Accuracy) p->yAxis->setRange(0.0, kAccuracyMax);
+      if (plot.unitRange) p->yAxis->setRange(0.0, kAccuracyMax);
       else fitValueAxis(p);
     }
     p->replot();

@@ -1,9 +1,15 @@
 #pragma once
-// The dashboard's live curves (QCustomPlot): loss, accuracy (top-1, top-5), learning rate
-// and gradient norm over update steps, for the current run and any earlier run overlaid.
-// Points arrive as values and are appended; nothing replots per point: a single-shot
-// timer replots the dirty plots at most every kReplotIntervalMs (PlotJuggler's approach),
-// so a fast run costs the GUI thread a few replots per second whatever its step rate.
+// The dashboard's live curves (QCustomPlot): one plot per quantity a run logs, whatever its
+// objective, for the current run and any earlier run shown beside it. A metrics.csv column
+// names its part and quantity -- train_loss, test_loss and train_batch_loss are the loss of
+// the train part, the test part and the training batches -- so a classifier's run shows
+// Loss, Accuracy (top-1 and top-5), Learning rate and Gradient norm, and a sparse
+// autoencoder's MSE, L0 or explained variance appear as plots of their own without a change
+// here. Train is drawn solid, test dashed, training batches dotted.
+//
+// Points arrive as values and are appended; nothing replots per point: a single-shot timer
+// replots the dirty plots at most every kReplotIntervalMs (PlotJuggler's approach), so a
+// fast run costs the GUI thread a few replots per second whatever its step rate.
 //
 // Smoothing is TensorBoard's debiased exponential moving average: with weight w,
 // last = w·last + (1−w)·y and the shown value is last / (1 − w^n) after n points, so the
@@ -12,16 +18,18 @@
 #include "app/explorer/training/TrainingTypes.h"
 
 #include <QColor>
+#include <QStringList>
 #include <QTimer>
 #include <QVector>
 #include <QWidget>
 
-#include <array>
+#include <map>
+#include <vector>
 
 class QCustomPlot;
 class QCPGraph;
+class QGridLayout;
 class QLabel;
-class QMouseEvent;
 
 namespace prisma::app {
 
@@ -31,11 +39,6 @@ class TrainingPlots : public QWidget {
 public:
   static constexpr int kReplotIntervalMs = 40;
 
-  enum class Plot { Loss, Accuracy, LearningRate, GradNorm };
-  static constexpr int kPlotCount = 4;
-  enum class Series { TrainLoss, TestLoss, TrainTop1, TestTop1, TrainTop5, TestTop5, LearningRate, GradNorm };
-  static constexpr int kSeriesCount = 8;
-
   explicit TrainingPlots(QWidget* parent = nullptr);
   ~TrainingPlots() override;
 
@@ -43,34 +46,33 @@ public:
   int addRun(const QString& label, const QVector<TrainingMetrics>& metrics = {});
   void appendMetrics(int run, const TrainingMetrics& metrics);
   void setRunMetrics(int run, const QVector<TrainingMetrics>& metrics);
-  void setRunLabel(int run, const QString& label);
-  void removeRun(int run);
   int runCount() const { return static_cast<int>(runs_.size()); }
   const QVector<TrainingMetrics>& metrics(int run) const { return runs_.at(run).metrics; }
 
-  // Loss, learning rate and gradient norm on log axes (accuracy stays linear).
+  // The plots shown, by quantity ("loss", "acc", "lr", "grad_norm", "mse", ...), in order.
+  QStringList plotNames() const;
+  // nullptr when no run logs that quantity.
+  QCustomPlot* plot(const QString& name) const;
+  // The curve of one metrics.csv column of a run; nullptr when the run has no such column.
+  QCPGraph* graph(int run, const QString& column) const;
+  // The plot a column is drawn in.
+  static QString plotNameOf(const QString& column);
+
+  // Every plot but the bounded ones (accuracy) on log axes.
   void setLogScale(bool on);
   bool logScale() const { return logScale_; }
   // EMA weight in [0, 1); 0 shows the raw values.
   void setSmoothing(double weight);
   double smoothing() const { return smoothing_; }
-  // The values shown at the step nearest `step` on `plot` (what hovering shows).
-  QString readoutAt(Plot plot, double step) const;
+  // The values shown at the step nearest `step` on a plot (what hovering shows).
+  QString readoutAt(const QString& plot, double step) const;
   // Back to the data's full range (also a double-click on a plot).
   void resetView();
   // Replots now if points are waiting (before grabbing the window).
   void flush() { replotNow(); }
 
-  QCustomPlot* plot(Plot p) const { return plots_[static_cast<int>(p)]; }
-  QCPGraph* graph(int run, Series s) const { return runs_.at(run).graphs[static_cast<int>(s)]; }
   int replotCount() const { return replots_; }
   double longestReplotMs() const { return longestReplotMs_; }
-
-  static double seriesValue(const TrainingMetrics& m, Series s);
-  static Plot plotOf(Series s);
-
-signals:
-  void readoutChanged(const QString& text);
 
 protected:
   bool eventFilter(QObject* watched, QEvent* event) override;
@@ -81,23 +83,35 @@ private:
     double last = 0.0;
     int count = 0;
   };
+  struct Curve {
+    QCPGraph* graph = nullptr;
+    Ema ema;
+  };
   struct Run {
     QString label;
     QColor color;
     QVector<TrainingMetrics> metrics;
-    std::array<QCPGraph*, kSeriesCount> graphs{};
-    std::array<Ema, kSeriesCount> ema{};
+    std::map<QString, Curve> curves;  // by column
+  };
+  struct Plot {
+    QString name;
+    QCustomPlot* widget = nullptr;
+    bool unitRange = false;  // a fraction in [0, 1]: fixed axis, never logarithmic
+    bool userView = false;   // zoomed or panned: no autoscale until reset
   };
 
+  Plot& plotFor(const QString& column);
+  Curve& curveFor(Run& run, const QString& column);
   void addPoint(Run& run, const TrainingMetrics& m);
   void rebuild(Run& run);
   void markDirty();
   void replotNow();
-  void applyScales();
+  void applyScale(Plot& plot);
 
-  std::array<QCustomPlot*, kPlotCount> plots_{};
-  std::array<bool, kPlotCount> userView_{};  // zoomed or panned: no autoscale until reset
+  std::vector<Plot> plots_;
   std::vector<Run> runs_;
+  QGridLayout* grid_ = nullptr;
+  QLabel* empty_ = nullptr;
   QTimer replotTimer_;
   QLabel* readout_ = nullptr;
   bool dirty_ = false;

@@ -12,19 +12,36 @@
 
 namespace prisma::app {
 
-// One evaluation: a row of the run's metrics.csv. NaN where the trainer has no value
-// (the learning rate and gradient norm before the first update).
+// One logged value: a metrics.csv column (lr, grad_norm, train_batch_loss, then the
+// objective's own: train_loss, test_acc, test_mse, ...) and its value.
+struct TrainingScalar {
+  QString column;
+  double value = std::numeric_limits<double>::quiet_NaN();
+};
+
+// One evaluation: a row of the run's metrics.csv, whatever the objective logs. NaN where
+// the trainer has no value (the learning rate and gradient norm before the first update).
 struct TrainingMetrics {
   static constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
   qint64 step = 0;
   qint64 samples = 0;
   double epoch = 0.0;
   double elapsedS = 0.0;
-  double lr = kMissing;
-  double gradNorm = kMissing;
-  double batchLoss = kMissing;
-  double trainLoss = kMissing, trainTop1 = kMissing, trainTop5 = kMissing;
-  double testLoss = kMissing, testTop1 = kMissing, testTop5 = kMissing;
+  QVector<TrainingScalar> scalars;  // in column order
+
+  double value(const QString& column) const {
+    for (const auto& s : scalars)
+      if (s.column == column) return s.value;
+    return kMissing;
+  }
+  void setValue(const QString& column, double value) {
+    for (auto& s : scalars)
+      if (s.column == column) {
+        s.value = value;
+        return;
+      }
+    scalars.push_back({column, value});
+  }
 };
 
 // The trainer's latest progress report (throttled by the worker).

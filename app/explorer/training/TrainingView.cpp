@@ -390,13 +390,6 @@ bool TrainingView::openRun(const QString& dir, QString& error) {
   return true;
 }
 
-bool TrainingView::overlayRun(const QString& dir, QString& error) {
-  const RunFolder folder = RunFolder::read(dir, error);
-  if (!error.isEmpty()) return false;
-  plots_->addRun(folder.name, folder.metrics);
-  return true;
-}
-
 void TrainingView::onStatus(const TrainingStatus& s) {
   status_ = s;
   progress_->setRange(0, static_cast<int>(std::max<qint64>(1, s.totalSteps)));

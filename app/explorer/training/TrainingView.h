@@ -2,9 +2,10 @@
 // The Training tab: pick a preset and edit it, choose the run folder, then Start / Pause /
 // Resume / Stop a run on the training worker's thread while its curves, progress, log and
 // checkpoints fill in. A checkpoint opens in the explorer by double-click or by the
-// scrubber, so attention maps can be watched across training. Earlier run folders open as
-// overlays; a stopped run resumes and continues its own curves (read back from its
-// metrics.csv, as the trainer continues its file).
+// scrubber, so attention maps can be watched across training. An earlier run folder opens
+// as the current run, the runs shown before staying beside it; a stopped run resumes and
+// continues its own curves (read back from its metrics.csv, as the trainer continues its
+// file). The curves are whatever the run logs (TrainingPlots).
 
 #include "app/explorer/training/TrainingTypes.h"
 
@@ -52,8 +53,6 @@ public:
   // Opens an earlier run folder: it becomes the current run (resumable) and the run shown
   // before stays overlaid. False with `error` set when it is not a readable run.
   bool openRun(const QString& dir, QString& error);
-  // Overlays a run folder's curves without making it the current run.
-  bool overlayRun(const QString& dir, QString& error);
 
   bool running() const;
   bool paused() const;
