@@ -14,16 +14,26 @@ namespace {
 constexpr int kOpenAiContext = 77;  // every OpenAI / open_clip CLIP's context length
 }
 
-void addClipOutputs(clip::ClipModel& model, const torch::Tensor& image_embeds, const std::vector<std::string>& texts,
-                    std::map<std::string, torch::Tensor>& tensors) {
-  tensors["image_embeds"] = image_embeds;
-  if (texts.empty()) return;
+std::shared_ptr<const clip::ZeroShotHead> prepareClipRun(clip::ClipModel& model, const ClipRunOptions& options) {
+  if (options.classes.empty()) return nullptr;
+  const auto classes = options.classes == "imagenet" ? clip::imageNetPromptClasses() : clip::readClassFile(options.classes);
+  auto head = std::make_shared<const clip::ZeroShotHead>(clip::buildZeroShotHead(model, classes, options.tmpl));
+  clip::installZeroShotHead(model, *head);
+  return head;
+}
+
+void addClipOutputs(clip::ClipModel& model, const torch::Tensor& pixels, const ClipRunOptions& options,
+                    const clip::ZeroShotHead* head, std::map<std::string, torch::Tensor>& tensors) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor tokens = model.tokenize(texts);  // [texts, context]
+  const torch::Tensor image = model.encodeImage(pixels);  // [images, embed_dim]
+  tensors["image_embeds"] = image;
+  if (head) tensors["logits"] = clip::zeroShotLogits(model, *head, pixels);
+  if (options.texts.empty()) return;
+  const torch::Tensor tokens = model.tokenize(options.texts);  // [texts, context]
   const torch::Tensor text = model.text->forward(tokens);
   tensors["text_tokens"] = tokens;
   tensors["text_embeds"] = text;
-  tensors["logits_per_image"] = clip::clipLogits(image_embeds, text, model.logit_scale, model.logit_bias);
+  tensors["logits_per_image"] = clip::clipLogits(image, text, model.logit_scale, model.logit_bias);
 }
 
 // prisma tokenize TEXT... [--context N] [--vocab FILE.txt.gz]: one row of ids per text.

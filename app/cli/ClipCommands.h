@@ -3,16 +3,28 @@
 // `prisma tokenize`.
 
 #include "model/clip/ClipModel.h"
+#include "model/clip/ZeroShot.h"
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace prisma::cli {
 
-// For a CLIP: image_embeds (= the image tower's output); with `texts`, text_tokens,
-// text_embeds and logits_per_image [images, texts].
-void addClipOutputs(clip::ClipModel& model, const torch::Tensor& image_embeds, const std::vector<std::string>& texts,
-                    std::map<std::string, torch::Tensor>& tensors);
+struct ClipRunOptions {
+  std::vector<std::string> texts;  // --text, repeatable
+  std::string classes;             // --classes FILE, or "imagenet"; "" = no zero-shot head
+  std::string tmpl = clip::kDefaultTemplate;  // --template
+};
+
+// With classes: builds the zero-shot head and installs it in the model (so the run's hooks
+// and `output` are the classifier's); null otherwise.
+std::shared_ptr<const clip::ZeroShotHead> prepareClipRun(clip::ClipModel& model, const ClipRunOptions& options);
+
+// image_embeds; with texts, text_tokens, text_embeds and logits_per_image [images, texts];
+// with a zero-shot head, `logits` [images, classes] (CLIP's exact numbers).
+void addClipOutputs(clip::ClipModel& model, const torch::Tensor& pixels, const ClipRunOptions& options,
+                    const clip::ZeroShotHead* head, std::map<std::string, torch::Tensor>& tensors);
 
 }  // namespace prisma::cli

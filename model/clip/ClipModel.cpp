@@ -38,7 +38,11 @@ torch::Tensor ClipModel::encodeText(const std::vector<std::string>& texts) {
 
 torch::Tensor ClipModel::encodeImage(const torch::Tensor& pixels) {
   torch::NoGradGuard no_grad;
-  return image.model->forward(pixels);
+  // From ln_post's output, so it holds whatever head the model carries now.
+  auto run = image.model->run_with_cache(pixels, filters::exact({"hook_ln_final"}));
+  torch::Tensor pooled = run.cache["hook_ln_final"];  // [images, tokens, D] or [images, D]
+  if (pooled.dim() == 3) pooled = pooled.select(1, 0);
+  return torch::matmul(pooled, visual_proj);
 }
 
 bool hasTextTower(const std::string& path) {
@@ -56,6 +60,7 @@ ClipModel loadClip(const std::string& path, const io::LoadOptions& options) {
   if (!files) throw Error(path, "", "not an open_clip model (no open_clip_config.json, no open_clip tensor names)");
   ClipModel m;
   m.image = io::loadOpenClip(*files, options);
+  m.visual_proj = m.image.model->head->W_H.detach().clone();
   std::vector<std::string> notes;
   io::WeightFile w = io::WeightFile::open(files->weights, notes);
   w.stripPrefix("module.");

@@ -16,7 +16,8 @@
 namespace prisma::clip {
 
 struct ClipModel {
-  io::LoadedModel image;  // its output is image_features [images, embed_dim]
+  io::LoadedModel image;  // its output is image_features [images, embed_dim] (until a zero-shot head replaces it)
+  torch::Tensor visual_proj;  // [d_model, embed_dim]: open_clip's visual.proj
   TextTransformer text{nullptr};
   ClipTokenizer tokenizer;
   torch::Tensor logit_scale;  // [] the raw parameter (its exp multiplies the cosines)

@@ -12,6 +12,7 @@
 #include "model/clip/ClipModel.h"
 #include "model/clip/ClipTokenizer.h"
 #include "model/clip/TextClean.h"
+#include "model/clip/ZeroShot.h"
 #include "model/io/ModelLoader.h"
 #include "model/io/SafeTensors.h"
 #include "model/vit/HookNames.h"
@@ -210,6 +211,49 @@ private slots:
     QVERIFY(relL2(logits.t(), r.float_tensor("logits_per_text")) < kLogitTolerance);
   }
 
+  // --- zero-shot heads ---------------------------------------------------------------
+
+  // The reference's four prompts as "classes" with the template "{}": CLIP's own logits.
+  void zeroShotHead() {
+    io::SafeTensorsFile r(ref("open_clip_vit"));
+    clip::ClipModel m = clip::loadClip(fixture("open_clip_vit"));
+    const torch::Tensor pixels = r.float_tensor("pixel_values");
+    const torch::Tensor features = m.encodeImage(pixels);
+    clip::ZeroShotCache cache;
+    const auto head = cache.get(m, kPrompts, "{}");
+    QCOMPARE(head->prompts, kPrompts);
+    QVERIFY(cache.get(m, kPrompts, "{}") == head);  // computed once
+    QCOMPARE(cache.size(), size_t(1));
+    QVERIFY(cache.get(m, kPrompts, "a photo of a {}.") != head);
+    QCOMPARE(cache.size(), size_t(2));
+
+    const double exact = relL2(clip::zeroShotLogits(m, *head, pixels), r.float_tensor("logits_per_image"));
+    QVERIFY2(exact < kLogitTolerance, qPrintable(QString::number(exact)));
+    clip::installZeroShotHead(m, *head);
+    QCOMPARE(m.image.model->cfg().class_names, kPrompts);
+    torch::NoGradGuard no_grad;
+    // The installed linear head: CLIP's logits times the image embedding's norm.
+    const torch::Tensor linear = m.image.model->forward(pixels);
+    const torch::Tensor expected = r.float_tensor("logits_per_image") * features.norm(2, -1, true);
+    QVERIFY(relL2(linear, expected) < kLogitTolerance);
+    // The image embedding survives the head's replacement.
+    QVERIFY(relL2(m.encodeImage(pixels), r.float_tensor("image_features")) < kGoldenTolerance);
+  }
+
+  void classFiles() {
+    QCOMPARE(clip::promptFor("a photo of a {}.", "cat"), std::string("a photo of a cat."));
+    const auto imagenet = clip::imageNetPromptClasses();
+    QCOMPARE(imagenet.size(), size_t(1000));
+    QCOMPARE(imagenet.front(), std::string("tench"));
+    writeText(path("classes.txt"), "# pets\r\ncat\r\n\n  dog  \nbig red car\n");
+    QCOMPARE(clip::readClassFile(path("classes.txt")), (std::vector<std::string>{"cat", "dog", "big red car"}));
+    writeText(path("empty.txt"), "# nothing\n\n");
+    expectError([&] { clip::readClassFile(path("empty.txt")); }, "empty.txt", "no class names");
+    writeText(path("nul.txt"), std::string("cat\ndo\0g\n", 9));
+    expectError([&] { clip::readClassFile(path("nul.txt")); }, "nul.txt", "line 2");
+    expectError([&] { clip::readClassFile(path("absent.txt")); }, "absent.txt", "cannot open");
+  }
+
   // --- hostile inputs --------------------------------------------------------------
 
   void unknownVisionTower() {
@@ -307,6 +351,28 @@ private slots:
     QVERIFY(relL2(got.float_tensor("logits_per_image"), r.float_tensor("logits_per_image")) < kLogitTolerance);
     QVERIFY(torch::equal(got.tensor("text_tokens"), r.tensor("text_tokens")));
     QVERIFY(relL2(got.float_tensor(hookName(2, "hook_resid_post")), r.float_tensor("visual.resblocks.2")) < kGoldenTolerance);
+  }
+
+  void cliZeroShot() {
+    writeText(path("prompts.txt"), "a photo of a cat\na diagram\nA Photo of TWO dogs!\n\u00e9migr\u00e9 caf\u00e9\n");
+    const std::string out = path("zero_shot.safetensors");
+    const auto result = test::runPrisma({"run", QString::fromStdString(fixture("open_clip_vit")), "--input",
+                                         QString::fromStdString(ref("open_clip_vit") + ":pixel_values"), "--out",
+                                         QString::fromStdString(out), "--classes",
+                                         QString::fromStdString(path("prompts.txt")), "--template", "{}"},
+                                        {120'000, true});
+    QVERIFY2(result.code == 0, qPrintable(result.err));
+    io::SafeTensorsFile got(out), r(ref("open_clip_vit"));
+    QVERIFY(relL2(got.float_tensor("logits"), r.float_tensor("logits_per_image")) < kLogitTolerance);
+    QCOMPARE(got.float_tensor("output").sizes().vec(), (std::vector<int64_t>{2, 4}));
+    QVERIFY(relL2(got.float_tensor("image_embeds"), r.float_tensor("image_features")) < kGoldenTolerance);
+    // ImageNet-1k's default prompts.
+    const auto imagenet = test::runPrisma({"run", QString::fromStdString(fixture("open_clip_vit")), "--input",
+                                           QString::fromStdString(ref("open_clip_vit") + ":pixel_values"), "--out",
+                                           QString::fromStdString(out), "--classes", "imagenet", "--names", "^$"},
+                                          {120'000, true});
+    QVERIFY2(imagenet.code == 0, qPrintable(imagenet.err));
+    QCOMPARE(io::SafeTensorsFile(out).float_tensor("logits").sizes().vec(), (std::vector<int64_t>{2, 1000}));
   }
 
   void cliTokenize() {
