@@ -103,7 +103,7 @@ int attentionCommand(const Args& args, std::ostream& out) {
       tensors["rollout"] = matrix;
       title = "attention rollout";
     } else {
-      const int c = a.intValue("relevancy", 0);
+      const int c = a.intValue("relevancy", 0, kNonNegative);
       if (c < 0 || c >= cfg.n_classes) throw UsageError("--relevancy: class out of range");
       matrix = interp::gradientRelevancy(model, pixels, c);
       tensors["relevancy"] = matrix;
@@ -120,7 +120,7 @@ int attentionCommand(const Args& args, std::ostream& out) {
       maps = interp::queryMapsAllLayers(run.cache, token, cfg);  // [layer, head, batch, g, g]
       title = "attention of " + queryText(q) + ", layers x heads";
     } else {
-      const int L = a.intValue("layer", -1), H = a.intValue("head", -1);
+      const int L = a.intValue("layer", -1, kNonNegative), H = a.intValue("head", -1, kNonNegative);
       if (L < 0 || L >= cfg.n_layers) throw UsageError("--layer out of range [0, " + std::to_string(cfg.n_layers) + ")");
       if (H < 0 || H >= cfg.n_heads) throw UsageError("--head out of range [0, " + std::to_string(cfg.n_heads) + ")");
       const torch::Tensor pattern = run.cache["blocks." + std::to_string(L) + ".attn.hook_pattern"];

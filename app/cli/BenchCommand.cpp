@@ -72,11 +72,11 @@ int benchCommand(const Args& args, std::ostream& out) {
   CliArgs a(args, {"reps", "model", "threads"}, {"quick"});
   const std::string what = a.positional(0, "benchmark name (forward)");
   if (what != "forward") throw UsageError("unknown benchmark '" + what + "' (available: forward)");
-  const int reps = a.intValue("reps", a.flag("quick") ? 3 : 10);
+  const int reps = a.intValue("reps", a.flag("quick") ? 3 : 10, kCount);
   const std::string only = a.value("model");  // "mouse", "vit-b16" or empty for both
   if (!only.empty() && only != "mouse" && only != "vit-b16")
     throw UsageError("--model must be mouse or vit-b16");
-  if (a.has("threads")) at::set_num_threads(std::max(1, a.intValue("threads", 1)));
+  if (a.has("threads")) at::set_num_threads(a.intValue("threads", 1, kCount));
   torch::NoGradGuard no_grad;
 
   const auto blas = runtime::blasInfo();

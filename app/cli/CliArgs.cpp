@@ -1,9 +1,96 @@
 #include "app/cli/CliArgs.h"
 
+#include "datasets/ImageIO.h"
+#include "model/core/MemoryBudget.h"
+#include "model/core/Numbers.h"
+
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <sstream>
 
 namespace prisma::cli {
+
+namespace {
+constexpr const char* kMaxMemoryOption = "max-memory";
+constexpr const char* kMaxImagePixelsOption = "max-image-pixels";
+constexpr const char* kAcceptTruncatedOption = "accept-truncated-images";
+
+// "an integer >= 1", "a number in [0, 1]": what an option accepts, for messages.
+std::string accepted(const char* kind, double min, double max) {
+  auto text = [](double v) {
+    std::ostringstream s;
+    if (std::floor(v) == v && std::abs(v) < 1e18) s << static_cast<long long>(v);
+    else s << v;
+    return s.str();
+  };
+  if (max >= double(INT_MAX) && min <= -double(INT_MAX)) return std::string(kind);
+  if (max >= double(INT_MAX)) return std::string(kind) + " >= " + text(min);
+  return std::string(kind) + " in [" + text(min) + ", " + text(max) + "]";
+}
+}  // namespace
+
+const char* const kGlobalOptionsHelp =
+    "options of every command:\n"
+    "  --max-memory SIZE         budget for what a file declares (storages, parameters, records), e.g. 4G;\n"
+    "                            default half of physical memory (PRISMA_MAX_MEMORY)\n"
+    "  --max-image-pixels N      refuse images with more pixels, checked before decoding; default 50000000\n"
+    "                            (PRISMA_MAX_IMAGE_PIXELS)\n"
+    "  --accept-truncated-images decode a JPEG cut short instead of refusing it (PRISMA_ACCEPT_TRUNCATED_IMAGES=1)\n";
+
+int64_t parseIntegerOption(const std::string& text, const std::string& option, IntRange range) {
+  const std::string problem = integerProblem(text, range.min, range.max);
+  if (problem.empty()) return *parseInteger(text);
+  const bool outside = problem.rfind("is outside", 0) == 0 || problem.rfind("does not fit", 0) == 0;
+  throw UsageError("option --" + option + " needs " + accepted("an integer", double(range.min), double(range.max)) +
+                   ", got '" + text + "'" + (outside ? "" : " (" + problem + ")"));
+}
+
+double parseRealOption(const std::string& text, const std::string& option, double min, double max) {
+  const auto v = parseReal(text);
+  if (!v || *v < min || *v > max)
+    throw UsageError("option --" + option + " needs " + accepted("a number", min, max) + ", got '" + text + "'");
+  return *v;
+}
+
+std::vector<std::string> applyGlobalOptions(const std::vector<std::string>& args) {
+  std::vector<std::string> rest;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") {  // everything after belongs to the command
+      rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+      break;
+    }
+    std::string name = a.rfind("--", 0) == 0 ? a.substr(2) : "", value;
+    const auto eq = name.find('=');
+    const bool inline_value = eq != std::string::npos;
+    if (inline_value) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    if (name == kAcceptTruncatedOption && !inline_value) {
+      ::setenv(datasets::kAcceptTruncatedEnv, "1", 1);
+      continue;
+    }
+    if (name != kMaxMemoryOption && name != kMaxImagePixelsOption) {
+      rest.push_back(a);
+      continue;
+    }
+    if (!inline_value) {
+      if (i + 1 >= args.size()) throw UsageError("option --" + name + " needs a value");
+      value = args[++i];
+    }
+    if (name == kMaxMemoryOption) {
+      const auto bytes = parseByteSize(value);
+      if (!bytes) throw UsageError("option --max-memory needs a size such as 4G, 512M or 1073741824, got '" + value + "'");
+      ::setenv(kMaxMemoryEnv, std::to_string(*bytes).c_str(), 1);
+    } else {
+      const int64_t pixels = parseIntegerOption(value, name, {1, INT64_MAX});
+      ::setenv(datasets::kMaxImagePixelsEnv, std::to_string(pixels).c_str(), 1);
+    }
+  }
+  return rest;
+}
 
 CliArgs::CliArgs(const std::vector<std::string>& args, const std::vector<std::string>& valued,
                  const std::vector<std::string>& flags) {
@@ -58,31 +145,23 @@ std::vector<std::string> CliArgs::values(const std::string& name) const {
   return it == values_.end() ? std::vector<std::string>{} : it->second;
 }
 
-int CliArgs::intValue(const std::string& name, int fallback) const {
+int CliArgs::intValue(const std::string& name, int fallback, IntRange range) const {
   if (!has(name)) return fallback;
-  const std::string v = value(name);
-  try {
-    size_t used = 0;
-    const int n = std::stoi(v, &used);
-    if (used != v.size()) throw std::invalid_argument(v);
-    return n;
-  } catch (const std::exception&) {
-    throw UsageError("option --" + name + " needs an integer, got '" + v + "'");
-  }
+  const IntRange asInt{std::max<int64_t>(range.min, INT_MIN), std::min<int64_t>(range.max, INT_MAX)};
+  return static_cast<int>(parseIntegerOption(value(name), name, asInt));
 }
 
-std::vector<int64_t> parseInts(const std::string& text, const std::string& option) {
+double CliArgs::realValue(const std::string& name, double fallback, double min, double max) const {
+  if (!has(name)) return fallback;
+  return parseRealOption(value(name), name, min, max);
+}
+
+std::vector<int64_t> parseInts(const std::string& text, const std::string& option, IntRange range) {
   std::vector<int64_t> out;
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    try {
-      size_t used = 0;
-      out.push_back(std::stoll(item, &used));
-      if (used != item.size()) throw std::invalid_argument(item);
-    } catch (const std::exception&) {
-      throw UsageError("--" + option + " needs comma-separated integers, got '" + text + "'");
-    }
+    out.push_back(parseIntegerOption(item, option, range));
   }
   if (out.empty()) throw UsageError("--" + option + " is empty");
   return out;

@@ -5,6 +5,7 @@
 #include "datasets/Dataset.h"
 #include "datasets/DatasetRegistry.h"
 #include "datasets/ImageIO.h"
+#include "model/core/Numbers.h"
 #include "model/io/AtomicFile.h"
 #include "model/io/OutputPaths.h"
 
@@ -12,6 +13,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <iomanip>
@@ -52,16 +54,9 @@ struct Arguments {
 };
 
 std::uint64_t parseNumber(const std::string& flag, const std::string& text) {
-  std::size_t used = 0;
-  unsigned long long value = 0;
-  try {
-    value = std::stoull(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size() || text.empty() || text[0] == '-')
-    throw UsageError(flag + " needs a non-negative whole number, got '" + text + "'");
-  return value;
+  if (const std::string problem = integerProblem(text, 0, INT64_MAX); !problem.empty())
+    throw UsageError(flag + " needs a non-negative whole number, got '" + text + "' (" + problem + ")");
+  return static_cast<std::uint64_t>(*parseInteger(text));
 }
 
 Arguments parse(const std::vector<std::string>& args, std::size_t first) {

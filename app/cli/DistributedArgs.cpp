@@ -1,11 +1,14 @@
 #include "app/cli/DistributedArgs.h"
 
+#include "model/core/Numbers.h"
 #include "model/runtime/Runtime.h"
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 namespace prisma::cli {
 namespace {
@@ -20,14 +23,10 @@ std::string setting(const CliArgs& a, const char* option, const char* env, const
 }
 
 int integer(const std::string& text, const std::string& what) {
-  try {
-    size_t used = 0;
-    const int n = std::stoi(text, &used);
-    if (used != text.size()) throw std::invalid_argument(text);
-    return n;
-  } catch (const std::exception&) {
-    throw UsageError(what + " needs an integer, got '" + text + "'");
-  }
+  // Ranges are checked by the caller, which names the environment variable too.
+  if (!integerProblem(text, INT_MIN, INT_MAX).empty())
+    throw UsageError(what + " needs an integer, got '" + text + "' (" + integerProblem(text, INT_MIN, INT_MAX) + ")");
+  return static_cast<int>(*parseInteger(text));
 }
 
 }  // namespace
@@ -48,14 +47,7 @@ DistributedArgs DistributedArgs::from(const CliArgs& a) {
   d.master_port = integer(setting(a, "master-port", "MASTER_PORT", std::to_string(d.master_port)),
                           "--master-port / MASTER_PORT");
   if (a.has("timeout-s")) {
-    const std::string v = a.value("timeout-s");
-    try {
-      size_t used = 0;
-      d.timeout_s = std::stod(v, &used);
-      if (used != v.size()) throw std::invalid_argument(v);
-    } catch (const std::exception&) {
-      throw UsageError("--timeout-s needs a number of seconds, got '" + v + "'");
-    }
+    d.timeout_s = parseRealOption(a.value("timeout-s"), "timeout-s", 0.0, std::numeric_limits<double>::max());
     if (!(d.timeout_s > 0)) throw UsageError("--timeout-s must be positive");
   }
   if (d.world_size < 1) throw UsageError("--world-size / WORLD_SIZE must be at least 1");
@@ -71,8 +63,7 @@ DistributedArgs DistributedArgs::from(const CliArgs& a) {
 
 int DistributedArgs::threads() const {
   if (const char* v = std::getenv("OMP_NUM_THREADS"); v && *v) {
-    const int n = std::atoi(v);
-    if (n > 0) return n;
+    if (const auto n = parseInteger(v); n && *n > 0 && *n <= INT_MAX) return static_cast<int>(*n);
   }
   if (!distributed()) return 0;
   return std::max(1, runtime::availableCores() / local_world_size);

@@ -47,7 +47,7 @@ int evalCommand(const Args& args, std::ostream& out) {
   if (!a.has("dataset")) throw UsageError(std::string("--dataset is required\n") + kUsage);
   const std::string split = a.value("split", "test");
   if (split != "test" && split != "train") throw UsageError("--split must be test or train, got '" + split + "'");
-  const int batch = a.intValue("batch", zoo::kDefaultEvalBatch);
+  const int batch = a.intValue("batch", zoo::kDefaultEvalBatch, kCount);
   if (batch < 1) throw UsageError("--batch must be positive");
 
   const io::LoadedModel model = io::loadModel(a.positionals()[0]);
@@ -55,13 +55,13 @@ int evalCommand(const Args& args, std::ostream& out) {
   d.name = a.value("dataset");
   if (auto rec = recordedDataset(model); rec && rec->name == d.name) d = *rec;
   if (a.has("seed")) {
-    const int s = a.intValue("seed", 0);
+    const int s = a.intValue("seed", 0, kNonNegative);
     if (s < 0) throw UsageError("--seed needs a non-negative integer");
     d.seed = static_cast<uint64_t>(s);
   }
   if (a.has("label-factor")) d.label_factor = a.value("label-factor");
   if (a.has("subsample")) {
-    const int n = a.intValue("subsample", 0);
+    const int n = a.intValue("subsample", 0, kNonNegative);
     if (n < 0) throw UsageError("--subsample needs a non-negative integer");
     d.subsample = static_cast<uint64_t>(n);
   }

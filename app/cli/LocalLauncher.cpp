@@ -84,12 +84,12 @@ std::optional<int> launchLocalWorkersIfRequested(const std::string& command, con
                                                  const std::vector<std::string>& args,
                                                  const std::vector<std::string>& extraArgs) {
   if (!parsed.has("nproc")) return std::nullopt;
-  const int n = parsed.intValue("nproc", 1);
+  const int n = parsed.intValue("nproc", 1, {1, kMaxLocalProcesses});
   if (n < 1 || n > kMaxLocalProcesses)
     throw UsageError("--nproc needs a count in [1, " + std::to_string(kMaxLocalProcesses) + "]");
   if (parsed.has("rank") || parsed.has("world-size") || parsed.has("master-addr"))
     throw UsageError("--nproc starts its own ranks on this machine: drop --rank/--world-size/--master-addr");
-  const int port = parsed.has("master-port") ? parsed.intValue("master-port", 0) : freeLocalPort();
+  const int port = parsed.has("master-port") ? parsed.intValue("master-port", 0, {1, 65535}) : freeLocalPort();
   const std::string exe = selfExecutable();
   std::vector<std::string> argv{"prisma", command};
   for (const auto& s : workerArgs(args)) argv.push_back(s);

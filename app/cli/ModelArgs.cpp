@@ -13,7 +13,7 @@ constexpr int64_t kCheckBatch = 2;
 
 io::LoadOptions loadOptions(const CliArgs& a) {
   io::LoadOptions o;
-  if (a.has("heads")) o.n_heads = a.intValue("heads", 0);
+  if (a.has("heads")) o.n_heads = a.intValue("heads", 0, kCount);
   return o;
 }
 

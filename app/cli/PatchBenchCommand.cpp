@@ -73,10 +73,10 @@ double maxDiff(const torch::Tensor& a, const torch::Tensor& b) {
 
 int benchPatchCommand(const Args& args, std::ostream& out) {
   CliArgs a(args, {"batch", "sample", "reps", "threads"}, {"batch-scan"});
-  const int batch = a.intValue("batch", 0);
-  const int sample = std::max(1, a.intValue("sample", kDefaultSample));
-  const int reps = std::max(1, a.intValue("reps", 5));
-  if (a.has("threads")) at::set_num_threads(std::max(1, a.intValue("threads", 1)));
+  const int batch = a.intValue("batch", 0, kNonNegative);
+  const int sample = a.intValue("sample", kDefaultSample, kCount);
+  const int reps = a.intValue("reps", 5, kCount);
+  if (a.has("threads")) at::set_num_threads(a.intValue("threads", 1, kCount));
   torch::NoGradGuard no_grad;
 
   const ViTConfig cfg = vitB16();

@@ -107,7 +107,7 @@ int patchCommand(const Args& args, std::ostream& out) {
   torch::Tensor grid;
   if (method == "exact") {
     interp::PatchOptions options;
-    options.batch_size = a.intValue("batch", 0);
+    options.batch_size = a.intValue("batch", 0, kNonNegative);
     if (isatty(STDERR_FILENO)) {  // long sweeps (ViT-B: minutes) show where they are
       options.on_progress = [](const interp::PatchProgress& p) {
         std::cerr << "\r" << p.done << "/" << p.total << " cells" << (p.done == p.total ? "\n" : "") << std::flush;

@@ -139,7 +139,7 @@ PairResult patchPair(const CliArgs& a, io::LoadedModel& m, const interp::PatchCo
   if (a.flag("normalize")) metric = interp::metrics::normalized(metric, r.clean_metric, r.corrupt_metric);
   if (a.value("method", "exact") == "exact") {
     interp::PatchOptions options;
-    options.batch_size = a.intValue("batch", 0);
+    options.batch_size = a.intValue("batch", 0, kNonNegative);
     r.grid = interp::activationPatch(model, pair, comp, metric, options).values;
   } else {
     r.grid = interp::attributionPatch(model, pair, comp, metric);

@@ -58,13 +58,13 @@ int benchTrainCommand(const Args& args, std::ostream& out) {
   CliArgs a(args, {"preset", "steps", "warmup", "reps", "batch", "threads"}, {"quick"});
   std::vector<std::string> presets = a.values("preset");
   if (presets.empty()) presets = {"induction", "mnist"};
-  const int steps = a.intValue("steps", a.flag("quick") ? kQuickSteps : kDefaultSteps);
-  const int warmup = a.intValue("warmup", kDefaultWarmup);
-  const int reps = a.intValue("reps", a.flag("quick") ? 1 : kDefaultReps);
-  const int batch = a.intValue("batch", kDefaultBatch);
+  const int steps = a.intValue("steps", a.flag("quick") ? kQuickSteps : kDefaultSteps, kCount);
+  const int warmup = a.intValue("warmup", kDefaultWarmup, kNonNegative);
+  const int reps = a.intValue("reps", a.flag("quick") ? 1 : kDefaultReps, kCount);
+  const int batch = a.intValue("batch", kDefaultBatch, kCount);
   if (steps < 1 || warmup < 1 || reps < 1 || batch < 1)
     throw UsageError("--steps, --warmup, --reps and --batch must be positive");
-  if (a.has("threads")) at::set_num_threads(std::max(1, a.intValue("threads", 1)));
+  if (a.has("threads")) at::set_num_threads(a.intValue("threads", 1, kCount));
 
   const auto blas = runtime::blasInfo();
   out << "prisma bench train: batch " << batch << ", " << warmup << " warm-up + " << steps << " timed updates, "

@@ -59,7 +59,8 @@ void usage(std::ostream& out) {
          "                                    the ViT mice zoo: shipped metrics / reproducible training\n"
          "  eval MODEL --dataset NAME [--split test|train]  accuracy and top-5 on a whole split\n"
          "MODEL: a model folder or file, or mouse:NAME (a bundled mouse, e.g. mouse:induction-2L)\n"
-         "SPEC: an image file, or FILE.safetensors:KEY[:INDEX] (a preprocessed [batch, C, H, W] tensor)\n";
+         "SPEC: an image file, or FILE.safetensors:KEY[:INDEX] (a preprocessed [batch, C, H, W] tensor)\n"
+      << prisma::cli::kGlobalOptionsHelp;
 }
 
 }  // namespace
@@ -74,8 +75,9 @@ int main(int argc, char** argv) {
     return argc < 2 ? kExitUsage : 0;
   }
   const std::string command = argv[1];
-  const prisma::cli::Args args(argv + 2, argv + argc);
   try {
+    // --max-memory, --max-image-pixels, --accept-truncated-images: before any command reads a file.
+    const prisma::cli::Args args = prisma::cli::applyGlobalOptions(prisma::cli::Args(argv + 2, argv + argc));
     if (command == "info") return prisma::cli::infoCommand(args, std::cout);
     if (command == "run") return prisma::cli::runCommand(args, std::cout);
     if (command == "tokenize") return prisma::cli::tokenizeCommand(args, std::cout);
