@@ -16,6 +16,14 @@ namespace prisma::cli {
 
 int runCommand(const Args& args, std::ostream& out) {
   CliArgs a(args, {"input", "out", "names", "text", "classes", "template"}, {kAllowNanFlag});
+  // A bad pattern is a usage error before anything is loaded.
+  const auto patterns = a.values("names");
+  NameFilter filter = filters::all();
+  try {
+    if (!patterns.empty()) filter = filters::regex(patterns);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--names: ") + e.what());
+  }
   std::vector<std::string> inputs = io::modelInputPaths(a.positional(0, "MODEL"));
   inputs.push_back(io::inputSpecPath(a.required("input")));
   io::refuseOutputOverInputs(a.required("out"), io::OutputKind::File, inputs);
@@ -29,8 +37,6 @@ int runCommand(const Args& args, std::ostream& out) {
   auto m = clip_model ? clip_model->image : io::loadModel(a.positional(0, "MODEL"));
   const torch::Tensor input = io::loadInput(a.required("input"), m);
   const std::string path = a.required("out");
-  const auto patterns = a.values("names");
-  const NameFilter filter = patterns.empty() ? filters::all() : filters::regex(patterns);
 
   torch::NoGradGuard no_grad;
   auto run = m.model->run_with_cache(input, filter);

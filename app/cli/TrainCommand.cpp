@@ -48,7 +48,7 @@ const std::string kUsage =
     "usage: prisma train --preset NAME|FILE.json [--out DIR] [--layers N] [--attn-only] [--d-model D]\n"
     "                    [--heads H] [--epochs E] [--max-steps S] [--lr X] [--batch B] [--seed S]\n"
     "                    [--log-every N] [--checkpoint-every N]\n"
-    "                    [--from MODEL [--new-head C] [--freeze-backbone]]\n"
+    "                    [--from MODEL [--new-head C] [--freeze-backbone]] [--skip-nonfinite]\n"
     "       prisma train --resume DIR [--epochs E] [--max-steps S] [--lr X] [--log-every N] ...\n"
     "  data-parallel: " + std::string(kDistributedUsage) + "\n"
     "  (--batch is the global batch, shared among the processes)";
@@ -183,7 +183,7 @@ int trainCommand(const Args& args, std::ostream& out) {
                                   "epochs",    "max-steps", "lr",        "batch",   "seed",
                                   "log-every", "checkpoint-every", "from", "new-head", "resume"};
   for (const auto& name : distributedOptionNames()) valued.push_back(name);
-  CliArgs a(args, valued, {"attn-only", "freeze-backbone"});
+  CliArgs a(args, valued, {"attn-only", "freeze-backbone", "skip-nonfinite"});
   if (!a.positionals().empty()) throw UsageError("unexpected argument '" + a.positionals()[0] + "'\n" + kUsage);
   const bool resume = a.has("resume");
   if (!resume && !a.has("preset")) {
@@ -213,6 +213,7 @@ int trainCommand(const Args& args, std::ostream& out) {
     inputs.push_back(config.dataset.path);
     io::refuseOutputOverInputs(options.run_dir, io::OutputKind::Folder, inputs);
   }
+  options.skip_nonfinite_steps = a.flag("skip-nonfinite");
   // The launcher names the run folder once, so its workers agree on it.
   if (auto code = launchLocalWorkersIfRequested(
           "train", a, args, resume || a.has("out") ? std::vector<std::string>{} : std::vector<std::string>{"--out", options.run_dir}))
@@ -264,6 +265,8 @@ int trainCommand(const Args& args, std::ostream& out) {
       << "stopped:  " << r.stop_reason << " after " << line << "\n"
       << "train:    " << metrics(trainPart) << " (" << trainPart.count << " items)\n"
       << "test:     " << metrics(testPart) << " (" << testPart.count << " items)\n"
+      << (r.skipped_steps > 0 ? "skipped:  " + std::to_string(r.skipped_steps) + " updates with a non-finite loss\n"
+                              : std::string())
       << "model:    prisma info " << r.run_dir << "\n"
       << "resume:   prisma train --resume " << r.run_dir << " --max-steps N\n";
   return 0;

@@ -47,6 +47,12 @@ nlohmann::json trainingStateToJson(const TrainingState& s) {
           {"elapsed_s", s.elapsed_s},
           {"sessions", s.sessions},
           {"stop_reason", s.stop_reason},
+          {"log_window",
+           {{"loss_sum", s.log_window.loss_sum},
+            {"grad_norm_sum", s.log_window.grad_norm_sum},
+            {"scalar_sums", s.log_window.scalar_sums},
+            {"count", s.log_window.count}}},
+          {"skipped_steps", s.skipped_steps},
           {"preset", s.preset}};
 }
 
@@ -69,11 +75,20 @@ TrainingState trainingStateFromJson(const nlohmann::json& j, const std::string& 
     s.sessions = j.value("sessions", 1);
     s.stop_reason = j.value("stop_reason", "");
     s.preset = j.at("preset");
+    if (const auto w = j.find("log_window"); w != j.end()) {
+      s.log_window.loss_sum = w->at("loss_sum").get<double>();
+      s.log_window.grad_norm_sum = w->at("grad_norm_sum").get<double>();
+      s.log_window.scalar_sums = w->at("scalar_sums").get<std::vector<double>>();
+      s.log_window.count = w->at("count").get<int64_t>();
+    }
+    s.skipped_steps = j.value("skipped_steps", int64_t(0));
   } catch (const nlohmann::json::exception& e) {
     throw Error(source, "", std::string("not a readable training state: ") + e.what());
   }
   if (s.step < 0 || s.samples < 0 || s.epoch < 0 || s.batch_in_epoch < 0 || s.steps_per_epoch <= 0)
     throw Error(source, "step", "negative or inconsistent positions");
+  if (s.log_window.count < 0 || s.log_window.count > s.step || s.skipped_steps < 0 || s.skipped_steps > s.step)
+    throw Error(source, "log_window", "counts more updates than the run has made");
   return s;
 }
 

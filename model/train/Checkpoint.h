@@ -29,6 +29,16 @@ constexpr const char* kCheckpointsDir = "checkpoints";
 constexpr const char* kTrainingStateFile = "training.json";
 constexpr const char* kOptimizerStateFile = "optimizer.safetensors";
 
+// The sums behind the logged per-interval means (grad_norm, train_batch_loss and the
+// objective's train_batch_* columns) since the last regular log step. A checkpoint carries
+// them so a resumed run logs the same means as an uninterrupted one.
+struct LogWindow {
+  double loss_sum = 0.0;
+  double grad_norm_sum = 0.0;
+  std::vector<double> scalar_sums;  // the objective's step scalars, in its order
+  int64_t count = 0;                // updates summed
+};
+
 struct TrainingState {
   int64_t step = 0;             // updates made
   int64_t samples = 0;          // training images seen
@@ -42,6 +52,8 @@ struct TrainingState {
   nlohmann::json early_stopping = nlohmann::json::object();
   std::string stop_reason;      // why the run ended here, "" mid-run
   nlohmann::json preset;        // the resolved TrainConfig
+  LogWindow log_window;         // absent from older checkpoints: read as empty
+  int64_t skipped_steps = 0;    // updates skipped for a non-finite loss (when asked to skip)
 };
 
 nlohmann::json trainingStateToJson(const TrainingState& state);

@@ -28,20 +28,27 @@ std::string localTimeIso() {
 
 std::optional<CheckpointInfo> openRunFolder(const std::string& runDir, bool resume, bool owner) {
   if (resume && runDir.empty()) throw Error("", "run_dir", "resuming needs the run folder");
-  if (resume) {
-    if (owner) removePartialCheckpoints(runDir);
-    const auto cks = listCheckpoints(runDir);
-    if (cks.empty()) throw Error(runDir, kCheckpointsDir, "no complete checkpoint to resume from");
-    return cks.back();
+  std::error_code ec;
+  const bool hasPreset = !runDir.empty() && fs::exists(fs::path(runDir) / kPresetFile, ec);
+  if (owner && (resume || hasPreset)) removePartialCheckpoints(runDir);
+  const auto cks = runDir.empty() ? std::vector<CheckpointInfo>{} : listCheckpoints(runDir);
+  if (!cks.empty()) {
+    if (resume) return cks.back();
+    if (owner) throw Error(runDir, kPresetFile, "this folder already holds a run: resume it or choose another folder");
   }
+  if (resume && !hasPreset) throw Error(runDir, kCheckpointsDir, "no complete checkpoint to resume from");
   if (owner) {
-    std::error_code ec;
-    if (fs::exists(fs::path(runDir) / kPresetFile, ec))
-      throw Error(runDir, kPresetFile, "this folder already holds a run: resume it or choose another folder");
+    if (hasPreset) RunLog::discard(runDir);  // a run that never reached a checkpoint: start over
     fs::create_directories(runDir, ec);
     if (ec) throw Error(runDir, "", "cannot create the run folder: " + ec.message());
   }
   return std::nullopt;
+}
+
+std::unique_ptr<RunFolderLock> lockRunFolder(const std::string& runDir, bool resume) {
+  std::error_code ec;
+  if (resume && !fs::is_directory(runDir, ec)) throw Error(runDir, "", "no such run folder to resume");
+  return std::make_unique<RunFolderLock>(runDir);
 }
 
 void writePresetFile(const std::string& runDir, const nlohmann::json& preset) {

@@ -10,11 +10,13 @@
 //   checkpoints/step_XXXXXXXX-samples_N/  model + training.json + optimizer.safetensors
 
 #include "model/train/Checkpoint.h"
+#include "model/train/RunLock.h"
 #include "model/train/RunLog.h"
 #include "model/train/TrainingCard.h"
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,7 +33,16 @@ constexpr const char* kCurvesFile = "curves.png";
 // first when `owner`, the process that writes). Otherwise, when `owner`, creates the
 // folder. Throws prisma::Error when there is nothing to resume, or the folder already
 // holds a run, or it cannot be created.
+//
+// A folder with preset.json but no complete checkpoint (a run killed before its first
+// checkpoint) holds nothing worth keeping: resuming it starts over from step 0 (returns
+// nullopt), and so does a new run in it; either way, when `owner`, its logs are removed
+// first so the new ones do not follow stale rows or a second event file.
 std::optional<CheckpointInfo> openRunFolder(const std::string& runDir, bool resume, bool owner);
+
+// The exclusive lock the writing process holds on its run folder for the run's whole life
+// (RunLock.h); resuming needs the folder to exist, a new run creates it.
+std::unique_ptr<RunFolderLock> lockRunFolder(const std::string& runDir, bool resume);
 
 void writePresetFile(const std::string& runDir, const nlohmann::json& preset);
 

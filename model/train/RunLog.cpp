@@ -55,13 +55,6 @@ std::vector<std::string> splitCells(const std::string& line) {
   return cells;
 }
 
-void appendText(const std::string& path, const std::string& text) {
-  std::FILE* f = std::fopen(path.c_str(), "ab");
-  if (!f) throw Error(path, "", "cannot open for appending");
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  if (std::fclose(f) != 0 || !ok) throw Error(path, "", "write failed");
-}
-
 std::string hostName() {
   char buf[kHostNameMax] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0 || !*buf) return "localhost";
@@ -114,10 +107,19 @@ double loopValue(const LogRow& row, size_t loopColumn) {
 
 RunLog::RunLog(std::string dir, std::vector<ScalarColumn> columns)
     : dir_(std::move(dir)), csvPath_((fs::path(dir_) / kCsvName).string()), columns_(std::move(columns)) {}
+RunLog::~RunLog() = default;
+
+void RunLog::discard(const std::string& dir) {
+  std::error_code ec;
+  fs::remove(fs::path(dir) / kCsvName, ec);
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().filename().string().rfind(kEventPrefix, 0) == 0) fs::remove(e.path(), ec);
+}
 
 std::unique_ptr<RunLog> RunLog::create(const std::string& dir, std::vector<ScalarColumn> columns) {
   std::unique_ptr<RunLog> log(new RunLog(dir, std::move(columns)));
   io::writeTextAtomically(log->csvPath_, header(log->columns_));
+  log->csv_ = std::make_unique<io::AppendFile>(log->csvPath_);
   const double now = wallTimeNow();
   const std::string events =
       (fs::path(dir) / EventFileWriter::fileName(now, hostName(), static_cast<long>(::getpid()))).string();
@@ -141,6 +143,7 @@ std::unique_ptr<RunLog> RunLog::resume(const std::string& dir, int64_t step, std
   std::string text = header(log->columns_);
   for (const auto& r : log->rows_) text += csvLine(r, log->columns_);
   io::writeTextAtomically(log->csvPath_, text);
+  log->csv_ = std::make_unique<io::AppendFile>(log->csvPath_);
 
   const std::string events = findEventFile(dir);
   if (events.empty()) {
@@ -156,7 +159,7 @@ std::unique_ptr<RunLog> RunLog::resume(const std::string& dir, int64_t step, std
 }
 
 void RunLog::append(const LogRow& row) {
-  appendText(csvPath_, csvLine(row, columns_));
+  csv_->append(csvLine(row, columns_));
   auto add = [&](const std::string& tag, double v) {
     if (!std::isnan(v)) events_->addScalar(tag, row.step, static_cast<float>(v), row.wall_time);
   };

@@ -66,8 +66,13 @@ public:
   // Continues the logs in `dir`, dropping rows and events after `step`. Throws
   // prisma::Error naming metrics.csv when its columns are not these.
   static std::unique_ptr<RunLog> resume(const std::string& dir, int64_t step, std::vector<ScalarColumn> columns);
+  // Removes the logs of `dir` (metrics.csv and every event file): a run that starts over.
+  static void discard(const std::string& dir);
+  ~RunLog();
 
-  void append(const LogRow& row);  // writes and flushes both files
+  // Writes the row to both files and syncs them to disk; a failed write (a full disk)
+  // leaves each file without a torn row and throws prisma::Error naming the file.
+  void append(const LogRow& row);
   const std::vector<LogRow>& rows() const { return rows_; }
   const std::vector<ScalarColumn>& columns() const { return columns_; }
   const std::string& csvPath() const { return csvPath_; }
@@ -78,6 +83,7 @@ private:
   std::string dir_;
   std::string csvPath_;
   std::vector<ScalarColumn> columns_;  // the objective's
+  std::unique_ptr<io::AppendFile> csv_;
   std::unique_ptr<EventFileWriter> events_;
   std::vector<LogRow> rows_;
 };

@@ -62,7 +62,11 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
   const bool owner = !options.run_dir.empty() && (!coll || coll->rank() == 0);
   const auto say = [&](const std::string& message) { reportPreparing(options, start, message); };
 
+  // Held until train() returns: a second trainer on this folder fails here, before it
+  // touches anything.
+  const std::unique_ptr<RunFolderLock> lock = owner ? lockRunFolder(options.run_dir, options.resume) : nullptr;
   const std::optional<CheckpointInfo> latest = openRunFolder(options.run_dir, options.resume, owner);
+  if (options.resume && !latest) say("no checkpoint yet: the run starts over from step 0");
   say("opening dataset " + config.dataset.name);
   std::shared_ptr<const datasets::Dataset> dataset = openDataset(config);
   HookedViT model = setUpModel(config, dataset->classNames(), latest, say);
@@ -125,6 +129,7 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
   r.stop_reason = done.stop_reason;
   r.steps = done.state.step;
   r.samples = done.state.samples;
+  r.skipped_steps = done.state.skipped_steps;
   r.elapsed_s = done.elapsed_s;
   r.session_s = done.session_s;
   r.update_s = done.update_s;

@@ -23,6 +23,7 @@ struct TrainResult {
   std::string stop_reason;  // "max_steps", "epochs", "early_stopping", "stopped"
   int64_t steps = 0;
   int64_t samples = 0;
+  int64_t skipped_steps = 0;   // updates skipped for a non-finite loss, all sessions
   double elapsed_s = 0.0;      // training wall time, resumed sessions included
   double session_s = 0.0;      // this call, preparation included
   double update_s = 0.0;       // this call, inside updates only (no evaluation, no I/O)
@@ -35,7 +36,8 @@ struct TrainResult {
 };
 
 // Throws prisma::Error (file / field named) on bad configs, missing data, a run folder
-// that already holds a run (without resume), or unreadable checkpoints.
+// that already holds a run (without resume) or that another trainer is using, unreadable
+// checkpoints, or a non-finite loss (unless TrainOptions::skip_nonfinite_steps).
 TrainResult train(TrainConfig config, const TrainOptions& options);
 
 // The preset.json of a run folder with overrides applied. Refuses overrides that would

@@ -5,6 +5,7 @@
 #include "model/train/TrainingLoop.h"
 
 #include "model/Error.h"
+#include "model/io/NonFinite.h"
 #include "model/io/SafeTensors.h"
 #include "model/train/DataParallel.h"
 #include "model/train/EarlyStopping.h"
@@ -16,7 +17,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 namespace prisma::train {
@@ -88,6 +91,14 @@ TrainingLoop::TrainingLoop(Objective& objective, TrainingData& data, LoopSetup s
     early_->restore(state_.early_stopping, latest->path);
     state_.sessions += 1;
     state_.stop_reason.clear();
+    // The open logging interval goes on where it was (an older checkpoint has none).
+    const LogWindow& w = state_.log_window;
+    if (w.count > 0 && w.scalar_sums.size() == intervalScalars_.size()) {
+      intervalLoss_ = w.loss_sum;
+      intervalNorm_ = w.grad_norm_sum;
+      intervalScalars_ = w.scalar_sums;
+      intervalCount_ = w.count;
+    }
   }
   elapsedBefore_ = state_.elapsed_s;
   sessionFirstStep_ = state_.step;
@@ -156,7 +167,7 @@ std::vector<double> TrainingLoop::evaluatePart(Part part, const std::vector<int6
   return objective_.evaluationScalars(sums, items);
 }
 
-LogRow TrainingLoop::evaluateAndLog() {
+LogRow TrainingLoop::evaluateAndLog(bool closesWindow) {
   report(TrainPhase::Preparing, "evaluating");
   LogRow row;
   row.step = state_.step;
@@ -173,9 +184,11 @@ LogRow TrainingLoop::evaluateAndLog() {
     row.grad_norm = intervalNorm_ / double(intervalCount_);
     row.batch_loss = intervalLoss_ / double(intervalCount_);
   }
-  intervalCount_ = 0;
-  intervalNorm_ = intervalLoss_ = 0.0;
-  std::fill(intervalScalars_.begin(), intervalScalars_.end(), 0.0);
+  if (closesWindow) {
+    intervalCount_ = 0;
+    intervalNorm_ = intervalLoss_ = 0.0;
+    std::fill(intervalScalars_.begin(), intervalScalars_.end(), 0.0);
+  }
   const auto evalNames = objective_.evaluationScalarNames();
   for (const Part part : {Part::Train, Part::Test}) {
     const auto& positions = part == Part::Train ? evalTrain_ : evalTest_;
@@ -201,6 +214,13 @@ void TrainingLoop::checkpoint() {
   state_.elapsed_s = elapsedBefore_ + seconds(loopStart_, SessionClock::now());
   state_.early_stopping = early_->state();
   state_.preset = setup_.preset;
+  state_.log_window = {intervalLoss_, intervalNorm_, intervalScalars_, intervalCount_};
+  // The loss check keeps NaN out of the weights; an update can still overflow them.
+  if (const auto problem = io::describeNonFinite(
+          std::map<std::string, torch::Tensor>(objective_.trainedParameters().begin(), objective_.trainedParameters().end()),
+          "the weights"))
+    throw Error(dir, "", "not written: " + *problem + "; the run stops at step " + std::to_string(state_.step) +
+                             " (a smaller learning rate may help)");
   const std::string modelName = setup_.run_name + "/" + name;
   writeCheckpoint(
       dir, [&](const std::string& folder) { objective_.saveModel(folder, modelName); },
@@ -219,7 +239,7 @@ void TrainingLoop::loop() {
   const int64_t total = setup_.total_steps;
   loopStart_ = SessionClock::now();
   loopStarted_ = true;
-  if (state_.step == 0 && l.log_every > 0) evaluateAndLog();  // the untrained model, as the original did
+  if (state_.step == 0 && l.log_every > 0) evaluateAndLog(true);  // the untrained model, as the original did
 
   while (state_.step < total) {
     if (opt_.control && !coll_) {
@@ -254,7 +274,10 @@ void TrainingLoop::loop() {
     }
     const double norm = o.max_grad_norm ? torch::nn::utils::clip_grad_norm_(tensors_, *o.max_grad_norm)
                                         : gradNorm(tensors_);
-    optimizer_->step();
+    // Every rank holds the same reduced loss and norm, so all of them stop or skip together.
+    const bool finite = std::isfinite(lastLoss_) && std::isfinite(norm);
+    if (!finite && !opt_.skip_nonfinite_steps) stopOnNonFinite(lastLoss_, norm, lr);
+    if (finite) optimizer_->step();
     updateSeconds_ += seconds(t0, SessionClock::now());
 
     state_.step += 1;
@@ -262,10 +285,15 @@ void TrainingLoop::loop() {
     state_.lr = lr;
     state_.epoch = state_.step / stepsPerEpoch_;
     state_.batch_in_epoch = state_.step % stepsPerEpoch_;
-    intervalLoss_ += lastLoss_;
-    intervalNorm_ += norm;
-    for (size_t i = 0; i < intervalScalars_.size() && i < stepScalars.size(); ++i) intervalScalars_[i] += stepScalars[i];
-    intervalCount_ += 1;
+    if (finite) {
+      intervalLoss_ += lastLoss_;
+      intervalNorm_ += norm;
+      for (size_t i = 0; i < intervalScalars_.size() && i < stepScalars.size(); ++i)
+        intervalScalars_[i] += stepScalars[i];
+      intervalCount_ += 1;
+    } else {
+      state_.skipped_steps += 1;
+    }
     if (stopAll) stopReason_ = "stopped";
 
     if (opt_.progress) {
@@ -275,7 +303,7 @@ void TrainingLoop::loop() {
     }
     const bool logStep = l.log_every > 0 && state_.step % l.log_every == 0;
     if (logStep || state_.step == total) {
-      const LogRow row = evaluateAndLog();
+      const LogRow row = evaluateAndLog(logStep);
       // Only regular log steps tick the patience, so an extra evaluation at the end of
       // a shorter session does not change when a resumed run stops.
       if (logStep && !setup_.early_stop_column.empty() && early_->update(row.scalar(setup_.early_stop_column)))
@@ -302,7 +330,7 @@ LoopResult TrainingLoop::run() {
   }
   // Only rank 0 holds the log: its decision is everyone's (evaluation is collective).
   if (coll_) evaluateLast = broadcastFlag(*coll_, evaluateLast);
-  if (evaluateLast) evaluateAndLog();
+  if (evaluateLast) evaluateAndLog(false);
   state_.stop_reason = stopReason_;
   if (writes_) checkpoint();
 
@@ -315,6 +343,21 @@ LoopResult TrainingLoop::run() {
   r.final = r.rows.empty() ? LogRow{} : r.rows.back();
   r.world_size = coll_ ? coll_->worldSize() : 1;
   return r;
+}
+
+void TrainingLoop::stopOnNonFinite(double loss, double norm, double lr) const {
+  const int64_t step = state_.step + 1;  // the update that was about to be made
+  std::string where = opt_.run_dir.empty() ? std::string("the run") : opt_.run_dir;
+  std::string last = "no checkpoint was written yet";
+  if (!opt_.run_dir.empty())
+    if (const auto cks = listCheckpoints(opt_.run_dir); !cks.empty())
+      last = "the last good checkpoint, " + cks.back().name + ", is kept; resume from it (perhaps with a smaller lr)";
+  char values[128];
+  std::snprintf(values, sizeof values, "loss %g, gradient norm %g, lr %g", loss, norm, lr);
+  throw Error(where, "loss",
+              "non-finite training loss or gradient at update " + std::to_string(step) + " (" + values +
+                  "): the run stops without applying it; " + last +
+                  ", or skip such updates (TrainOptions::skip_nonfinite_steps, prisma train --skip-nonfinite)");
 }
 
 void TrainingLoop::finish(LoopResult& r) {

@@ -9,8 +9,14 @@
 //
 // Exact resume: the data order is a function of the step (TrainingData), the learning
 // rate too (LrSchedule), and a checkpoint holds the weights, AdamW's moments and step
-// counts, and the early-stopping state; so 2K steps in one go and K + resume + K give
-// bit-identical weights on the same machine and thread count.
+// counts, the early-stopping state and the sums behind the logged interval means; so 2K
+// steps in one go and K + resume + K give bit-identical weights on the same machine and
+// thread count, and log the same values.
+//
+// Non-finite values: an update whose loss or gradient norm is NaN or infinite is never
+// applied. By default the run stops there with a prisma::Error naming the step and the last
+// good checkpoint (which, like the logs, is left as it was); with skip_nonfinite_steps the
+// update is skipped instead (counted in the training state) and the run goes on.
 
 #include "model/train/Checkpoint.h"
 #include "model/train/Collective.h"
@@ -75,6 +81,8 @@ struct TrainOptions {
   // Data-parallel training over the collective's ranks when it has more than one (see
   // DataParallel.h); nullptr or a world of one: the single-process path, unchanged.
   Collective* collective = nullptr;
+  // Skip updates whose loss or gradient norm is not finite instead of stopping the run.
+  bool skip_nonfinite_steps = false;
 };
 
 using SessionClock = std::chrono::steady_clock;
@@ -128,7 +136,10 @@ public:
 
 private:
   TrainProgress progressBase() const;
-  LogRow evaluateAndLog();
+  // `closesWindow`: a regular log step, after which the interval means start afresh; the
+  // extra evaluations (the end of a session) report the open interval and leave it open.
+  LogRow evaluateAndLog(bool closesWindow);
+  [[noreturn]] void stopOnNonFinite(double loss, double norm, double lr) const;
   std::vector<double> evaluatePart(Part part, const std::vector<int64_t>& positions);
   void checkpoint();
   void loop();

@@ -2,6 +2,7 @@
 // full name plus `output`, and `info` reports the model and the compute set-up. Written
 // files are also checked by ../shared/tools/st.py, an independent reader.
 
+#include "Tolerances.h"
 #include "CliProcess.h"
 #include "TestUtil.h"
 
@@ -16,7 +17,7 @@ using prisma::test::fixture;
 using prisma::test::relL2;
 
 namespace {
-constexpr double kGoldenTolerance = 1e-5;
+using prisma::test::kGoldenTolerance;
 }  // namespace
 
 class TestCli : public QObject {
@@ -88,6 +89,16 @@ private slots:
     QVERIFY2(r.code == 0, qPrintable(r.err));
     prisma::io::SafeTensorsFile written(out.toStdString());
     QCOMPARE(written.entry("output").shape, (std::vector<int64_t>{1, 10}));
+  }
+
+  // A pattern std::regex cannot compile is a usage error naming the option, not the
+  // library's message alone.
+  void runRefusesABadNamesPattern() {
+    auto r = prisma({"run", QString::fromStdString(fixture("hf_vit_classifier")), "--input",
+                     QString::fromStdString(fixture("images/chelsea.png")), "--out", tmp_.filePath("bad.safetensors"),
+                     "--names", "blocks.(0"});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("--names") && r.err.contains("blocks.(0"), qPrintable(r.err));
   }
 
   void infoReportsModelAndRuntime() {
