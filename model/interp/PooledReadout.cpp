@@ -30,13 +30,17 @@ torch::Tensor pooledReadout(HookedViTImpl& model, const torch::Tensor& x) {
   const torch::Tensor h = blk.ln1 ? blk.ln1->forward(x) : x;  // [B, T, D]
   // Keys and values of every token, in one product (Attention.cpp's column order).
   const torch::Tensor w_kv = torch::cat({attn.W_K, attn.W_V}, 0).permute({1, 0, 2}).reshape({D, 2 * H * dh});
-  const torch::Tensor b_kv = torch::cat({attn.b_K, attn.b_V}, 0).reshape({2 * H * dh});
-  const torch::Tensor kv = torch::addmm(b_kv, h.reshape({B * T, D}), w_kv).view({B, T, 2, H, dh});
+  const bool biased = attn.b_Q.defined();  // qkv_bias
+  const torch::Tensor kv = (biased ? torch::addmm(torch::cat({attn.b_K, attn.b_V}, 0).reshape({2 * H * dh}),
+                                                  h.reshape({B * T, D}), w_kv)
+                                   : torch::mm(h.reshape({B * T, D}), w_kv))
+                               .view({B, T, 2, H, dh});
   const torch::Tensor k = kv.select(2, 0).permute({0, 2, 3, 1});  // [B, H, dh, T]
   const torch::Tensor v = kv.select(2, 1).permute({0, 2, 1, 3});  // [B, H, T, dh]
   // The query of the CLS token only.
-  const torch::Tensor q = torch::addmm(attn.b_Q.reshape({H * dh}), h.select(1, 0),
-                                       attn.W_Q.permute({1, 0, 2}).reshape({D, H * dh}))
+  const torch::Tensor w_q = attn.W_Q.permute({1, 0, 2}).reshape({D, H * dh});
+  const torch::Tensor q = (biased ? torch::addmm(attn.b_Q.reshape({H * dh}), h.select(1, 0), w_q)
+                                  : torch::mm(h.select(1, 0), w_q))
                               .view({B, H, 1, dh});
   const double scale = 1.0 / std::sqrt(static_cast<double>(dh));
   const torch::Tensor pattern = torch::softmax(torch::matmul(q, k) * scale, -1);  // [B, H, 1, T]

@@ -73,17 +73,46 @@ datasets::Preprocess preprocessFromJson(const nlohmann::json& j, const ViTConfig
 }
 
 LoadedModel loadNative(const fs::path& dir, const nlohmann::json& j) {
+// Before qkv_bias false meant "no such parameters", a model without them still held
+// b_Q/b_K/b_V, and training trained them. Zero ones are dropped; trained ones are kept,
+// with qkv_bias on, so the model computes what it was trained to.
+void keepOrDropOldQkvBiases(ViTConfig& cfg, StateDict& sd, std::vector<std::string>& notes) {
+  if (cfg.qkv_bias) return;
+  auto isQkvBias = [](const std::string& name) {
+    for (const char* leaf : {".attn.b_Q", ".attn.b_K", ".attn.b_V"}) {
+      const std::string l = leaf;
+      if (name.size() > l.size() && name.compare(name.size() - l.size(), l.size(), l) == 0) return true;
+    }
+    return false;
+  };
+  bool found = false, trained = false;
+  for (const auto& [name, t] : sd)
+    if (isQkvBias(name)) {
+      found = true;
+      trained = trained || t.abs().max().item<double>() != 0.0;
+    }
+  if (!found) return;
+  if (trained) {
+    cfg.qkv_bias = true;
+    notes.push_back("qkv_bias is false in the config but the weights hold trained query/key/value biases: kept");
+    return;
+  }
+  for (auto it = sd.begin(); it != sd.end();) it = isQkvBias(it->first) ? sd.erase(it) : std::next(it);
+}
+
   const std::string config_path = (dir / "config.json").string();
   const int version = jsonOptional(j, "format_version", 0, config_path);
   if (version != kNativeFormatVersion)
     throw Error(config_path, "format_version", "unsupported version " + std::to_string(version));
   if (!j.contains("config")) throw Error(config_path, "config", "missing");
-  const ViTConfig cfg = configFromJson(j.at("config"), config_path);
+  ViTConfig cfg = configFromJson(j.at("config"), config_path);
   const fs::path weights = dir / "model.safetensors";
   SafeTensorsFile file(weights.string());
   StateDict sd;
   for (const auto& name : weightNames(file)) sd[name] = readFloatWeight(file, name);
 
+  std::vector<std::string> notes;
+  keepOrDropOldQkvBiases(cfg, sd, notes);
   LoadedModel out;
   if (sd.count(kPoolerWeight) || sd.count(kPoolerBias)) {
     if (!sd.count(kPoolerWeight) || !sd.count(kPoolerBias))
@@ -99,6 +128,7 @@ LoadedModel loadNative(const fs::path& dir, const nlohmann::json& j) {
   }
   out.model = buildModel(cfg, std::move(sd), weights.string());
   out.format = "prisma";
+  out.notes = std::move(notes);
   out.source = dir.string();
   out.name = jsonOptional(j, "name", dir.filename().string(), config_path);
   out.preprocess = preprocessFromJson(j.value("preprocess", nlohmann::json()), cfg, config_path);

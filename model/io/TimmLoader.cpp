@@ -332,11 +332,11 @@ LoadedModel loadTimm(const std::string& weights, const nlohmann::json* config, c
     sd[hk + "ln1.b"] = src.take(t + "norm1.bias", {D});
     // Rows of the fused projection: (q|k|v, head, d_head).
     const torch::Tensor qkv = src.take(t + "attn.qkv.weight", {3 * D, D});
-    const torch::Tensor qkv_b = cfg.qkv_bias ? src.take(t + "attn.qkv.bias", {3 * D}) : torch::zeros({3 * D});
+    const torch::Tensor qkv_b = cfg.qkv_bias ? src.take(t + "attn.qkv.bias", {3 * D}) : torch::Tensor();
     const char* which[] = {"Q", "K", "V"};
     for (int i = 0; i < 3; ++i) {
       sd[hk + "attn.W_" + which[i]] = headsIn(qkv.slice(0, i * D, (i + 1) * D), H, dh);
-      sd[hk + "attn.b_" + which[i]] = qkv_b.slice(0, i * D, (i + 1) * D).reshape({H, dh});
+      if (qkv_b.defined()) sd[hk + "attn.b_" + which[i]] = qkv_b.slice(0, i * D, (i + 1) * D).reshape({H, dh});
     }
     torch::Tensor proj_w = src.take(t + "attn.proj.weight", {D, D}), proj_b = src.take(t + "attn.proj.bias", {D});
     torch::Tensor fc2_w = src.take(t + "mlp.fc2.weight", {D, M}), fc2_b = src.take(t + "mlp.fc2.bias", {D});
@@ -465,11 +465,10 @@ StateDict timmStateDict(const HookedViTImpl& m) {
     sd[hk + "attn.qkv.weight"] = torch::cat({linearFromHeadsIn(get(hk + "attn.W_Q")), linearFromHeadsIn(get(hk + "attn.W_K")),
                                              linearFromHeadsIn(get(hk + "attn.W_V"))})
                                      .contiguous();
-    const torch::Tensor qkv_b =
-        torch::cat({get(hk + "attn.b_Q").reshape({-1}), get(hk + "attn.b_K").reshape({-1}), get(hk + "attn.b_V").reshape({-1})});
-    if (c.qkv_bias) sd[hk + "attn.qkv.bias"] = qkv_b;
-    else if (!isZero(qkv_b))
-      throw Error("export", "timm", "qkv_bias is off but the model has non-zero query/key/value biases");
+    // A model without qkv_bias has no such parameters (Attention.h), so none to lose.
+    if (c.qkv_bias)
+      sd[hk + "attn.qkv.bias"] = torch::cat(
+          {get(hk + "attn.b_Q").reshape({-1}), get(hk + "attn.b_K").reshape({-1}), get(hk + "attn.b_V").reshape({-1})});
     sd[hk + "attn.proj.weight"] = linearFromHeadsOut(get(hk + "attn.W_O")).contiguous();
     sd[hk + "attn.proj.bias"] = get(hk + "attn.b_O");
     sd[hk + "norm2.weight"] = lnW(hk + "ln2");

@@ -246,11 +246,11 @@ LoadedModel loadLegacyMouse(const std::string& run_dir, const nlohmann::json* co
     const std::string b = blockPrefix(l);
     // BaseViT's fused qkv rows are (q|k|v, head, d_head), as timm's.
     const torch::Tensor qkv = src.take(b + "attention.qkv.weight", {3 * D, D});
-    const torch::Tensor qkv_b = cfg.qkv_bias ? src.take(b + "attention.qkv.bias", {3 * D}) : torch::zeros({3 * D});
+    const torch::Tensor qkv_b = cfg.qkv_bias ? src.take(b + "attention.qkv.bias", {3 * D}) : torch::Tensor();
     const char* which[] = {"Q", "K", "V"};
     for (int i = 0; i < 3; ++i) {
       sd[b + "attn.W_" + which[i]] = headsIn(qkv.slice(0, i * D, (i + 1) * D), H, dh);
-      sd[b + "attn.b_" + which[i]] = qkv_b.slice(0, i * D, (i + 1) * D).reshape({H, dh});
+      if (qkv_b.defined()) sd[b + "attn.b_" + which[i]] = qkv_b.slice(0, i * D, (i + 1) * D).reshape({H, dh});
     }
     if (has_proj) {
       sd[b + "attn.W_O"] = headsOut(src.take(b + "attention.proj.weight", {D, D}), H, dh);
@@ -305,7 +305,8 @@ LoadedModel loadVitPrismaStateDict(const std::string& weights, const nlohmann::j
   WeightFile src = WeightFile::open(weights, out.notes);
   if (src.stripPrefix("module.")) out.notes.push_back("dropped the 'module.' prefix (a DataParallel checkpoint)");
   ViTConfig cfg = config ? vitPrismaConfig(*config, config_path) : hookedConfigFromTensors(src, out.notes);
-  // Head or not, and the class count, are what the weights hold.
+  // Head or not, the class count and the attention biases are what the weights hold.
+  cfg.qkv_bias = src.has("blocks.0.attn.b_Q");
   if (src.has("head.W_H")) cfg.n_classes = src.dim("head.W_H", 1);
   else {
     cfg.n_classes = 0;

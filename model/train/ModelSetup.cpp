@@ -2,6 +2,7 @@
 
 #include "model/Error.h"
 #include "model/io/ModelLoader.h"
+#include "model/vit/Initialization.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -58,7 +59,7 @@ HookedViT fineTunedModel(TrainConfig& config, const std::vector<std::string>& cl
 HookedViT freshModel(TrainConfig& config, const std::vector<std::string>& classNames) {
   if (static_cast<int>(classNames.size()) == config.model.n_classes) config.model.class_names = classNames;
   HookedViT model(config.model);
-  model->init_weights(config.optimization.seed);
+  initialize(*model, config.model.init, config.optimization.seed);
   return model;
 }
 

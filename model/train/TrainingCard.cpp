@@ -188,7 +188,11 @@ std::string trainingCard(const TrainingCardInfo& in) {
             : toString(o.early_stopping.metric) + ", patience " + std::to_string(o.early_stopping.patience) +
                   " evaluations, min delta " + general(o.early_stopping.min_delta))
     << " |\n"
-    << "| initialisation seed | " << o.seed << " (normal(0, 0.02) weights, zero biases) |\n"
+    << "| initialisation | "
+    << (c.finetune.from.empty() ? describe(m.init)
+                                : std::string("the weights of the model fine-tuned") +
+                                      (c.finetune.new_head > 0 ? "; the new head N(0, 0.02), bias 0" : ""))
+    << "; seed " << o.seed << " |\n"
     << "| data-order seed | " << o.data_seed << " |\n"
     << "| evaluation | every " << c.logging.log_every << " updates on at most " << c.logging.eval_batches
     << " batches of each part (a fixed seeded subset) |\n"

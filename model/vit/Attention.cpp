@@ -12,9 +12,11 @@ AttentionImpl::AttentionImpl(const ViTConfig& cfg) : cfg_(cfg) {
   W_K = register_parameter("W_K", torch::zeros({H, D, dh}));
   W_V = register_parameter("W_V", torch::zeros({H, D, dh}));
   W_O = register_parameter("W_O", torch::zeros({H, dh, D}));
-  b_Q = register_parameter("b_Q", torch::zeros({H, dh}));
-  b_K = register_parameter("b_K", torch::zeros({H, dh}));
-  b_V = register_parameter("b_V", torch::zeros({H, dh}));
+  if (cfg.qkv_bias) {
+    b_Q = register_parameter("b_Q", torch::zeros({H, dh}));
+    b_K = register_parameter("b_K", torch::zeros({H, dh}));
+    b_V = register_parameter("b_V", torch::zeros({H, dh}));
+  }
   b_O = register_parameter("b_O", torch::zeros({D}));
   hook_q = register_module("hook_q", HookPoint());
   hook_k = register_module("hook_k", HookPoint());
@@ -31,8 +33,10 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
 
   // One product for q, k and v: [D, 3·H·dh], columns ordered (q|k|v, head, d_head).
   torch::Tensor w_qkv = torch::cat({W_Q, W_K, W_V}, 0).permute({1, 0, 2}).reshape({D, 3 * H * dh});
-  torch::Tensor b_qkv = torch::cat({b_Q, b_K, b_V}, 0).reshape({3 * H * dh});
-  torch::Tensor qkv = torch::addmm(b_qkv, x.reshape({B * T, D}), w_qkv).view({B, T, 3, H, dh});
+  torch::Tensor qkv = b_Q.defined()
+                          ? torch::addmm(torch::cat({b_Q, b_K, b_V}, 0).reshape({3 * H * dh}), x.reshape({B * T, D}), w_qkv)
+                          : torch::mm(x.reshape({B * T, D}), w_qkv);
+  qkv = qkv.view({B, T, 3, H, dh});
 
   torch::Tensor q = hook_q(qkv.select(2, 0));  // [B, T, H, dh]
   torch::Tensor k = hook_k(qkv.select(2, 1));

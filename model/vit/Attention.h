@@ -17,7 +17,7 @@ public:
 
   torch::Tensor W_Q, W_K, W_V;  // [head, d_model, d_head]
   torch::Tensor W_O;            // [head, d_head, d_model]
-  torch::Tensor b_Q, b_K, b_V;  // [head, d_head]
+  torch::Tensor b_Q, b_K, b_V;  // [head, d_head]; undefined without qkv_bias
   torch::Tensor b_O;            // [d_model]
 
   HookPoint hook_q{nullptr}, hook_k{nullptr}, hook_v{nullptr};  // [batch, pos, head, d_head]

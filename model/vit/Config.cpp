@@ -133,7 +133,7 @@ int64_t ViTConfig::parameter_count() const {
   const double tokens = grid * grid + (cls_token ? 1.0 : 0.0);
   double n = (cls_token ? D : 0.0) + D * C * P * P + (patch_bias ? D : 0.0) + tokens * D;
   if (ln_pre) n += ln * D;
-  double block = ln * D + 4.0 * H * D * dh + 3.0 * H * dh + D;
+  double block = ln * D + 4.0 * H * D * dh + (qkv_bias ? 3.0 * H * dh : 0.0) + D;
   if (!attn_only) block += ln * D + 2.0 * D * M + M + D + (mlp_hidden_norm ? ln * M : 0.0);
   n += n_layers * block + ln * D;
   if (n_classes > 0) n += D * n_classes + n_classes;
@@ -165,7 +165,8 @@ void to_json(nlohmann::json& j, const ViTConfig& c) {
                      {"use_attn_result", c.use_attn_result},
                      {"return_type", toString(c.return_type)},
                      {"normalize_output", c.normalize_output},
-                     {"class_names", c.class_names}};
+                     {"class_names", c.class_names},
+                     {"init", toString(c.init)}};
 }
 
 ViTConfig configFromJson(const nlohmann::json& j, const std::string& source) {
@@ -202,3 +203,6 @@ ViTConfig configFromJson(const nlohmann::json& j, const std::string& source) {
 }
 
 }  // namespace prisma
+  std::string init;
+  readField(j, "init", init, source);
+  if (!init.empty()) c.init = initSchemeFromString(init, source, "init");

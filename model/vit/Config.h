@@ -2,6 +2,8 @@
 // HookedViT's configuration: every architectural choice of the ViT families we load
 // (ViT-Prisma mice, Hugging Face ViT, timm, CLIP) as plain data, with JSON I/O.
 
+#include "model/vit/Initialization.h"
+
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
@@ -44,8 +46,8 @@ struct ViTConfig {
   // Apply the final LayerNorm after pooling (timm's fc_norm, CLIP's post_layernorm)
   // instead of on every token before it.
   bool final_ln_after_pool = false;
-  bool qkv_bias = true;    // false: b_Q/b_K/b_V exist but stay zero
-  bool patch_bias = true;  // embed.proj.bias
+  bool qkv_bias = true;    // false: no b_Q/b_K/b_V parameters (BaseViT's fused qkv has none)
+  bool patch_bias = true;  // false: no embed.proj.bias
   bool use_attn_result = false;  // compute blocks.L.attn.hook_result [B, T, H, D]
   ReturnType return_type = ReturnType::Logits;
   bool normalize_output = false;  // L2-normalise the output (CLIP embeddings)
@@ -64,6 +66,11 @@ struct ViTConfig {
   // How many parameters HookedViT(*this) holds, counted without building it, so loaders
   // can refuse a config whose sizes disagree with the weight file before allocating.
   // Saturates at INT64_MAX for absurd sizes.
+  // How a fresh model of this config is drawn (Initialization.h), so a run's saved config
+  // says what its training started from. It says nothing about a model converted from
+  // another library. Files without the field mean normal(0.02), as before it existed.
+  InitScheme init;
+
   int64_t parameter_count() const;
 };
 

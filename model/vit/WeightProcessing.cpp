@@ -22,12 +22,16 @@ void foldLayerNorm(prisma::StateDict& sd, ViTConfig& cfg) {
     sd.erase(name);
     return t;
   };
+  // ln1's bias becomes a query/key/value bias: a model without them gains them.
+  const bool hadQkvBias = cfg.qkv_bias;
+  cfg.qkv_bias = true;
   for (int l = 0; l < cfg.n_layers; ++l) {
     const std::string b = blockPrefix(l);
     const torch::Tensor w1 = take(b + "ln1.w"), b1 = take(b + "ln1.b");
     for (const char* x : {"Q", "K", "V"}) {
       torch::Tensor W = sd.at(b + "attn.W_" + x);  // [H, D, dh]
-      sd[b + "attn.b_" + x] = sd.at(b + "attn.b_" + x) + torch::einsum("d,hdk->hk", {b1, W});
+      const torch::Tensor bias = hadQkvBias ? sd.at(b + "attn.b_" + x) : torch::zeros({W.size(0), W.size(2)});
+      sd[b + "attn.b_" + x] = bias + torch::einsum("d,hdk->hk", {b1, W});
       sd[b + "attn.W_" + x] = centred(W * w1.view({1, -1, 1}), 1);
     }
     if (cfg.attn_only) continue;
@@ -66,6 +70,7 @@ void centerWritingWeights(prisma::StateDict& sd, const ViTConfig& cfg) {
 void foldValueBiases(prisma::StateDict& sd, const ViTConfig& cfg) {
   for (int l = 0; l < cfg.n_layers; ++l) {
     const std::string b = hookName(l, "attn.");
+    if (!sd.count(b + "b_V")) continue;  // no qkv_bias: no value bias to fold
     const torch::Tensor b_V = sd.at(b + "b_V");  // [H, dh]
     sd[b + "b_O"] = sd.at(b + "b_O") + torch::einsum("hk,hkd->d", {b_V, sd.at(b + "W_O")});
     sd[b + "b_V"] = torch::zeros_like(b_V);
