@@ -24,6 +24,8 @@ ALLOWED = {
                     "model/runtime", "datasets"],
     "model/zoo": ["model/core", "model/Error.h", "model/vit", "model/io", "model/interp",
                   "model/runtime", "model/train", "datasets"],
+    "model/sae": ["model/core", "model/Error.h", "model/vit", "model/io", "model/interp",
+                  "model/train", "model/runtime", "datasets"],
     "model/distributed": ["model/core", "model/Error.h", "model/train"],
     "datasets": [],
     "widgets": [],

@@ -33,4 +33,7 @@ int benchTrainCommand(const Args& args, std::ostream& out);  // `bench train`
 int zooCommand(const Args& args, std::ostream& out);
 int evalCommand(const Args& args, std::ostream& out);
 
+// Sparse autoencoders (model/sae): `sae info|encode`.
+int saeCommand(const Args& args, std::ostream& out);
+
 }  // namespace prisma::cli

@@ -58,6 +58,8 @@ void usage(std::ostream& out) {
          "  zoo list | zoo build [--only NAME]... [--out RUNS_DIR]\n"
          "                                    the ViT mice zoo: shipped metrics / reproducible training\n"
          "  eval MODEL --dataset NAME [--split test|train]  accuracy and top-5 on a whole split\n"
+         "  sae info SAE | sae encode SAE --model MODEL --input SPEC --out OUT.safetensors\n"
+         "                                    sparse autoencoders: describe one / its features over images\n"
          "MODEL: a model folder or file, or mouse:NAME (a bundled mouse, e.g. mouse:induction-2L)\n"
          "SPEC: an image file, or FILE.safetensors:KEY[:INDEX] (a preprocessed [batch, C, H, W] tensor)\n"
       << prisma::cli::kGlobalOptionsHelp;
@@ -91,6 +93,7 @@ int main(int argc, char** argv) {
     if (command == "train") return prisma::cli::trainCommand(args, std::cout);
     if (command == "zoo") return prisma::cli::zooCommand(args, std::cout);
     if (command == "eval") return prisma::cli::evalCommand(args, std::cout);
+    if (command == "sae") return prisma::cli::saeCommand(args, std::cout);
     if (command == "patch") return prisma::cli::patchCommand(args, std::cout);
     if (command == "patch-dataset") return prisma::cli::patchDatasetCommand(args, std::cout);
     if (command == "attention") return prisma::cli::attentionCommand(args, std::cout);

@@ -56,13 +56,15 @@ enum Op : unsigned char {
   EMPTY_TUPLE = ')', SETITEMS = 'u', BINFLOAT = 'G', BINBYTES = 'B', SHORT_BINBYTES = 'C',
   PROTO = 0x80, TUPLE1 = 0x85, TUPLE2 = 0x86, TUPLE3 = 0x87, NEWTRUE = 0x88,
   NEWFALSE = 0x89, LONG1 = 0x8a, LONG4 = 0x8b, SHORT_BINUNICODE = 0x8c, BINUNICODE8 = 0x8d,
-  BINBYTES8 = 0x8e, STACK_GLOBAL = 0x93, MEMOIZE = 0x94, FRAME = 0x95
+  BINBYTES8 = 0x8e, STACK_GLOBAL = 0x93, MEMOIZE = 0x94, FRAME = 0x95,
+  NEWOBJ = 0x81, NEWOBJ_EX = 0x92
 };
 
 class Machine {
 public:
-  Machine(const unsigned char* data, size_t size, const std::string& source)
-      : data_(data), size_(size), source_(source) {}
+  Machine(const unsigned char* data, size_t size, const std::string& source,
+          const std::vector<std::string>& data_classes)
+      : data_(data), size_(size), source_(source), data_classes_(data_classes) {}
 
   ValuePtr run() {
     while (true) {
@@ -189,6 +191,19 @@ public:
           build(top(), state);
           break;
         }
+        case NEWOBJ: {
+          ValuePtr args = pop();
+          ValuePtr cls = pop();
+          push(newDataObject(cls, args, nullptr));
+          break;
+        }
+        case NEWOBJ_EX: {
+          ValuePtr kwargs = pop();
+          ValuePtr args = pop();
+          ValuePtr cls = pop();
+          push(newDataObject(cls, args, kwargs));
+          break;
+        }
         default: {
           char hex[8];
           std::snprintf(hex, sizeof hex, "0x%02x", op);
@@ -294,9 +309,12 @@ private:
     pos_ += static_cast<size_t>(n);
     push(v);
   }
+  bool isDataClass(const std::string& qualified) const {
+    return std::find(data_classes_.begin(), data_classes_.end(), qualified) != data_classes_.end();
+  }
   void pushGlobal(const std::string& module, const std::string& name) {
     const std::string qualified = module + "." + name;
-    if (!isAllowedGlobal(qualified))
+    if (!isAllowedGlobal(qualified) && !isDataClass(qualified))
       throw Error(source_, qualified,
                   "forbidden global in the pickle: only a state dict's own types are loaded "
                   "(OrderedDict, tensors, storages); this file wants to call or construct "
@@ -416,6 +434,19 @@ private:
   // `_metadata` (every Hugging Face .bin and nn.Module.state_dict() has it); it is not
   // needed, so the state is checked for shape and dropped.
   void build(const ValuePtr& target, const ValuePtr& state) {
+    if (target->kind == Value::Kind::Dict && !target->object_class.empty()) {
+      // A data class instance: its __dict__ becomes the record's entries, once.
+      if (state->kind != Value::Kind::Dict) fail("BUILD state of " + target->object_class + " is not a dict");
+      if (target->frozen || !target->entries.empty()) fail("BUILD twice on " + target->object_class);
+      std::vector<ValuePtr> flat;
+      for (const auto& [k, v] : state->entries) {
+        if (k->kind != Value::Kind::String) fail("attribute name of " + target->object_class + " is not a string");
+        flat.push_back(k);
+        flat.push_back(v);
+      }
+      setItems(target, flat);
+      return;
+    }
     if (target->kind != Value::Kind::Dict)
       fail("BUILD on a " + target->kindName() + " (only OrderedDict attributes such as _metadata are accepted)");
     if (state->kind != Value::Kind::Dict && state->kind != Value::Kind::None)
@@ -426,7 +457,22 @@ private:
   const unsigned char* data_;
   size_t size_;
   size_t pos_ = 0;
+  // NEWOBJ(_EX) of an allow-listed data class: an empty record that BUILD fills. Nothing is
+  // constructed; arguments would be constructor input, so there must be none.
+  ValuePtr newDataObject(const ValuePtr& cls, const ValuePtr& args, const ValuePtr& kwargs) {
+    if (cls->kind != Value::Kind::Global || !isDataClass(cls->text))
+      fail("NEWOBJ of a " + cls->kindName() + ", not an allow-listed data class");
+    if (args->kind != Value::Kind::Tuple || !args->items.empty())
+      fail("NEWOBJ of " + cls->text + " with constructor arguments");
+    if (kwargs && (kwargs->kind != Value::Kind::Dict || !kwargs->entries.empty()))
+      fail("NEWOBJ_EX of " + cls->text + " with keyword arguments");
+    ValuePtr v = make(Value::Kind::Dict);
+    v->object_class = cls->text;
+    return v;
+  }
+
   const std::string& source_;
+  const std::vector<std::string>& data_classes_;
   std::vector<ValuePtr> stack_;
   std::vector<size_t> marks_;
   std::map<uint64_t, ValuePtr> memo_;
@@ -459,8 +505,9 @@ std::string Value::kindName() const {
   return "?";
 }
 
-ValuePtr unpickle(const unsigned char* data, size_t size, const std::string& source) {
-  Machine m(data, size, source);
+ValuePtr unpickle(const unsigned char* data, size_t size, const std::string& source,
+                  const std::vector<std::string>& data_classes) {
+  Machine m(data, size, source, data_classes);
   return m.run();
 }
 

@@ -44,6 +44,9 @@ struct Value {
   std::vector<ValuePtr> items;                         // Tuple, List
   std::vector<std::pair<ValuePtr, ValuePtr>> entries;  // Dict, in insertion order
   std::shared_ptr<const TensorRef> tensor;             // Storage (key, type, numel), Tensor
+  // A Dict that records an instance of an allow-listed data class (see unpickle's
+  // `data_classes`): the class's qualified name; its entries are the instance's state.
+  std::string object_class;
   // Containers become read-only once they are inside another value, which makes
   // self-referencing structures (and so unbounded walks and leaks) impossible.
   bool frozen = false;
@@ -58,6 +61,13 @@ struct Value {
 // Interprets `data` (a whole pickle). Throws prisma::Error naming `source` on any opcode
 // outside the supported set, any forbidden global, malformed or truncated data, or
 // structures nested deeper than a state dict ever is.
-ValuePtr unpickle(const unsigned char* data, size_t size, const std::string& source);
+//
+// `data_classes` (qualified names, empty by default) lets a caller read pickled instances
+// of plain configuration classes, such as ViT-Prisma's SAE config dataclass, as data:
+// NEWOBJ of such a class with no arguments and the BUILD that follows become a Dict of the
+// instance's state with `object_class` set. The class is neither imported nor called; its
+// name is only compared. Every other global is still refused.
+ValuePtr unpickle(const unsigned char* data, size_t size, const std::string& source,
+                  const std::vector<std::string>& data_classes = {});
 
 }  // namespace prisma::io::pickle

@@ -159,7 +159,8 @@ struct TorchArchive::Records {
   }
 };
 
-TorchArchive::TorchArchive(const std::string& path) : path_(path), records_(std::make_unique<Records>()) {
+TorchArchive::TorchArchive(const std::string& path, const std::vector<std::string>& data_classes)
+    : path_(path), records_(std::make_unique<Records>()) {
   const std::string head = firstBytes(path, sizeof kZipMagic);
   if (head.empty()) {
     std::ifstream probe(path);
@@ -206,7 +207,7 @@ TorchArchive::TorchArchive(const std::string& path) : path_(path), records_(std:
     }
     r.checkRecord(path, "data.pkl", kMaxPickleBytes, "the pickle");
     auto [ptr, size] = r.reader->getRecord("data.pkl");
-    root_ = pickle::unpickle(static_cast<const unsigned char*>(ptr.get()), size, path);
+    root_ = pickle::unpickle(static_cast<const unsigned char*>(ptr.get()), size, path, data_classes);
   } catch (const c10::Error& e) {
     throw Error(path, "data.pkl", std::string("cannot be read: ") + e.what_without_backtrace());
   }

@@ -33,7 +33,9 @@ public:
   // global at fault) for legacy pre-1.6 files, TorchScript archives, corrupt zips,
   // forbidden globals and malformed pickles. What the zip declares for data.pkl is checked
   // before it is inflated (against the pickle's cap and the memory budget).
-  explicit TorchArchive(const std::string& path);
+  // `data_classes`: classes whose pickled instances are read as data records (see
+  // pickle::unpickle); none by default.
+  explicit TorchArchive(const std::string& path, const std::vector<std::string>& data_classes = {});
   ~TorchArchive();
   TorchArchive(const TorchArchive&) = delete;
   TorchArchive& operator=(const TorchArchive&) = delete;

@@ -1,0 +1,104 @@
+// `prisma sae`: sparse autoencoders (model/sae). `info` describes an SAE file, `encode`
+// runs one over images and writes every stage.
+
+#include "app/cli/CliArgs.h"
+#include "app/cli/Commands.h"
+#include "app/cli/OutputChecks.h"
+
+#include "model/Error.h"
+#include "model/io/InputSpec.h"
+#include "model/io/ModelLoader.h"
+#include "model/io/OutputPaths.h"
+#include "model/io/SafeTensors.h"
+#include "model/sae/SaeFiles.h"
+#include "model/sae/SaeRun.h"
+
+#include <torch/torch.h>
+
+#include <iomanip>
+#include <ostream>
+
+namespace prisma::cli {
+
+namespace {
+
+constexpr const char* kSaeUsage =
+    "usage: prisma sae info SAE\n"
+    "       prisma sae encode SAE --model MODEL --input SPEC --out OUT.safetensors [--allow-nan]\n"
+    "SAE: a folder (ours: sae.json + sae.safetensors; SAELens: cfg.json + sae_weights.safetensors;\n"
+    "     ViT-Prisma: config.json + n_images_N.pt) or a ViT-Prisma .pt file\n";
+
+int saeInfo(const Args& args, std::ostream& out) {
+  CliArgs a(args, {}, {});
+  const sae::LoadedSae loaded = sae::loadSae(a.positional(0, "SAE"));
+  const sae::SaeConfig& c = loaded.sae->cfg();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor dec_norms = loaded.sae->W_dec.norm(2, 1);  // [d_sae]
+  out << "source: " << loaded.source << "\n"
+      << "format: " << loaded.format << "\n"
+      << "hook: " << c.hook_name << "\n"
+      << "model: " << (c.model_name.empty() ? "(not recorded)" : c.model_name) << "\n"
+      << "d_in: " << c.d_in << "\n"
+      << "d_sae: " << c.d_sae << " (expansion " << std::setprecision(4) << double(c.d_sae) / double(c.d_in) << ")\n"
+      << "activation: " << sae::activationName(c.activation);
+  if (c.activation == sae::Activation::TopK) out << " (k = " << c.k << ")";
+  out << "\n"
+      << "input normalisation: " << sae::normalizationName(c.normalization)
+      << (c.subtract_b_dec ? ", b_dec subtracted" : "") << "\n"
+      << "tokens: " << sae::tokenSelectionName(c.tokens) << "\n"
+      << "l1 coefficient: " << c.l1_coefficient << "\n"
+      << "decoder row norms: min " << dec_norms.min().item<double>() << ", max " << dec_norms.max().item<double>()
+      << "\n";
+  for (const auto& note : loaded.notes) out << "note: " << note << "\n";
+  if (!loaded.training.is_null()) out << "training: " << loaded.training.dump() << "\n";
+  return 0;
+}
+
+int saeEncode(const Args& args, std::ostream& out) {
+  CliArgs a(args, {"model", "input", "out"}, {kAllowNanFlag});
+  const std::string sae_path = a.positional(0, "SAE");
+  const std::string path = a.required("out");
+  std::vector<std::string> inputs = io::modelInputPaths(a.required("model"));
+  inputs.push_back(io::inputSpecPath(a.required("input")));
+  inputs.push_back(sae_path);
+  io::refuseOutputOverInputs(path, io::OutputKind::File, inputs);
+  if (path.size() < 12 || path.compare(path.size() - 12, 12, ".safetensors") != 0)
+    throw UsageError("--out must end in .safetensors");
+
+  const sae::LoadedSae loaded = sae::loadSae(sae_path);
+  auto m = io::loadModel(a.required("model"));
+  const torch::Tensor pixels = io::loadInput(a.required("input"), m);
+  const sae::SaeRunResult r = sae::runSaeOnImages(*m.model, loaded.sae, pixels);
+  const std::map<std::string, torch::Tensor> tensors = {
+      {"sae_in", r.sae_in.contiguous()},
+      {"feature_acts", r.feature_acts.contiguous()},
+      {"sae_out", r.sae_out.contiguous()},
+      {"logits", r.logits.contiguous()},
+      {"logits_with_sae", r.logits_with_sae.contiguous()}};
+  checkFiniteResults(tensors, path, a.flag(kAllowNanFlag));
+  io::writeSafeTensors(path, tensors,
+                       {{"sae", sae_path}, {"model", m.source}, {"input", a.required("input")},
+                        {"hook", loaded.sae->cfg().hook_name}, {"rows", "batch-major: row = image * tokens + token"}});
+  const double l0 = (r.feature_acts > 0).sum(1).to(torch::kFloat64).mean().item<double>();
+  out << "prisma sae encode: " << r.sae_in.size(0) << " rows of " << loaded.sae->cfg().hook_name << " ("
+      << pixels.size(0) << " images); mean L0 " << std::setprecision(4) << l0 << " of " << loaded.sae->cfg().d_sae
+      << "; wrote " << path << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int saeCommand(const Args& args, std::ostream& out) {
+  if (args.empty()) throw UsageError(std::string("missing sub-command\n") + kSaeUsage);
+  const std::string sub = args[0];
+  const Args rest(args.begin() + 1, args.end());
+  if (sub == "info") return saeInfo(rest, out);
+  if (sub == "encode") return saeEncode(rest, out);
+  if (sub == "--help" || sub == "-h") {
+    out << kSaeUsage;
+    return 0;
+  }
+  throw UsageError("unknown sub-command '" + sub + "'\n" + kSaeUsage);
+}
+
+}  // namespace prisma::cli
