@@ -5,6 +5,7 @@
 #include "app/cli/CliArgs.h"
 #include "app/cli/Commands.h"
 #include "app/cli/OutputChecks.h"
+#include "app/cli/PatchArgs.h"
 
 #include "model/Error.h"
 #include "model/interp/ActivationPatching.h"
@@ -63,6 +64,9 @@ int patchCommand(const Args& args, std::ostream& out) {
     throw UsageError("--out must end in .safetensors or .csv");
   const std::string method = a.value("method", "exact");
   if (method != "exact" && method != "attribution") throw UsageError("--method must be exact or attribution");
+  // The metric and the classes it is about; left out, they are the two predictions.
+  const interp::MetricSpec asked = metricSpecFromArgs(a, cfg.n_classes);
+  if (asked.normalized && method == "attribution") throw UsageError("--normalize applies to --method exact");
 
   const auto kind = interp::componentKindFromName(a.required("component"));
   const interp::PatchComponent comp =
@@ -71,38 +75,15 @@ int patchCommand(const Args& args, std::ostream& out) {
 
   const auto t0 = std::chrono::steady_clock::now();
   const interp::PatchingPair pair = interp::runPair(model, clean, corrupt, interp::hooksOf({comp}, cfg));
-  const int clean_top = pair.clean_logits.argmax(1).item<int>();
-  const int corrupt_top = pair.corrupt_logits.argmax(1).item<int>();
 
-  // The metric and the classes it is about.
-  const std::string metric_name = a.value("metric", "logit_diff");
-  std::vector<int> labels;
-  interp::Metric metric;
-  if (metric_name == "logit_diff") {
-    if (a.has("label")) throw UsageError("--metric logit_diff takes --labels A,B");
-    if (a.has("labels")) {
-      const auto ab = parseInts(a.value("labels"), "labels");
-      if (ab.size() != 2) throw UsageError("--labels needs two classes A,B");
-      labels = {classCheck(ab[0], cfg.n_classes, "labels"), classCheck(ab[1], cfg.n_classes, "labels")};
-    } else {
-      labels = {clean_top, corrupt_top};
-    }
-    metric = interp::metrics::logitDiff(labels[0], labels[1]);
-  } else if (metric_name == "prob" || metric_name == "logit" || metric_name == "cross_entropy") {
-    if (a.has("labels")) throw UsageError("--metric " + metric_name + " takes --label A");
-    labels = {a.has("label") ? classCheck(a.intValue("label", 0), cfg.n_classes, "label") : clean_top};
-    metric = metric_name == "prob"    ? interp::metrics::prob(labels[0])
-             : metric_name == "logit" ? interp::metrics::logit(labels[0])
-                                      : interp::metrics::crossEntropy(labels[0]);
-  } else {
-    throw UsageError("--metric must be logit_diff, prob, logit or cross_entropy");
-  }
-  const double clean_metric = interp::metricValue(metric, pair.clean_logits);
-  const double corrupt_metric = interp::metricValue(metric, pair.corrupt_logits);
-  if (a.flag("normalize")) {
-    if (method == "attribution") throw UsageError("--normalize applies to --method exact");
-    metric = interp::metrics::normalized(metric, clean_metric, corrupt_metric);
-  }
+  const interp::MetricSpec spec =
+      asked.withDefaultClasses(pair.clean_logits.argmax(1).item<int>(), pair.corrupt_logits.argmax(1).item<int>());
+  const std::string metric_name = interp::toString(spec.kind);
+  const std::vector<int>& labels = spec.classes;
+  const interp::Metric base = interp::makeMetric(spec.base());
+  const double clean_metric = interp::metricValue(base, pair.clean_logits);
+  const double corrupt_metric = interp::metricValue(base, pair.corrupt_logits);
+  const interp::Metric metric = interp::makeMetric(spec, pair.clean_logits, pair.corrupt_logits);
 
   torch::Tensor grid;
   if (method == "exact") {
@@ -136,7 +117,7 @@ int patchCommand(const Args& args, std::ostream& out) {
          {"corrupt_metric", torch::tensor({float(corrupt_metric)})},
          {"labels", torch::tensor(label_values)}},
         {{"model", m.source}, {"component", comp.name}, {"axes", axes}, {"metric", metric_name},
-         {"normalized", a.flag("normalize") ? "true" : "false"}, {"method", method},
+         {"normalized", spec.normalized ? "true" : "false"}, {"method", method},
          {"clean", a.required("clean")}, {"corrupt", a.required("corrupt")}});
   }
   std::ostringstream shape;

@@ -14,6 +14,7 @@
 #include "app/cli/DistributedArgs.h"
 #include "app/cli/LocalLauncher.h"
 #include "app/cli/OutputChecks.h"
+#include "app/cli/PatchArgs.h"
 
 #include "model/Error.h"
 #include "model/interp/ActivationPatching.h"
@@ -106,7 +107,8 @@ struct PairResult {
   std::vector<int> labels;
 };
 
-PairResult patchPair(const CliArgs& a, io::LoadedModel& m, const interp::PatchComponent& comp, const Pair& p) {
+PairResult patchPair(const CliArgs& a, const interp::MetricSpec& asked, io::LoadedModel& m,
+                     const interp::PatchComponent& comp, const Pair& p) {
   HookedViTImpl& model = *m.model;
   const ViTConfig& cfg = model.cfg();
   const torch::Tensor clean = io::loadInput(p.clean, m);
@@ -114,29 +116,14 @@ PairResult patchPair(const CliArgs& a, io::LoadedModel& m, const interp::PatchCo
   if (clean.size(0) != 1 || corrupt.size(0) != 1)
     throw Error(p.clean + " / " + p.corrupt, "", "each side of a pair must be one image (pick one with :INDEX)");
   const interp::PatchingPair pair = interp::runPair(model, clean, corrupt, interp::hooksOf({comp}, cfg));
-  const int clean_top = pair.clean_logits.argmax(1).item<int>();
-  const int corrupt_top = pair.corrupt_logits.argmax(1).item<int>();
-
-  const std::string metric_name = a.value("metric", "logit_diff");
   PairResult r;
-  interp::Metric metric;
-  if (metric_name == "logit_diff") {
-    if (a.has("labels")) {
-      const auto ab = parseInts(a.value("labels"), "labels");
-      r.labels = {classCheck(ab[0], cfg.n_classes, "labels"), classCheck(ab[1], cfg.n_classes, "labels")};
-    } else {
-      r.labels = {clean_top, corrupt_top};
-    }
-    metric = interp::metrics::logitDiff(r.labels[0], r.labels[1]);
-  } else {
-    r.labels = {a.has("label") ? classCheck(a.intValue("label", 0), cfg.n_classes, "label") : clean_top};
-    metric = metric_name == "prob"    ? interp::metrics::prob(r.labels[0])
-             : metric_name == "logit" ? interp::metrics::logit(r.labels[0])
-                                      : interp::metrics::crossEntropy(r.labels[0]);
-  }
-  r.clean_metric = interp::metricValue(metric, pair.clean_logits);
-  r.corrupt_metric = interp::metricValue(metric, pair.corrupt_logits);
-  if (a.flag("normalize")) metric = interp::metrics::normalized(metric, r.clean_metric, r.corrupt_metric);
+  const interp::MetricSpec spec =
+      asked.withDefaultClasses(pair.clean_logits.argmax(1).item<int>(), pair.corrupt_logits.argmax(1).item<int>());
+  r.labels = spec.classes;
+  const interp::Metric base = interp::makeMetric(spec.base());
+  r.clean_metric = interp::metricValue(base, pair.clean_logits);
+  r.corrupt_metric = interp::metricValue(base, pair.corrupt_logits);
+  const interp::Metric metric = interp::makeMetric(spec, pair.clean_logits, pair.corrupt_logits);
   if (a.value("method", "exact") == "exact") {
     interp::PatchOptions options;
     options.batch_size = a.intValue("batch", 0, kNonNegative);
@@ -160,14 +147,9 @@ int patchDatasetCommand(const Args& args, std::ostream& out) {
     throw UsageError("--out must end in .safetensors");
   const std::string method = a.value("method", "exact");
   if (method != "exact" && method != "attribution") throw UsageError("--method must be exact or attribution");
-  const std::string metric_name = a.value("metric", "logit_diff");
-  if (metric_name != "logit_diff" && metric_name != "prob" && metric_name != "logit" && metric_name != "cross_entropy")
-    throw UsageError("--metric must be logit_diff, prob, logit or cross_entropy");
-  if (metric_name == "logit_diff" && a.has("label")) throw UsageError("--metric logit_diff takes --labels A,B");
-  if (metric_name != "logit_diff" && a.has("labels")) throw UsageError("--metric " + metric_name + " takes --label A");
-  if (a.has("labels") && parseInts(a.value("labels"), "labels").size() != 2)
-    throw UsageError("--labels needs two classes A,B");
-  if (a.flag("normalize") && method == "attribution") throw UsageError("--normalize applies to --method exact");
+  const interp::MetricSpec unchecked = metricSpecFromArgs(a, 0);  // options checked before any worker starts
+  const std::string metric_name = interp::toString(unchecked.kind);
+  if (unchecked.normalized && method == "attribution") throw UsageError("--normalize applies to --method exact");
   const std::string pairsPath = a.required("pairs");
   const std::vector<Pair> pairs = readPairs(pairsPath);  // before any worker starts: errors once
   std::vector<std::string> inputs = io::modelInputPaths(a.positional(0, "MODEL"));
@@ -189,7 +171,8 @@ int patchDatasetCommand(const Args& args, std::ostream& out) {
   const interp::PatchComponent comp =
       a.has("positions") ? interp::makePositionsComponent(kind, parseInts(a.value("positions"), "positions"), cfg)
                          : interp::makeComponent(kind, cfg);
-  const int nLabels = metric_name == "logit_diff" ? 2 : 1;
+  const interp::MetricSpec asked = metricSpecFromArgs(a, cfg.n_classes);
+  const int nLabels = interp::classesNeeded(asked.kind);
 
   // This rank's pairs, one row each: the grid's cells, clean and corrupt metric, labels.
   const auto P = static_cast<int64_t>(pairs.size());
@@ -211,7 +194,7 @@ int patchDatasetCommand(const Args& args, std::ostream& out) {
                   << (world > 1 ? " (rank 0 of " + std::to_string(world) + ")" : std::string()) << std::flush;
       PairResult r;
       try {
-        r = patchPair(a, m, comp, pairs[static_cast<size_t>(i)]);
+        r = patchPair(a, asked, m, comp, pairs[static_cast<size_t>(i)]);
       } catch (const UsageError&) {
         throw;
       } catch (const std::exception& e) {

@@ -22,6 +22,86 @@ void checkClass(const torch::Tensor& logits, int c, const char* field) {
 
 }  // namespace
 
+namespace {
+
+struct MetricKindInfo {
+  MetricKind kind;
+  const char* name;
+  int classes;
+};
+
+constexpr MetricKindInfo kMetricKinds[] = {
+    {MetricKind::LogitDiff, "logit_diff", 2},
+    {MetricKind::Logit, "logit", 1},
+    {MetricKind::Prob, "prob", 1},
+    {MetricKind::CrossEntropy, "cross_entropy", 1},
+};
+
+const MetricKindInfo& metricInfo(MetricKind kind) {
+  for (const auto& k : kMetricKinds)
+    if (k.kind == kind) return k;
+  throw Error("metric", "kind", "unknown metric kind");
+}
+
+}  // namespace
+
+const std::vector<std::string>& metricNames() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const auto& k : kMetricKinds) n.push_back(k.name);
+    return n;
+  }();
+  return names;
+}
+
+std::string toString(MetricKind kind) { return metricInfo(kind).name; }
+
+MetricKind metricKindFromName(const std::string& name) {
+  for (const auto& k : kMetricKinds)
+    if (name == k.name) return k.kind;
+  std::string all;
+  for (const auto& n : metricNames()) all += (all.empty() ? "" : ", ") + n;
+  throw Error("metric", "name", "unknown metric '" + name + "' (known: " + all + ")");
+}
+
+int classesNeeded(MetricKind kind) { return metricInfo(kind).classes; }
+
+MetricSpec MetricSpec::withDefaultClasses(int clean_top, int corrupt_top) const {
+  MetricSpec s = *this;
+  if (s.classes.empty()) {
+    s.classes = {clean_top};
+    if (classesNeeded(kind) == 2) s.classes.push_back(corrupt_top);
+  }
+  return s;
+}
+
+MetricSpec MetricSpec::base() const {
+  MetricSpec s = *this;
+  s.normalized = false;
+  return s;
+}
+
+void MetricSpec::check(int n_classes) const {
+  const int needed = classesNeeded(kind);
+  if (static_cast<int>(classes.size()) != needed)
+    throw Error("metric", "classes", toString(kind) + " takes " + std::to_string(needed) + " class" +
+                                         (needed == 1 ? "" : "es") + ", got " + std::to_string(classes.size()));
+  for (size_t i = 0; i < classes.size(); ++i)
+    if (classes[i] < 0 || classes[i] >= n_classes)
+      throw Error("metric", i == 0 ? "class A" : "class B",
+                  "class " + std::to_string(classes[i]) + " outside [0, " + std::to_string(n_classes) + ")");
+}
+
+std::string MetricSpec::key() const {
+  std::string k = (normalized ? "normalized_" : "") + toString(kind) + "(";
+  for (size_t i = 0; i < classes.size(); ++i) k += (i ? "," : "") + std::to_string(classes[i]);
+  return k + ")";
+}
+
+bool operator==(const MetricSpec& a, const MetricSpec& b) {
+  return a.kind == b.kind && a.classes == b.classes && a.normalized == b.normalized;
+}
+
 namespace metrics {
 
 Metric logitDiff(int class_a, int class_b) {
@@ -64,6 +144,29 @@ Metric normalized(Metric base, double clean_value, double corrupt_value) {
 }
 
 }  // namespace metrics
+
+Metric makeMetric(const MetricSpec& spec) {
+  if (spec.normalized)
+    throw Error("metric", "normalized", "a normalised metric needs the clean and corrupted runs");
+  if (static_cast<int>(spec.classes.size()) != classesNeeded(spec.kind))
+    throw Error("metric", "classes", toString(spec.kind) + " takes " + std::to_string(classesNeeded(spec.kind)) +
+                                         " classes, got " + std::to_string(spec.classes.size()));
+  const int a = spec.classes[0];
+  switch (spec.kind) {
+    case MetricKind::LogitDiff: return metrics::logitDiff(a, spec.classes[1]);
+    case MetricKind::Logit: return metrics::logit(a);
+    case MetricKind::Prob: return metrics::prob(a);
+    case MetricKind::CrossEntropy: return metrics::crossEntropy(a);
+  }
+  throw Error("metric", "kind", "unknown metric kind");
+}
+
+Metric makeMetric(const MetricSpec& spec, const torch::Tensor& clean_logits, const torch::Tensor& corrupt_logits) {
+  Metric base = makeMetric(spec.base());
+  if (!spec.normalized) return base;
+  const double clean = metricValue(base, clean_logits), corrupt = metricValue(base, corrupt_logits);
+  return metrics::normalized(std::move(base), clean, corrupt);
+}
 
 double metricValue(const Metric& metric, const torch::Tensor& logits) {
   const torch::Tensor v = metric(logits);

@@ -10,6 +10,9 @@
 //
 // A metric is any callable [batch, classes] -> [batch]: patched runs are batched, one
 // row per cell. It must be differentiable for attribution patching (all of these are).
+// A MetricSpec (MetricSpec.h) names one of these as data; makeMetric builds it.
+
+#include "model/interp/MetricSpec.h"
 
 #include <torch/types.h>
 
@@ -34,6 +37,13 @@ Metric crossEntropy(int label);
 Metric normalized(Metric base, double clean_value, double corrupt_value);
 
 }  // namespace metrics
+
+// The callable `spec` names, its classes checked against the logits it meets. A
+// normalised spec needs the unpatched runs: this overload throws prisma::Error for it.
+Metric makeMetric(const MetricSpec& spec);
+// The same, normalising (when the spec says so) by the base metric's values on the clean
+// and corrupted runs' logits [1, classes].
+Metric makeMetric(const MetricSpec& spec, const torch::Tensor& clean_logits, const torch::Tensor& corrupt_logits);
 
 // The metric of a single run (logits [1, classes]) as a number.
 double metricValue(const Metric& metric, const torch::Tensor& logits);

@@ -63,7 +63,7 @@ void setPattern(torch::Tensor& act, int64_t row, const torch::Tensor& clean, con
 }
 
 void requireModelHas(const KindInfo& k, const ViTConfig& cfg) {
-  if (k.needs_mlp && cfg.attn_only)
+  if (!hasComponent(k.kind, cfg))
     throw Error("patching", k.name, "an attention-only model has no MLP or resid_mid");
 }
 
@@ -118,6 +118,15 @@ void PatchComponent::check(const CellIndex& cell) const {
                   "index " + std::to_string(cell[d]) + " outside [0, " + std::to_string(shape[d]) + ")");
 }
 
+const std::vector<ComponentKind>& allComponentKinds() {
+  static const std::vector<ComponentKind> all = [] {
+    std::vector<ComponentKind> k;
+    for (const auto& i : kinds()) k.push_back(i.kind);
+    return k;
+  }();
+  return all;
+}
+
 const std::vector<std::string>& componentNames() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> n;
@@ -135,6 +144,15 @@ ComponentKind componentKindFromName(const std::string& name) {
   std::string all;
   for (const auto& n : componentNames()) all += (all.empty() ? "" : ", ") + n;
   throw Error("patching", "component", "unknown component '" + name + "' (known: " + all + ")");
+}
+
+bool hasComponent(ComponentKind kind, const ViTConfig& cfg) { return !(info(kind).needs_mlp && cfg.attn_only); }
+
+std::vector<ComponentKind> availableComponents(const ViTConfig& cfg) {
+  std::vector<ComponentKind> out;
+  for (ComponentKind k : allComponentKinds())
+    if (hasComponent(k, cfg)) out.push_back(k);
+  return out;
 }
 
 PatchComponent makeComponent(ComponentKind kind, const ViTConfig& cfg) {

@@ -20,6 +20,7 @@
 // gradient over each of its cells (a reduction over the hook tensor's other axes); when a
 // custom component leaves that out, the setter itself defines the cells.
 
+#include "model/interp/ComponentKind.h"
 #include "model/vit/Config.h"
 
 #include <torch/types.h>
@@ -61,23 +62,9 @@ struct PatchComponent {
   void check(const CellIndex& cell) const;         // throws prisma::Error when outside the grid
 };
 
-enum class ComponentKind {
-  ResidPre, ResidMid, ResidPost, AttnOut, MlpOut,
-  HeadZ, HeadZByPos, HeadQ, HeadK, HeadV, HeadPattern
-};
-
-// The command-line names ("resid_pre", ..., "head_pattern").
-const std::vector<std::string>& componentNames();
-std::string toString(ComponentKind kind);
-ComponentKind componentKindFromName(const std::string& name);  // throws prisma::Error
-
 // The grid of `kind` for a model. Throws prisma::Error when the model has no such hook
-// (resid_mid and mlp_out of attention-only models).
+// (resid_mid and mlp_out of attention-only models: ask hasComponent first).
 PatchComponent makeComponent(ComponentKind kind, const ViTConfig& cfg);
-
-// Whether `kind`'s hook has a position axis covering all heads, so that
-// makePositionsComponent accepts it (not head_z_by_pos or head_pattern).
-bool patchesPositions(ComponentKind kind);
 
 // The free-form patch: the clean values of every position in `positions` at once, at the
 // hook of `kind` (one with a position axis: residuals, attn_out, mlp_out, and head z/q/k/v

@@ -420,6 +420,83 @@ private slots:
     HookedViT attnOnly = randomAttentionOnlyModel();
     QVERIFY_THROWS_EXCEPTION(prisma::Error, makeComponent(ComponentKind::MlpOut, attnOnly->cfg()));
     QVERIFY_THROWS_EXCEPTION(prisma::Error, runPair(*hf_.model, torch::cat({clean_, corrupt_}), corrupt_));
+    // What a model has is asked, not found by catching: every kind but the MLP's two.
+    QVERIFY(availableComponents(cfg()) == allComponentKinds());
+    const auto lean = availableComponents(attnOnly->cfg());
+    QCOMPARE(lean.size(), allComponentKinds().size() - 2);
+    for (ComponentKind k : lean) QVERIFY(k != ComponentKind::MlpOut && k != ComponentKind::ResidMid);
+    for (ComponentKind k : lean) makeComponent(k, attnOnly->cfg());  // each one builds
+  }
+
+  // A MetricSpec names the same callable the metrics:: functions build, on the fixture pair.
+  void metricSpecBuildsTheNamedMetric_data() {
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QVector<int>>("classes");
+    QTest::addColumn<bool>("normalized");
+    QTest::addColumn<QString>("key");
+    QTest::newRow("logit_diff") << "logit_diff" << QVector<int>{kCleanClass, kCorruptClass} << false << "logit_diff(0,3)";
+    QTest::newRow("normalised") << "logit_diff" << QVector<int>{kCleanClass, kCorruptClass} << true
+                                << "normalized_logit_diff(0,3)";
+    QTest::newRow("logit") << "logit" << QVector<int>{kCorruptClass} << false << "logit(3)";
+    QTest::newRow("prob") << "prob" << QVector<int>{kCleanClass} << false << "prob(0)";
+    QTest::newRow("cross_entropy") << "cross_entropy" << QVector<int>{kCleanClass} << false << "cross_entropy(0)";
+  }
+
+  void metricSpecBuildsTheNamedMetric() {
+    QFETCH(QString, name);
+    QFETCH(QVector<int>, classes);
+    QFETCH(bool, normalized);
+    QFETCH(QString, key);
+    MetricSpec spec;
+    spec.kind = metricKindFromName(name.toStdString());
+    spec.classes = {classes.begin(), classes.end()};
+    spec.normalized = normalized;
+    spec.check(cfg().n_classes);
+    QCOMPARE(QString::fromStdString(spec.key()), key);
+    QCOMPARE(QString::fromStdString(toString(spec.kind)), name);
+    const int a = classes[0];
+    Metric expected = spec.kind == MetricKind::LogitDiff ? metrics::logitDiff(a, classes[1])
+                      : spec.kind == MetricKind::Logit   ? metrics::logit(a)
+                      : spec.kind == MetricKind::Prob    ? metrics::prob(a)
+                                                         : metrics::crossEntropy(a);
+    if (normalized)
+      expected = metrics::normalized(expected, metricValue(expected, pair_.clean_logits),
+                                     metricValue(expected, pair_.corrupt_logits));
+    const Metric built = makeMetric(spec, pair_.clean_logits, pair_.corrupt_logits);
+    const torch::Tensor both = torch::cat({pair_.clean_logits, pair_.corrupt_logits});  // [2, classes]
+    QVERIFY(torch::allclose(built(both), expected(both)));
+    if (normalized) {
+      QVERIFY(std::abs(metricValue(built, pair_.clean_logits) - 1.0) < 1e-6);
+      QVERIFY_THROWS_EXCEPTION(prisma::Error, makeMetric(spec));  // needs the pair
+    } else {
+      QVERIFY(torch::allclose(makeMetric(spec)(both), expected(both)));
+    }
+  }
+
+  void metricSpecChecksItsClasses() {
+    MetricSpec spec;  // logit_diff
+    QCOMPARE(spec.withDefaultClasses(kCleanClass, kCorruptClass).classes, (std::vector<int>{kCleanClass, kCorruptClass}));
+    spec.kind = MetricKind::Prob;
+    QCOMPARE(spec.withDefaultClasses(kCleanClass, kCorruptClass).classes, std::vector<int>{kCleanClass});
+    spec.classes = {2};
+    QCOMPARE(spec.withDefaultClasses(kCleanClass, kCorruptClass).classes, std::vector<int>{2});  // given ones stay
+    // The field an error names, "" when the spec is fine for `n` classes.
+    auto fieldOf = [](const MetricSpec& s, int n) -> QString {
+      try {
+        s.check(n);
+      } catch (const prisma::Error& e) {
+        return QString::fromStdString(e.field());
+      }
+      return {};
+    };
+    QCOMPARE(fieldOf(spec, 5), QString());
+    QCOMPARE(fieldOf(spec, 2), QStringLiteral("class A"));  // 2 is outside [0, 2)
+    spec.kind = MetricKind::LogitDiff;
+    QCOMPARE(fieldOf(spec, 5), QStringLiteral("classes"));  // logit_diff takes two
+    spec.classes = {0, 7};
+    QCOMPARE(fieldOf(spec, 5), QStringLiteral("class B"));
+    QVERIFY_THROWS_EXCEPTION(prisma::Error, metricKindFromName("accuracy"));
+    QVERIFY(metricNames() == (std::vector<std::string>{"logit_diff", "logit", "prob", "cross_entropy"}));
   }
 };
 
