@@ -279,7 +279,7 @@ void AttentionView::rebuild() {
 
 void AttentionView::updateLarge() {
   if (!result_.isValid() || layer_ >= grid_->rowCount()) return;
-  const widgets::HeatGrid heat = grid_->row(layer_).cells.value(head_);
+  const widgets::PatchGridValues heat = grid_->row(layer_).cells.value(head_);
   const bool isWholeModel = layer_ >= result_.layers;
   const bool perHead = normalization_->currentIndex() != kGlobal || isWholeModel;
   const double low = perHead ? heat.minValue() : 0.0;

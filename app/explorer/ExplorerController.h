@@ -1,20 +1,46 @@
 #pragma once
-// Owns the worker thread and its ExplorerWorker; the GUI talks to it only through queued
-// calls and receives results as signals. Stale results (an older request finishing after
-// a newer one was sent) are dropped here, so views never flicker back.
+// The explorer's model thread: one JobQueue and the state its jobs share (ModelState: the
+// loaded model and what tabs keep beside it). Loading a model is the one request every tab
+// depends on, so it has its own signals here; everything else -- an image's attention and
+// logit lens, a patching sweep, a new tab's work -- is a job a tab posts with post(): a
+// callable that reads ModelState on the model thread, and callbacks that receive its
+// result as a value on the GUI thread. A new tab adds its own job functions (see
+// app/explorer/jobs/) and no signals here.
+//
+// No LibTorch in this header: ModelState is only declared, so widgets-side files can post
+// jobs that are defined in app/explorer/jobs/*.cpp.
 
 #include "app/explorer/ExplorerTypes.h"
-#include "app/explorer/patching/PatchingTypes.h"
+#include "app/explorer/JobQueue.h"
 
 #include <QObject>
-#include <QThread>
 
+#include <functional>
 #include <memory>
-#include <vector>
 
 namespace prisma::app {
 
-class ExplorerWorker;
+struct ModelState;  // app/explorer/jobs/ModelState.h
+
+// A job that reads the model thread's state.
+template <class R, class P = R>
+struct ModelJob {
+  JobLane lane = JobLane::Interactive;
+  QString channel;
+  QString what;
+  std::function<R(ModelState&, JobContext<P>&)> run;
+  std::function<void(quint64, const R&)> done;
+  std::function<void(quint64, const P&)> progress;
+  std::function<void(quint64, const QString&)> failed;
+};
+
+// How a model is prepared after loading (the Models panel's checkbox).
+struct ModelLoadOptions {
+  // processWeights (model/vit/WeightProcessing.h): fold LayerNorm, centre writing weights,
+  // fold value biases. Models where that would change the function load unprocessed,
+  // and their notes say why.
+  bool processWeights = false;
+};
 
 class ExplorerController : public QObject {
   Q_OBJECT
@@ -23,42 +49,42 @@ public:
   explicit ExplorerController(QObject* parent = nullptr);
   ~ExplorerController() override;
 
-  void loadModel(const QString& path);
+  // Runs ahead of a running sweep (at its next checkpoint). A failed load keeps the
+  // previous model; a successful one is announced by modelLoaded, on which every tab
+  // drops what it showed and cancels what it still waits for.
+  void loadModel(const QString& path, const ModelLoadOptions& options = {});
+  // Uses a model built in memory (benchmarks, tests) instead of a file.
   void useRandomModel(const QString& preset);
-  void computeImage(const ImageRequest& request);
-  bool busy() const { return pending_ > 0; }
 
-  // The patching board's requests; each returns the id its results will carry (results
-  // of every request are passed on: the board keeps only those it still waits for).
-  quint64 preparePatching(const ImageRequest& clean, const ImageRequest& corrupt);
-  quint64 runPatchingSweep(const PatchingSetup& setup, bool exact, const StopToken& stop);
-  quint64 runPatchedCell(const PatchingSetup& setup, const QVector<int>& cell);
-  quint64 runSpatialPatch(const PatchingSetup& setup, const QString& kind, int layer, const QVector<int>& positions);
+  template <class R, class P>
+  quint64 post(QObject* receiver, ModelJob<R, P> job);
+  void cancel(quint64 id) { queue_->cancel(id); }
+
+  bool busy() const { return queue_->busy(); }
+  JobQueue* queue() const { return queue_.get(); }
 
 signals:
   void modelLoaded(const prisma::app::ModelSummary& summary);
   void modelFailed(const QString& message);
-  void imageComputed(const prisma::app::AttentionResult& result);
-  void imageFailed(const QString& message);
   void busyChanged(bool busy);
-  void patchingPairReady(const prisma::app::PatchingPairInfo& info);
-  void patchingProgress(const prisma::app::PatchingGrid& grid);
-  void patchingGridReady(const prisma::app::PatchingGrid& grid);
-  void patchedRunReady(const prisma::app::PatchedRun& run);
-  void patchingFailed(const QString& message, quint64 requestId);
 
 private:
-  void started();
-  void finished();
-
-  QThread thread_;
-  ExplorerWorker* worker_ = nullptr;  // lives on thread_, deleted when it finishes
-  quint64 nextId_ = 1;
-  quint64 latestModel_ = 0, latestImage_ = 0;
-  int pending_ = 0;
-  // Stop tokens of sweeps sent to the worker, set on shutdown so that closing the window
-  // does not wait for a long sweep to finish.
-  std::vector<std::weak_ptr<std::atomic<bool>>> sweeps_;
+  std::unique_ptr<ModelState> state_;  // touched only on the model thread
+  std::unique_ptr<JobQueue> queue_;    // destroyed first: its thread is joined before state_ goes
 };
 
+template <class R, class P>
+quint64 ExplorerController::post(QObject* receiver, ModelJob<R, P> job) {
+  Job<R, P> j;
+  j.lane = job.lane;
+  j.channel = std::move(job.channel);
+  j.what = std::move(job.what);
+  j.run = [state = state_.get(), run = std::move(job.run)](JobContext<P>& ctx) { return run(*state, ctx); };
+  j.done = std::move(job.done);
+  j.progress = std::move(job.progress);
+  j.failed = std::move(job.failed);
+  return queue_->post(receiver, std::move(j));
+}
+
 }  // namespace prisma::app
+

@@ -5,9 +5,9 @@ namespace prisma::app {
 namespace {
 
 // Row `query` of a [tokens, tokens] matrix starting at `base`, keys restricted to patches.
-widgets::HeatGrid rowOverPatches(const float* base, int tokens, int rows, int cols, bool hasCls,
+widgets::PatchGridValues rowOverPatches(const float* base, int tokens, int rows, int cols, bool hasCls,
                                  std::optional<int> query) {
-  widgets::HeatGrid g{rows, cols, {}};
+  widgets::PatchGridValues g{rows, cols, {}};
   g.values.resize(rows * cols);
   const int first = hasCls ? 1 : 0;
   if (query) {
@@ -37,7 +37,7 @@ ImageRequest ImageRequest::image(const QImage& pixels, const QString& title) {
   return r;
 }
 
-widgets::HeatGrid AttentionResult::attention(int layer, int head, std::optional<QPoint> query) const {
+widgets::PatchGridValues AttentionResult::attention(int layer, int head, std::optional<QPoint> query) const {
   if (!isValid() || layer < 0 || layer >= layers || head < 0 || head >= heads) return {};
   const float* base = patterns->data() + (static_cast<size_t>(layer) * heads + head) * tokens * tokens;
   std::optional<int> q;
@@ -46,7 +46,7 @@ widgets::HeatGrid AttentionResult::attention(int layer, int head, std::optional<
   return rowOverPatches(base, tokens, gridRows, gridCols, hasCls, q);
 }
 
-widgets::HeatGrid AttentionResult::rolloutGrid(std::optional<QPoint> query) const {
+widgets::PatchGridValues AttentionResult::rolloutGrid(std::optional<QPoint> query) const {
   if (!rollout) return {};
   std::optional<int> q;
   if (query) q = patchToken(query->y(), query->x());
@@ -54,7 +54,7 @@ widgets::HeatGrid AttentionResult::rolloutGrid(std::optional<QPoint> query) cons
   return rowOverPatches(rollout->data(), tokens, gridRows, gridCols, hasCls, q);
 }
 
-widgets::HeatGrid AttentionResult::relevancyGrid(std::optional<QPoint> query) const {
+widgets::PatchGridValues AttentionResult::relevancyGrid(std::optional<QPoint> query) const {
   if (!relevancy) return {};
   std::optional<int> q;
   if (query) q = patchToken(query->y(), query->x());

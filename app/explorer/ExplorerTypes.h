@@ -3,7 +3,7 @@
 // shared, immutable float arrays (no LibTorch), so widgets can read them on the GUI
 // thread while the worker computes the next result.
 
-#include "widgets/HeatGrid.h"
+#include "widgets/PatchGridValues.h"
 #include "widgets/TopKBars.h"
 
 #include <QImage>
@@ -71,10 +71,10 @@ struct AttentionResult {
   int patchToken(int row, int col) const { return (hasCls ? 1 : 0) + row * gridCols + col; }
   // One head's attention from `query` (nullopt = CLS) over the image patches, or from
   // the mean over queries when the model has no CLS token.
-  widgets::HeatGrid attention(int layer, int head, std::optional<QPoint> query) const;
+  widgets::PatchGridValues attention(int layer, int head, std::optional<QPoint> query) const;
   // Attention rollout / gradient relevancy from the same query, when computed.
-  widgets::HeatGrid rolloutGrid(std::optional<QPoint> query) const;
-  widgets::HeatGrid relevancyGrid(std::optional<QPoint> query) const;
+  widgets::PatchGridValues rolloutGrid(std::optional<QPoint> query) const;
+  widgets::PatchGridValues relevancyGrid(std::optional<QPoint> query) const;
   // The full [query, key] matrix of one head.
   QVector<float> patternMatrix(int layer, int head) const;
 };

@@ -2,6 +2,7 @@
 
 #include "model/io/ResourcePaths.h"
 
+#include <QCheckBox>
 #include <QFileInfo>
 #include <QLabel>
 #include <QListWidget>
@@ -14,6 +15,7 @@ namespace prisma::app {
 namespace {
 constexpr int kMaxRecent = 10;
 const char* const kSettingsRecent = "models/recent";
+const char* const kSettingsProcessWeights = "models/processWeights";
 // Small enough to read at a glance, and its task (same shape or not) is the seed's story.
 const char* const kDefaultMouse = "induction-2L";
 }  // namespace
@@ -40,15 +42,28 @@ ModelsPanel::ModelsPanel(QWidget* parent) : QWidget(parent) {
   summary_->setWordWrap(true);
   summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   auto* open = new QPushButton(tr("Open…"), this);
+  processWeights_ = new QCheckBox(tr("Process weights on load"), this);
+  processWeights_->setObjectName(QStringLiteral("processWeightsBox"));
+  processWeights_->setToolTip(
+      tr("Fold LayerNorm / centre writing weights / fold value biases, as TransformerLens and ViT-Prisma do: "
+         "the same function, in weights that are easier to read. Models without pre-LN LayerNorm load unchanged."));
+  processWeights_->setChecked(QSettings().value(kSettingsProcessWeights, false).toBool());
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(summary_);
   layout->addWidget(list_, 1);
+  layout->addWidget(processWeights_);
   layout->addWidget(open);
+  connect(processWeights_, &QCheckBox::toggled, this, [this](bool on) {
+    QSettings().setValue(kSettingsProcessWeights, on);
+    emit processWeightsChanged(on);
+  });
   connect(open, &QPushButton::clicked, this, &ModelsPanel::openRequested);
   connect(list_, &QListWidget::itemActivated, this,
           [this](QListWidgetItem* item) { emit modelChosen(item->data(Qt::UserRole).toString()); });
   refreshList();
 }
+
+bool ModelsPanel::processWeights() const { return processWeights_->isChecked(); }
 
 QStringList ModelsPanel::recentModels() const { return QSettings().value(kSettingsRecent).toStringList(); }
 

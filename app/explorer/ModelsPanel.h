@@ -1,11 +1,14 @@
 #pragma once
 // The Models dock: the bundled mice, recently opened models and Open…; shows the loaded
-// model's name, format, architecture and class count.
+// model's name, format, architecture and class count; and whether models are loaded
+// with their weights processed (fold LayerNorm, centre writing weights, fold value
+// biases), remembered across sessions.
 
 #include "app/explorer/ExplorerTypes.h"
 
 #include <QWidget>
 
+class QCheckBox;
 class QLabel;
 class QListWidget;
 
@@ -19,16 +22,22 @@ public:
 
   void setLoaded(const ModelSummary& summary);  // also records it as recent
   QStringList recentModels() const;
+  // The checkbox's state (from QSettings at start).
+  bool processWeights() const;
+  QCheckBox* processWeightsBox() const { return processWeights_; }
 
 signals:
   void modelChosen(const QString& path);
   void openRequested();
+  // The user ticked or unticked the checkbox (already saved).
+  void processWeightsChanged(bool process);
 
 private:
   void refreshList();
 
   QListWidget* list_ = nullptr;
   QLabel* summary_ = nullptr;
+  QCheckBox* processWeights_ = nullptr;
 };
 
 // Folders of the models shipped with the application (resources/mice), if any.

@@ -5,6 +5,7 @@
 #include "app/explorer/ImagesPanel.h"
 #include "app/explorer/LogitLensView.h"
 #include "app/explorer/ModelsPanel.h"
+#include "app/explorer/jobs/ImageJobs.h"
 #include "app/explorer/patching/PatchingBoard.h"
 #include "app/explorer/training/TrainingView.h"
 
@@ -82,6 +83,12 @@ MainWindow::MainWindow(const RuntimeSummary& runtime, QWidget* parent) : QMainWi
   busyBar_->setRange(0, 0);  // indeterminate: the worker reports no fractions for single runs
   busyBar_->hide();
   statusBar()->addPermanentWidget(busyBar_);
+  // What the model thread is doing and how much waits: a click during a long sweep runs
+  // between its batches, and anything that must wait says so here.
+  activityLabel_ = new QLabel(this);
+  activityLabel_->setObjectName(QStringLiteral("activityLabel"));
+  statusBar()->addPermanentWidget(activityLabel_);
+  connect(controller_->queue(), &JobQueue::activityChanged, activityLabel_, &QLabel::setText);
   runtimeLabel_ = new QLabel(tr("%1 \u00d7 %2 threads").arg(runtime.blas).arg(runtime.threads), this);
   runtimeLabel_->setObjectName(QStringLiteral("runtimeLabel"));
   statusBar()->addPermanentWidget(runtimeLabel_);
@@ -102,26 +109,20 @@ MainWindow::MainWindow(const RuntimeSummary& runtime, QWidget* parent) : QMainWi
     if (!s.source.startsWith('(')) QSettings().setValue(kSettingsLastModel, s.source);
     statusBar()->showMessage(tr("Loaded %1").arg(s.name), kStatusTimeoutMs);
     updateTitle();
-    if (haveImage_) controller_->computeImage(currentImage_);
+    if (haveImage_) runImage(currentImage_);
   });
   connect(controller_, &ExplorerController::modelFailed, this, [this](const QString& message) {
     showError(tr("Could not open the model"), message);
-  });
-  connect(controller_, &ExplorerController::imageComputed, this, [this](const AttentionResult& r) {
-    attention_->setResult(r);
-    lens_->setResult(r);
-    prediction_->setScores(r.topk);
-    updateTitle();
-    emit viewsReady();
-  });
-  connect(controller_, &ExplorerController::imageFailed, this, [this](const QString& message) {
-    showError(tr("Could not run the image"), message);
   });
   connect(patching_, &PatchingBoard::failed, this, [this](const QString& message) {
     showError(tr("Patching failed"), message);
   });
   connect(models_, &ModelsPanel::modelChosen, this, &MainWindow::openModel);
   connect(models_, &ModelsPanel::openRequested, this, &MainWindow::chooseModel);
+  // Weights are processed when a model loads: reload the current one with the new choice.
+  connect(models_, &ModelsPanel::processWeightsChanged, this, [this] {
+    if (hasModel() && !modelSource_.startsWith('(')) openModel(modelSource_);
+  });
   connect(images_, &ImagesPanel::imageChosen, this, &MainWindow::openImage);
   connect(training_, &TrainingView::openModelRequested, this, &MainWindow::openModel);
   connect(training_, &TrainingView::statusMessage, this, [this](const QString& m) { statusBar()->showMessage(m); });
@@ -195,7 +196,9 @@ void MainWindow::createActions() {
 
 void MainWindow::openModel(const QString& path) {
   statusBar()->showMessage(tr("Loading %1…").arg(path));
-  controller_->loadModel(path);
+  ModelLoadOptions options;
+  options.processWeights = models_->processWeights();
+  controller_->loadModel(path, options);
 }
 
 void MainWindow::showPatchingBoard() { tabs_->setCurrentWidget(patching_); }
@@ -215,7 +218,20 @@ void MainWindow::openImage(const ImageRequest& request) {
     settings.setValue(kSettingsLastRow, request.row);
   }
   // Without a model yet, the image runs as soon as one has loaded.
-  if (hasModel()) controller_->computeImage(request);
+  if (hasModel()) runImage(request);
+}
+
+void MainWindow::runImage(const ImageRequest& request) {
+  ModelJob<AttentionResult> job = jobs::computeImage(request);
+  job.done = [this](quint64, const AttentionResult& r) {
+    attention_->setResult(r);
+    lens_->setResult(r);
+    prediction_->setScores(r.topk);
+    updateTitle();
+    emit viewsReady();
+  };
+  job.failed = [this](quint64, const QString& message) { showError(tr("Could not run the image"), message); };
+  controller_->post(this, std::move(job));
 }
 
 void MainWindow::restoreSession() {

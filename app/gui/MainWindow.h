@@ -77,6 +77,8 @@ private:
   void chooseModel();
   void chooseImage();
   void setBusy(bool busy);
+  // The Attention and Logit lens tabs' job: the image through the current model.
+  void runImage(const ImageRequest& request);
   void updateTitle();
 
   ExplorerController* controller_ = nullptr;
@@ -91,6 +93,7 @@ private:
   QTabWidget* tabs_ = nullptr;
   QProgressBar* busyBar_ = nullptr;
   QLabel* runtimeLabel_ = nullptr;
+  QLabel* activityLabel_ = nullptr;
 
   QString modelSource_;
   QString modelName_;

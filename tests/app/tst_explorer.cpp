@@ -16,6 +16,7 @@
 #include "app/explorer/ExplorerController.h"
 #include "app/explorer/ImagesPanel.h"
 #include "app/explorer/LogitLensView.h"
+#include "app/explorer/ModelsPanel.h"
 #include "app/gui/LaunchOptions.h"
 #include "app/gui/MainWindow.h"
 #include "widgets/HeadGrid.h"
@@ -23,7 +24,9 @@
 #include "widgets/PatchClassView.h"
 #include "widgets/TopKBars.h"
 
+#include <QCheckBox>
 #include <QFileInfo>
+#include <QLabel>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QSettings>
@@ -31,6 +34,10 @@
 #include <QTemporaryDir>
 #include <QTextBrowser>
 #include <QtTest>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
 
 using namespace prisma;
 using prisma::app::ImageRequest;
@@ -114,7 +121,7 @@ private slots:
     auto run = m.model->run_with_cache(io::loadInput(kImage.toStdString(), m), filters::regex({"hook_pattern$"}));
     const int grid = m.model->cfg().grid_size();
     const torch::Tensor row = run.cache["blocks.1.attn.hook_pattern"][0][kHead][1 + kRow * grid + kCol].slice(0, 1);
-    const widgets::HeatGrid& shown = large->heat();
+    const widgets::PatchGridValues& shown = large->heat();
     QCOMPARE(shown.rows, grid);
     QCOMPARE(shown.values.size(), int(row.numel()));
     for (int i = 0; i < shown.values.size(); ++i)
@@ -142,7 +149,7 @@ private slots:
     QCOMPARE(view->headGrid()->rowCount(), layers + 2);  // + rollout + relevancy
     QCOMPARE(view->headGrid()->row(layers).label, QStringLiteral("rollout"));
     const torch::Tensor rollout = interp::tokenMatrixMap(interp::attentionRollout(run.cache, cfg), cfg)[0].flatten();
-    const widgets::HeatGrid shown = view->headGrid()->row(layers).cells[0];
+    const widgets::PatchGridValues shown = view->headGrid()->row(layers).cells[0];
     for (int i = 0; i < shown.values.size(); ++i) QVERIFY(std::abs(shown.values[i] - rollout[i].item<float>()) < 1e-5f);
 
     // Lowest entropy first: the grid's first column of each layer is its most focused head.
@@ -201,6 +208,84 @@ private slots:
     w.imagesPanel()->selectItem(3);
     QVERIFY(waitReady(w));
     QCOMPARE(w.attentionView()->result().title.left(12), QStringLiteral("circle/test/"));
+  }
+
+  // A long job on the model thread (a sweep) lends the thread to interactive requests
+  // between its batches: a new image is shown while the sweep is still running, and the
+  // status bar names what runs and what waits.
+  void anImageRunsWhileASweepHoldsTheModelThread() {
+    MainWindow w({QStringLiteral("test"), 1});
+    w.show();
+    QSignalSpy loaded(w.controller(), &app::ExplorerController::modelLoaded);
+    w.openModel(kModel);
+    QVERIFY(loaded.wait(kWaitMs));
+    std::atomic<bool> release{false}, running{false};
+    std::atomic<int> batches{0};
+    app::ModelJob<int> sweep;
+    sweep.lane = app::JobLane::Background;
+    sweep.what = QStringLiteral("test sweep");
+    sweep.run = [&](app::ModelState&, app::JobContext<int>& ctx) {
+      running = true;
+      while (!release.load() && !ctx.checkpoint()) {  // one "batch" per millisecond
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        ++batches;
+      }
+      return batches.load();
+    };
+    bool sweepDone = false;
+    sweep.done = [&](quint64, int) { sweepDone = true; };
+    w.controller()->post(&w, sweep);
+    QTRY_VERIFY_WITH_TIMEOUT(running.load(), kWaitMs);
+    const auto* activity = w.findChild<QLabel*>(QStringLiteral("activityLabel"));
+    QVERIFY(activity);
+    QTRY_COMPARE(activity->text(), QStringLiteral("test sweep"));
+    w.openImage(ImageRequest::file(kImage));
+    QVERIFY(waitReady(w));  // before the sweep ends: it is still looping
+    QVERIFY(!sweepDone);
+    QVERIFY(w.controller()->busy());
+    QCOMPARE(w.attentionView()->result().title, QStringLiteral("chelsea.png"));
+    release = true;
+    QTRY_VERIFY_WITH_TIMEOUT(sweepDone, kWaitMs);
+    QTRY_VERIFY(!w.controller()->busy());
+    QTRY_COMPARE(activity->text(), QString());
+  }
+
+  // The Models panel's checkbox loads models with processed weights (fold LayerNorm,
+  // centre writing weights, fold value biases): the model computes the same function, so
+  // the prediction stays; the details say so, and the choice outlives the window.
+  void processWeightsCheckboxReloadsTheModelProcessed() {
+    QSettings().clear();
+    std::optional<double> top1;
+    {
+      MainWindow w({QStringLiteral("test"), 1});
+      w.show();
+      w.openModel(kModel);
+      w.openImage(ImageRequest::file(kImage));
+      QVERIFY(waitReady(w));
+      top1 = w.predictionBars()->scores().first().probability;
+      auto* box = w.findChild<QCheckBox*>(QStringLiteral("processWeightsBox"));
+      QVERIFY(box);
+      QVERIFY(!box->isChecked());
+      QSignalSpy loaded(w.controller(), &app::ExplorerController::modelLoaded);
+      box->click();  // reloads the open model
+      QVERIFY(loaded.wait(kWaitMs));
+      const auto summary = loaded.first().first().value<app::ModelSummary>();
+      QVERIFY2(summary.notes.join('\n').contains(QStringLiteral("weights processed")), qPrintable(summary.notes.join('\n')));
+      QVERIFY(waitReady(w));
+      QVERIFY(std::abs(w.predictionBars()->scores().first().probability - *top1) < 1e-4);
+      QVERIFY(w.findChild<QTextBrowser*>(QStringLiteral("details"))->toPlainText().contains(QStringLiteral("weights processed")));
+    }
+    MainWindow again({QStringLiteral("test"), 1});
+    QVERIFY(again.findChild<QCheckBox*>(QStringLiteral("processWeightsBox"))->isChecked());
+    // A model whose LayerNorm cannot be folded (an early ViT-Prisma mouse without any) loads as it is.
+    QSignalSpy loaded(again.controller(), &app::ExplorerController::modelLoaded);
+    QSignalSpy errors(&again, &MainWindow::errorShown);
+    again.openModel(kFixtures + QStringLiteral("/legacy_mice/legacy_induction_1L_attn_only_noLN"));
+    QVERIFY(loaded.wait(kWaitMs));
+    const QString notes = loaded.first().first().value<app::ModelSummary>().notes.join('\n');
+    QVERIFY2(notes.contains(QStringLiteral("weights not processed")), qPrintable(notes));
+    QCOMPARE(errors.count(), 0);
+    QSettings().clear();
   }
 
   void launchOptions_data() {

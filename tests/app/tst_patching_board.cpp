@@ -19,7 +19,7 @@
 #include "app/explorer/patching/PatchGridPlot.h"
 #include "app/explorer/patching/PatchImageView.h"
 #include "app/explorer/patching/PatchSourceSlot.h"
-#include "app/explorer/patching/PatchingSession.h"
+#include "app/explorer/jobs/PatchingSession.h"
 #include "app/explorer/patching/PatchingBoard.h"
 #include "app/gui/LaunchOptions.h"
 #include "app/gui/MainWindow.h"
@@ -41,7 +41,9 @@
 using namespace prisma;
 using prisma::app::MainWindow;
 using prisma::app::PatchingBoard;
-using prisma::app::PatchMetricKind;
+
+// The board's three metrics.
+enum class PatchMetricKind { LogitDiff, NormalizedLogitDiff, Probability };
 
 namespace {
 constexpr int kWaitMs = 60000;
@@ -56,6 +58,19 @@ const QString kInputs = kModel + QStringLiteral("/reference.safetensors");
 const QString kClean = kInputs + QStringLiteral(":pixel_values:0");
 const QString kCorrupt = kInputs + QStringLiteral(":pixel_values:1");
 
+interp::MetricSpec specOf(PatchMetricKind kind) {
+  interp::MetricSpec s;
+  s.kind = kind == PatchMetricKind::Probability ? interp::MetricKind::Prob : interp::MetricKind::LogitDiff;
+  s.normalized = kind == PatchMetricKind::NormalizedLogitDiff;
+  s.classes = kind == PatchMetricKind::Probability ? std::vector<int>{kCleanTop} : std::vector<int>{kCleanTop, kCorruptTop};
+  return s;
+}
+
+void setMetric(PatchingBoard* board, PatchMetricKind kind) {
+  const interp::MetricSpec s = specOf(kind);
+  board->setMetric(s.kind, s.normalized);
+}
+
 // The engine's own run of the same pair, for reference values.
 struct Engine {
   io::LoadedModel model = io::loadModel(kModel.toStdString());
@@ -63,19 +78,13 @@ struct Engine {
                                               io::loadInput(kCorrupt.toStdString(), model));
 
   interp::Metric metric(PatchMetricKind kind) const {
-    const interp::Metric diff = interp::metrics::logitDiff(kCleanTop, kCorruptTop);
-    switch (kind) {
-      case PatchMetricKind::LogitDiff: return diff;
-      case PatchMetricKind::NormalizedLogitDiff:
-        return interp::metrics::normalized(diff, interp::metricValue(diff, pair.clean_logits),
-                                           interp::metricValue(diff, pair.corrupt_logits));
-      case PatchMetricKind::Probability: return interp::metrics::prob(kCleanTop);
-    }
-    return diff;
+    return interp::makeMetric(specOf(kind), pair.clean_logits, pair.corrupt_logits);
   }
-  torch::Tensor sweep(const interp::PatchComponent& comp, PatchMetricKind kind) {
-    return interp::activationPatch(*model.model, pair, comp, metric(kind)).values;
+  torch::Tensor sweep(const interp::PatchComponent& comp, const interp::MetricSpec& spec) {
+    return interp::activationPatch(*model.model, pair, comp, interp::makeMetric(spec, pair.clean_logits, pair.corrupt_logits))
+        .values;
   }
+  torch::Tensor sweep(const interp::PatchComponent& comp, PatchMetricKind kind) { return sweep(comp, specOf(kind)); }
   torch::Tensor sweep(const QString& component, PatchMetricKind kind) {
     return sweep(interp::makeComponent(interp::componentKindFromName(component.toStdString()), model.model->cfg()), kind);
   }
@@ -111,7 +120,7 @@ private:
   // Runs the board's exact sweep of `component` and waits for it.
   bool runExact(const QString& component, PatchMetricKind kind) {
     board()->setComponent(component);
-    board()->setMetric(kind);
+    setMetric(board(), kind);
     QSignalSpy done(board(), &PatchingBoard::exactFinished);
     board()->runButton()->click();
     return done.count() > 0 || done.wait(kWaitMs);
@@ -144,8 +153,7 @@ private slots:
     QVERIFY(board()->pairReady());
     QCOMPARE(board()->slot(PatchingBoard::Source::Clean)->request().path, kClean);
     // The metric's classes default to the two predictions: the reference's labels.
-    QCOMPARE(board()->setup().classA, kCleanTop);
-    QCOMPARE(board()->setup().classB, kCorruptTop);
+    QCOMPARE(board()->setup().metric.classes, (std::vector<int>{kCleanTop, kCorruptTop}));
     QCOMPARE(board()->slot(PatchingBoard::Source::Clean)->bars()->scores().size(), 5);
     // The preview (attribution patching) runs at once.
     QVERIFY(previewed.count() > 0 || previewed.wait(kWaitMs));
@@ -154,7 +162,7 @@ private slots:
 
   void previewEqualsReferenceAttribution() {
     board()->setComponent(QStringLiteral("resid_pre"));
-    board()->setMetric(PatchMetricKind::LogitDiff);
+    setMetric(board(), PatchMetricKind::LogitDiff);
     if (!board()->attributionGrid().isValid()) {
       QSignalSpy previewed(board(), &PatchingBoard::previewFinished);
       QVERIFY(previewed.wait(kWaitMs));
@@ -191,7 +199,7 @@ private slots:
     const torch::Tensor flat = expected.reshape({expected.size(0), -1});  // [layer, rest]
     app::PatchGridPlot* plot = board()->mainPlot();
     const app::PatchingGrid& g = board()->exactGrid();
-    QCOMPARE(g.component, component);
+    QCOMPARE(app::componentName(g.component), component);
     QCOMPARE(g.rows(), static_cast<int>(flat.size(0)));
     QCOMPARE(g.cols(), static_cast<int>(flat.size(1)));
     QCOMPARE(g.done, g.total);
@@ -265,9 +273,9 @@ private slots:
     // One cell per batch, so the sweep reports often and is still running when cancelled.
     board()->setBatchSize(1);
     board()->setComponent(QStringLiteral("head_z_by_pos"));
-    board()->setMetric(PatchMetricKind::Probability);
+    setMetric(board(), PatchMetricKind::Probability);
     QSignalSpy progress(board(), &PatchingBoard::sweepProgress);
-    QSignalSpy workerGrids(window_->controller(), &app::ExplorerController::patchingGridReady);
+    QSignalSpy jobsEnded(window_->controller()->queue(), &app::JobQueue::finished);
     qint64 doneAtCancel = -1, total = 0;
     const QMetaObject::Connection cancelOnFirst =
         connect(board(), &PatchingBoard::sweepProgress, this, [&](qint64 done, qint64 all) {
@@ -291,14 +299,13 @@ private slots:
     QVERIFY(!board()->sweepRunning());
     QVERIFY(board()->runButton()->isEnabled());
     QVERIFY(!board()->cancelButton()->isEnabled());
-    // The worker stops between batches and reports a grid marked stopped, short of the end.
-    QTRY_VERIFY_WITH_TIMEOUT(std::any_of(workerGrids.begin(), workerGrids.end(), [](const QList<QVariant>& args) {
-                               return args.at(0).value<app::PatchingGrid>().stopped;
+    // The model thread stops the sweep between batches: the job ends cancelled, long before
+    // the grid is complete, and the queue is free for the next one.
+    QTRY_VERIFY_WITH_TIMEOUT(std::any_of(jobsEnded.begin(), jobsEnded.end(), [](const QList<QVariant>& args) {
+                               return args.at(1).value<app::JobQueue::End>() == app::JobQueue::End::Cancelled;
                              }), kWaitMs);
-    const auto stopped = std::find_if(workerGrids.begin(), workerGrids.end(), [](const QList<QVariant>& args) {
-      return args.at(0).value<app::PatchingGrid>().stopped;
-    })->at(0).value<app::PatchingGrid>();
-    QVERIFY(stopped.done < total);
+    QTRY_VERIFY_WITH_TIMEOUT(!window_->controller()->busy(), kWaitMs);
+    QVERIFY(doneAtCancel < total);
     const int updates = progress.count();
     QTest::qWait(kQuietMs);
     QCOMPARE(progress.count(), updates);  // nothing after Cancel
@@ -359,11 +366,13 @@ private slots:
     io::LoadedModel model = io::loadModel(kModel.toStdString());
     const torch::Tensor clean = io::loadInput(kClean.toStdString(), model);
     const torch::Tensor corrupt = io::loadInput(kCorrupt.toStdString(), model);
-    app::PatchingSession session(model, clean, corrupt);
-    const ViTConfig& cfg = model.model->cfg();
+    const auto shared = std::make_shared<io::LoadedModel>(std::move(model));
+    app::PatchingSession session(shared, clean, corrupt);
+    const ViTConfig& cfg = shared->model->cfg();
+    QVERIFY(session.info().components == interp::availableComponents(cfg));
     std::set<std::string> wanted;
-    for (const QString& name : session.info().components) {
-      const auto comp = interp::makeComponent(interp::componentKindFromName(name.toStdString()), cfg);
+    for (interp::ComponentKind kind : session.info().components) {
+      const auto comp = interp::makeComponent(kind, cfg);
       for (int l = 0; l < cfg.n_layers; ++l) wanted.insert(comp.hook_name(l));
     }
     for (int l = 0; l < cfg.n_layers; ++l) wanted.insert("blocks." + std::to_string(l) + ".hook_resid_pre");

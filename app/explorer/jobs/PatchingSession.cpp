@@ -1,5 +1,5 @@
 // LibTorch before Qt: Qt's `slots` macro breaks LibTorch's headers.
-#include "app/explorer/patching/PatchingSession.h"
+#include "app/explorer/jobs/PatchingSession.h"
 
 #include "model/Error.h"
 #include "model/interp/AttributionPatching.h"
@@ -7,23 +7,16 @@
 #include <torch/torch.h>
 
 #include "app/explorer/TensorImage.h"
+#include "app/explorer/jobs/JobSupport.h"
 
+#include <algorithm>
 #include <cmath>
-#include <limits>
 
 namespace prisma::app {
 
 namespace {
 
 constexpr int kTopK = 5;
-
-QStringList classNamesOf(const ViTConfig& c) {
-  QStringList names;
-  for (int k = 0; k < c.n_classes; ++k)
-    names << (k < static_cast<int>(c.class_names.size()) ? QString::fromStdString(c.class_names[k])
-                                                         : QStringLiteral("class %1").arg(k));
-  return names;
-}
 
 // The top classes of one run's logits [1, classes].
 void topkOf(const torch::Tensor& logits, const QStringList& names, QVector<widgets::ClassScore>& scores,
@@ -51,32 +44,28 @@ QVector<int> positionsOf(const interp::PatchComponent& comp, const interp::CellI
 
 }  // namespace
 
-PatchingSession::PatchingSession(io::LoadedModel& model, const torch::Tensor& clean, const torch::Tensor& corrupt)
-    : model_(model) {
-  for (const std::string& name : interp::componentNames()) {
-    try {
-      components_.push_back(interp::makeComponent(interp::componentKindFromName(name), model.model->cfg()));
-    } catch (const Error&) {
-      // e.g. resid_mid and mlp_out of an attention-only model: not offered
-    }
-  }
+PatchingSession::PatchingSession(std::shared_ptr<io::LoadedModel> model, const torch::Tensor& clean,
+                                 const torch::Tensor& corrupt)
+    : model_(std::move(model)), kinds_(interp::availableComponents(cfg())) {
+  std::vector<interp::PatchComponent> components;
+  for (interp::ComponentKind k : kinds_) components.push_back(interp::makeComponent(k, cfg()));
   // Only the hooks the offered components patch (runPair adds resid_pre, where patched runs
   // start): attention scores, LayerNorm and MLP-internal hooks are never patched here, and
   // for a ViT-L pair they would be gigabytes.
-  pair_ = interp::runPair(*model.model, clean, corrupt, interp::hooksOf(components_, model.model->cfg()));
-  cleanImage_ = tensorToImage(clean[0], model.preprocess);
-  corruptImage_ = tensorToImage(corrupt[0], model.preprocess);
+  pair_ = interp::runPair(*model_->model, clean, corrupt, interp::hooksOf(components, cfg()));
+  cleanImage_ = tensorToImage(clean[0], model_->preprocess);
+  corruptImage_ = tensorToImage(corrupt[0], model_->preprocess);
 }
 
 PatchingPairInfo PatchingSession::info() const {
-  const ViTConfig& c = model_.model->cfg();
+  const ViTConfig& c = cfg();
   PatchingPairInfo info;
-  info.classNames = classNamesOf(c);
+  info.classNames = jobs::classNamesOf(c);
   info.clean.input = cleanImage_;
   info.corrupt.input = corruptImage_;
   topkOf(pair_.clean_logits, info.classNames, info.clean.topk, &info.clean.topkClasses);
   topkOf(pair_.corrupt_logits, info.classNames, info.corrupt.topk, &info.corrupt.topkClasses);
-  for (const auto& comp : components_) info.components << QString::fromStdString(comp.name);
+  info.components = kinds_;
   info.layers = c.n_layers;
   info.heads = c.n_heads;
   info.tokens = c.n_tokens();
@@ -85,19 +74,15 @@ PatchingPairInfo PatchingSession::info() const {
   return info;
 }
 
+interp::PatchComponent PatchingSession::component(interp::ComponentKind kind) const {
+  if (!interp::hasComponent(kind, cfg()))
+    throw Error("", interp::toString(kind), "this model has no such component");
+  return interp::makeComponent(kind, cfg());
+}
+
 interp::Metric PatchingSession::metric(const PatchingSetup& setup) const {
-  const int classes = model_.model->cfg().n_classes;
-  auto check = [classes](int k, const char* which) {
-    if (k < 0 || k >= classes)
-      throw Error("", which, "class " + std::to_string(k) + " outside [0, " + std::to_string(classes) + ")");
-  };
-  check(setup.classA, "class A");
-  if (setup.metric == PatchMetricKind::Probability) return interp::metrics::prob(setup.classA);
-  check(setup.classB, "class B");
-  interp::Metric diff = interp::metrics::logitDiff(setup.classA, setup.classB);
-  if (setup.metric == PatchMetricKind::LogitDiff) return diff;
-  return interp::metrics::normalized(diff, interp::metricValue(diff, pair_.clean_logits),
-                                     interp::metricValue(diff, pair_.corrupt_logits));
+  setup.metric.check(cfg().n_classes);
+  return interp::makeMetric(setup.metric, pair_.clean_logits, pair_.corrupt_logits);
 }
 
 double PatchingSession::cleanMetric(const PatchingSetup& setup) const {
@@ -108,47 +93,46 @@ double PatchingSession::corruptMetric(const PatchingSetup& setup) const {
   return interp::metricValue(metric(setup), pair_.corrupt_logits);
 }
 
-PatchingGrid PatchingSession::gridFrom(const interp::PatchComponent& comp, const PatchingSetup& setup,
-                                       const torch::Tensor& values) const {
+PatchingGrid PatchingSession::gridFrom(const interp::PatchComponent& comp, interp::ComponentKind kind,
+                                       const PatchingSetup& setup, const torch::Tensor& values) const {
   PatchingGrid g;
-  g.component = QString::fromStdString(comp.name);
+  g.component = kind;
   for (interp::Axis a : comp.axes) g.axes << QString::fromStdString(interp::toString(a));
   for (int64_t s : comp.shape) g.shape << static_cast<int>(s);
   g.cleanMetric = cleanMetric(setup);
   g.corruptMetric = corruptMetric(setup);
-  const torch::Tensor flat = values.detach().to(torch::kFloat32).contiguous().reshape({-1});
-  g.values = std::make_shared<const std::vector<float>>(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
+  g.values = jobs::floats(values.reshape({-1}));
   g.total = comp.cell_count();
-  g.done = torch::isnan(flat).logical_not().sum().item<int64_t>();
+  g.done = static_cast<qint64>(std::count_if(g.values->begin(), g.values->end(), [](float v) { return !std::isnan(v); }));
   return g;
 }
 
 PatchingGrid PatchingSession::exactSweep(const PatchingSetup& setup, const std::atomic<bool>* stop,
-                                         const std::function<void(const PatchingGrid&)>& onProgress) {
-  const auto comp = interp::makeComponent(interp::componentKindFromName(setup.component.toStdString()),
-                                          model_.model->cfg());
+                                         const BatchDone& afterBatch) {
+  const interp::PatchComponent comp = component(setup.component);
   interp::PatchOptions options;
   options.batch_size = setup.batchSize;
   options.stop = stop;
-  if (onProgress) {
+  if (afterBatch) {
     options.on_progress = [&](const interp::PatchProgress& p) {
-      PatchingGrid g = gridFrom(comp, setup, *p.grid);
-      g.done = p.done;
-      onProgress(g);
+      afterBatch([&] {
+        PatchingGrid g = gridFrom(comp, setup.component, setup, *p.grid);
+        g.done = p.done;
+        return g;
+      });
     };
   }
-  const interp::PatchResult r = interp::activationPatch(*model_.model, pair_, comp, metric(setup), options);
-  PatchingGrid g = gridFrom(comp, setup, r.values);
+  const interp::PatchResult r = interp::activationPatch(*model_->model, pair_, comp, metric(setup), options);
+  PatchingGrid g = gridFrom(comp, setup.component, setup, r.values);
   g.done = r.cells_done;
   g.stopped = r.stopped;
   return g;
 }
 
 PatchingGrid PatchingSession::attributionSweep(const PatchingSetup& setup) {
-  const auto comp = interp::makeComponent(interp::componentKindFromName(setup.component.toStdString()),
-                                          model_.model->cfg());
-  const torch::Tensor change = interp::attributionPatch(*model_.model, pair_, comp, metric(setup));
-  PatchingGrid g = gridFrom(comp, setup, change + corruptMetric(setup));
+  const interp::PatchComponent comp = component(setup.component);
+  const torch::Tensor change = interp::attributionPatch(*model_->model, pair_, comp, metric(setup));
+  PatchingGrid g = gridFrom(comp, setup.component, setup, change + corruptMetric(setup));
   g.attribution = true;
   return g;
 }
@@ -166,7 +150,7 @@ PatchedRun PatchingSession::runOne(const PatchingSetup& setup, const interp::Pat
   interp::PatchOptions options;
   options.cells = std::vector<interp::CellIndex>{cell};
   options.batch_size = 1;
-  const interp::PatchResult r = interp::activationPatch(*model_.model, pair_, comp, keepLogits, options);
+  const interp::PatchResult r = interp::activationPatch(*model_->model, pair_, comp, keepLogits, options);
 
   PatchedRun run;
   run.component = QString::fromStdString(comp.name);
@@ -175,23 +159,23 @@ PatchedRun PatchingSession::runOne(const PatchingSetup& setup, const interp::Pat
   run.metric = r.values.reshape({-1})[comp.offset(cell)].item<double>();
   run.cleanMetric = cleanMetric(setup);
   run.corruptMetric = corruptMetric(setup);
-  topkOf(*logits, classNamesOf(model_.model->cfg()), run.topk);
-  run.positions = positionsOf(comp, cell, model_.model->cfg().n_tokens());
+  topkOf(*logits, jobs::classNamesOf(cfg()), run.topk);
+  run.positions = positionsOf(comp, cell, cfg().n_tokens());
   return run;
 }
 
 PatchedRun PatchingSession::patchCell(const PatchingSetup& setup, const QVector<int>& cell) {
-  const auto comp = interp::makeComponent(interp::componentKindFromName(setup.component.toStdString()),
-                                          model_.model->cfg());
+  const interp::PatchComponent comp = component(setup.component);
   if (cell.size() != static_cast<int>(comp.axes.size()))
     throw Error("", "cell", "needs " + std::to_string(comp.axes.size()) + " indices for " + comp.name);
   return runOne(setup, comp, toCell(cell));
 }
 
-PatchedRun PatchingSession::patchPositions(const PatchingSetup& setup, const QString& kind, int layer,
+PatchedRun PatchingSession::patchPositions(const PatchingSetup& setup, interp::ComponentKind kind, int layer,
                                            const QVector<int>& positions) {
-  const auto comp = interp::makePositionsComponent(interp::componentKindFromName(kind.toStdString()),
-                                                   toCell(positions), model_.model->cfg());
+  if (!interp::hasComponent(kind, cfg()))
+    throw Error("", interp::toString(kind), "this model has no such component");
+  const auto comp = interp::makePositionsComponent(kind, toCell(positions), cfg());
   PatchedRun run = runOne(setup, comp, {layer});
   run.positions = positions;
   return run;

@@ -1,12 +1,9 @@
-// LibTorch before Qt: Qt's `slots` macro breaks LibTorch's headers.
-#include "model/interp/PatchComponent.h"
-
 #include "app/explorer/patching/PatchingBoard.h"
 
-#include "app/explorer/ExplorerController.h"
 #include "app/explorer/patching/PatchGridPlot.h"
 #include "app/explorer/patching/PatchImageView.h"
 #include "app/explorer/patching/PatchSourceSlot.h"
+#include "app/explorer/patching/QueuedPatchingBackend.h"
 
 #include "widgets/TopKBars.h"
 
@@ -24,7 +21,9 @@
 #include <QTextStream>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 
 namespace prisma::app {
 
@@ -34,19 +33,30 @@ constexpr int kMsPerSecond = 1000;
 constexpr int kCsvPrecision = 9;
 constexpr int kShownDigits = 5;
 
-// Those of `names` the free-form region patch takes (interp::patchesPositions), in order.
-QStringList positionKinds(const QStringList& names) {
-  QStringList out;
-  for (const QString& n : names)
-    if (interp::patchesPositions(interp::componentKindFromName(n.toStdString()))) out << n;
+// The metrics the board offers; the combo box's data is the row.
+struct MetricChoice {
+  const char* label;
+  interp::MetricKind kind;
+  bool normalized;
+};
+constexpr MetricChoice kMetricChoices[] = {
+    {QT_TRANSLATE_NOOP("PatchingBoard", "logit difference A \u2212 B"), interp::MetricKind::LogitDiff, false},
+    {QT_TRANSLATE_NOOP("PatchingBoard", "normalised logit difference"), interp::MetricKind::LogitDiff, true},
+    {QT_TRANSLATE_NOOP("PatchingBoard", "probability of A"), interp::MetricKind::Prob, false},
+};
+
+void fillKinds(QComboBox* box, const std::vector<interp::ComponentKind>& kinds) {
+  for (interp::ComponentKind k : kinds) box->addItem(componentName(k), static_cast<int>(k));
+}
+
+std::vector<interp::ComponentKind> positionKinds(const std::vector<interp::ComponentKind>& kinds) {
+  std::vector<interp::ComponentKind> out;
+  for (interp::ComponentKind k : kinds)
+    if (interp::patchesPositions(k)) out.push_back(k);
   return out;
 }
 
-QStringList allComponentNames() {
-  QStringList out;
-  for (const std::string& n : interp::componentNames()) out << QString::fromStdString(n);
-  return out;
-}
+interp::ComponentKind kindIn(const QComboBox* box) { return static_cast<interp::ComponentKind>(box->currentData().toInt()); }
 
 QString seconds(qint64 ms) { return QStringLiteral("%1 s").arg(static_cast<double>(ms) / kMsPerSecond, 0, 'f', 1); }
 
@@ -60,7 +70,10 @@ PatchingGrid difference(const PatchingGrid& exact, const PatchingGrid& attributi
 }
 }  // namespace
 
-PatchingBoard::PatchingBoard(ExplorerController* controller, QWidget* parent) : QWidget(parent), controller_(controller) {
+PatchingBoard::PatchingBoard(ExplorerController* controller, QWidget* parent)
+    : QWidget(parent), backend_(std::make_unique<QueuedPatchingBackend>(controller, nullptr)),
+      presenter_(std::make_unique<PatchingPresenter>(backend_.get())) {
+  backend_->setPresenter(presenter_.get());
   setObjectName(QStringLiteral("patchingBoard"));
   clean_ = new PatchSourceSlot(tr("Clean"), this);
   clean_->setObjectName(QStringLiteral("cleanSlot"));
@@ -74,12 +87,10 @@ PatchingBoard::PatchingBoard(ExplorerController* controller, QWidget* parent) : 
 
   component_ = new QComboBox(this);
   component_->setObjectName(QStringLiteral("componentBox"));
-  for (const std::string& name : interp::componentNames()) component_->addItem(QString::fromStdString(name));
+  fillKinds(component_, interp::allComponentKinds());
   metric_ = new QComboBox(this);
   metric_->setObjectName(QStringLiteral("metricBox"));
-  metric_->addItem(tr("logit difference A \u2212 B"), static_cast<int>(PatchMetricKind::LogitDiff));
-  metric_->addItem(tr("normalised logit difference"), static_cast<int>(PatchMetricKind::NormalizedLogitDiff));
-  metric_->addItem(tr("probability of A"), static_cast<int>(PatchMetricKind::Probability));
+  for (int i = 0; i < static_cast<int>(std::size(kMetricChoices)); ++i) metric_->addItem(tr(kMetricChoices[i].label), i);
   classA_ = new QComboBox(this);
   classB_ = new QComboBox(this);
   previewButton_ = new QPushButton(tr("Preview"), this);
@@ -97,7 +108,7 @@ PatchingBoard::PatchingBoard(ExplorerController* controller, QWidget* parent) : 
   csvButton_ = new QPushButton(tr("CSV…"), this);
   pngButton_ = new QPushButton(tr("PNG…"), this);
   spatialKind_ = new QComboBox(this);
-  spatialKind_->addItems(positionKinds(allComponentNames()));
+  fillKinds(spatialKind_, positionKinds(interp::allComponentKinds()));
   spatialLayer_ = new QSpinBox(this);
   spatialButton_ = new QPushButton(tr("Patch selection"), this);
   status_ = new QLabel(this);
@@ -181,13 +192,10 @@ PatchingBoard::PatchingBoard(ExplorerController* controller, QWidget* parent) : 
   connect(corrupt_, &PatchSourceSlot::requestDropped, this, [this](const ImageRequest& r) { setSource(Source::Corrupt, r); });
   connect(corrupt_, &PatchSourceSlot::regionDropped, this, &PatchingBoard::patchRegion);
   connect(swap, &QPushButton::clicked, this, &PatchingBoard::swapSources);
-  connect(component_, &QComboBox::currentTextChanged, this, &PatchingBoard::setupChanged);
-  connect(metric_, &QComboBox::currentIndexChanged, this, [this] {
-    classB_->setEnabled(setup().metric != PatchMetricKind::Probability);
-    setupChanged();
-  });
-  connect(classA_, &QComboBox::currentIndexChanged, this, &PatchingBoard::setupChanged);
-  connect(classB_, &QComboBox::currentIndexChanged, this, &PatchingBoard::setupChanged);
+  connect(component_, &QComboBox::currentIndexChanged, this, &PatchingBoard::readSetup);
+  connect(metric_, &QComboBox::currentIndexChanged, this, &PatchingBoard::readSetup);
+  connect(classA_, &QComboBox::currentIndexChanged, this, &PatchingBoard::readSetup);
+  connect(classB_, &QComboBox::currentIndexChanged, this, &PatchingBoard::readSetup);
   connect(previewButton_, &QPushButton::clicked, this, &PatchingBoard::preview);
   connect(runButton_, &QPushButton::clicked, this, &PatchingBoard::runExact);
   connect(cancelButton_, &QPushButton::clicked, this, &PatchingBoard::cancel);
@@ -203,313 +211,231 @@ PatchingBoard::PatchingBoard(ExplorerController* controller, QWidget* parent) : 
     if (!file.isEmpty() && !exportPng(file)) emit failed(tr("%1: cannot write the image").arg(file));
   });
 
-  connect(controller_, &ExplorerController::patchingPairReady, this, &PatchingBoard::onPairReady);
-  connect(controller_, &ExplorerController::patchingProgress, this, &PatchingBoard::onProgress);
-  connect(controller_, &ExplorerController::patchingGridReady, this, &PatchingBoard::onGridReady);
-  connect(controller_, &ExplorerController::patchedRunReady, this, &PatchingBoard::onPatchedRun);
-  connect(controller_, &ExplorerController::patchingFailed, this, &PatchingBoard::onFailed);
-  updateButtons();
+  PatchingPresenter* p = presenter_.get();
+  connect(p, &PatchingPresenter::pairChanged, this, &PatchingBoard::onPairChanged);
+  connect(p, &PatchingPresenter::gridsChanged, this, &PatchingBoard::showGrids);
+  connect(p, &PatchingPresenter::stateChanged, this, &PatchingBoard::onStateChanged);
+  connect(p, &PatchingPresenter::sweepProgress, this, &PatchingBoard::onProgress);
+  connect(p, &PatchingPresenter::patchedRunChanged, this, &PatchingBoard::onPatchedRunChanged);
+  connect(p, &PatchingPresenter::statusChanged, status_, &QLabel::setText);
+  connect(p, &PatchingPresenter::exactFinished, this, [this] {
+    const PatchingGrid& g = exactGrid();
+    progress_->setRange(0, static_cast<int>(g.total));
+    progress_->setValue(static_cast<int>(g.done));
+    eta_->setText(tr("%1 cells in %2").arg(g.done).arg(seconds(presenter_->sweepElapsedMs())));
+  });
+  connect(p, &PatchingPresenter::pairPrepared, this, &PatchingBoard::pairPrepared);
+  connect(p, &PatchingPresenter::sweepProgress, this, &PatchingBoard::sweepProgress);
+  connect(p, &PatchingPresenter::exactFinished, this, &PatchingBoard::exactFinished);
+  connect(p, &PatchingPresenter::previewFinished, this, &PatchingBoard::previewFinished);
+  connect(p, &PatchingPresenter::patchedRunShown, this, &PatchingBoard::patchedRunShown);
+  connect(p, &PatchingPresenter::failed, this, &PatchingBoard::failed);
+  status_->setText(p->status());
+  onStateChanged();
 }
 
-PatchingBoard::~PatchingBoard() { stopSweep(); }
+PatchingBoard::~PatchingBoard() = default;
 
-void PatchingBoard::setModel(const ModelSummary& model) {
-  // A reload of the same path may be a retrained model: nothing cached survives it.
-  cache_.clear();
-  modelSource_ = model.source + QChar('|') + model.name;
-  hasModel_ = true;
-  prepare();
-}
+void PatchingBoard::setModel(const ModelSummary& model) { presenter_->setModel(model); }
 
 void PatchingBoard::setSource(Source which, const ImageRequest& request) {
   slot(which)->setRequest(request);
-  prepare();
+  presenter_->setSource(which, request);
 }
 
 void PatchingBoard::swapSources() {
-  if (!clean_->hasRequest() || !corrupt_->hasRequest()) return;
+  if (!presenter_->hasSource(Source::Clean) || !presenter_->hasSource(Source::Corrupt)) return;
   const ImageRequest clean = clean_->request();
   clean_->setRequest(corrupt_->request());
   corrupt_->setRequest(clean);
-  prepare();
+  presenter_->swapSources();
 }
 
 void PatchingBoard::setComponent(const QString& name) {
-  if (component_->findText(name) < 0) component_->addItem(name);  // the worker reports unknown names
-  component_->setCurrentText(name);
+  QStringList known;
+  for (const std::string& n : interp::componentNames()) known << QString::fromStdString(n);
+  if (!known.contains(name)) {
+    emit failed(tr("%1: no such component (known: %2)").arg(name, known.join(QStringLiteral(", "))));
+    return;
+  }
+  setComponent(interp::componentKindFromName(name.toStdString()));
 }
 
-void PatchingBoard::setMetric(PatchMetricKind kind) { metric_->setCurrentIndex(metric_->findData(static_cast<int>(kind))); }
-
-PatchingSetup PatchingBoard::setup() const {
-  PatchingSetup s;
-  s.component = component_->currentText();
-  s.metric = static_cast<PatchMetricKind>(metric_->currentData().toInt());
-  s.classA = classA_->currentData().isValid() ? classA_->currentData().toInt() : -1;
-  s.classB = classB_->currentData().isValid() ? classB_->currentData().toInt() : -1;
-  s.batchSize = batchSize_;
-  return s;
+void PatchingBoard::setComponent(interp::ComponentKind kind) {
+  if (!presenter_->setComponent(kind)) return;
+  const QSignalBlocker block(component_);
+  const int row = component_->findData(static_cast<int>(kind));
+  if (row >= 0) component_->setCurrentIndex(row);
 }
 
-QString PatchingBoard::cacheKey() const {
-  return QStringList{modelSource_, clean_->sourceKey(), corrupt_->sourceKey(), component_->currentText(), setup().metricKey()}
-      .join(QChar('|'));
+void PatchingBoard::setMetric(interp::MetricKind kind, bool normalized) {
+  for (int i = 0; i < static_cast<int>(std::size(kMetricChoices)); ++i)
+    if (kMetricChoices[i].kind == kind && kMetricChoices[i].normalized == normalized) metric_->setCurrentIndex(i);
+  presenter_->setMetric(kind, normalized);  // also a metric the box does not offer
+}
+
+// The boxes changed: tell the presenter (one call per change, each a no-op when equal).
+void PatchingBoard::readSetup() {
+  const MetricChoice& m = kMetricChoices[std::max(0, metric_->currentData().toInt())];
+  classB_->setEnabled(interp::classesNeeded(m.kind) == 2);
+  if (component_->currentIndex() >= 0 && !presenter_->setComponent(kindIn(component_))) return;
+  presenter_->setMetric(m.kind, m.normalized);
+  if (classA_->currentIndex() >= 0)
+    presenter_->setClasses(classA_->currentData().toInt(), classB_->currentData().isValid() ? classB_->currentData().toInt() : -1);
 }
 
 QString PatchingBoard::valueLabel() const {
-  switch (setup().metric) {
-    case PatchMetricKind::LogitDiff: return tr("logit diff");
-    case PatchMetricKind::NormalizedLogitDiff: return tr("fraction restored");
-    case PatchMetricKind::Probability: return tr("probability");
+  const interp::MetricSpec m = setup().metric;
+  if (m.normalized) return tr("fraction restored");
+  switch (m.kind) {
+    case interp::MetricKind::LogitDiff: return tr("logit diff");
+    case interp::MetricKind::Logit: return tr("logit");
+    case interp::MetricKind::Prob: return tr("probability");
+    case interp::MetricKind::CrossEntropy: return tr("loss");
   }
   return {};
 }
 
 QString PatchingBoard::plotTitle(const QString& what) const {
-  return QStringLiteral("%1 of %2: %3").arg(what, component_->currentText(), setup().metricLabel(pair_.classNames));
+  return QStringLiteral("%1 of %2: %3").arg(what, componentName(setup().component), setup().metricLabel(pairInfo().classNames));
 }
 
-void PatchingBoard::stopSweep() {
-  if (stop_) stop_->store(true);
-  sweepId_ = 0;
-}
-
-void PatchingBoard::prepare() {
-  stopSweep();
-  pairReady_ = false;
-  previewId_ = patchId_ = 0;
-  exact_ = attribution_ = {};
-  patched_ = {};
-  showGrids();
-  patchedBars_->setScores({});
-  if (!hasModel_ || !clean_->hasRequest() || !corrupt_->hasRequest()) {
-    status_->setText(hasModel_ ? tr("Drop a clean and a corrupted image.") : tr("Open a model."));
-    pairId_ = 0;
-    updateButtons();
-    return;
-  }
-  status_->setText(tr("Running the clean and corrupted images…"));
-  pairId_ = controller_->preparePatching(clean_->request(), corrupt_->request());
-  updateButtons();
-}
-
-void PatchingBoard::onPairReady(const PatchingPairInfo& info) {
-  if (info.requestId != pairId_) return;
-  pairId_ = 0;
-  pair_ = info;
-  pairReady_ = true;
+void PatchingBoard::onPairChanged() {
+  if (!presenter_->pairReady()) return;  // the slots keep the previous run until the new one is in
+  const PatchingPairInfo& info = pairInfo();
   clean_->setInfo(info.clean, info.gridRows, info.gridCols, info.hasCls);
   corrupt_->setInfo(info.corrupt, info.gridRows, info.gridCols, info.hasCls);
   cleanBars_->setScores(info.clean.topk);
   corruptBars_->setScores(info.corrupt.topk);
-  {
-    const QSignalBlocker block(component_);
-    const QString current = component_->currentText();
-    requestedComponent_ = current;
-    component_->clear();
-    component_->addItems(info.components);
-    component_->setCurrentText(info.components.contains(current) ? current : info.components.value(0));
-    const QString kind = spatialKind_->currentText();
-    spatialKind_->clear();
-    spatialKind_->addItems(positionKinds(info.components));
-    spatialKind_->setCurrentText(kind);
-    spatialLayer_->setRange(0, std::max(0, info.layers - 1));
-  }
+  fillComponentBoxes();
   fillClassBoxes();
-  status_->setText(tr("Ready."));
-  if (!info.components.contains(requestedComponent_)) {
-    const QString message = tr("%1: this model has no such component (it has %2)")
-                                .arg(requestedComponent_, info.components.join(QStringLiteral(", ")));
-    status_->setText(message);
-    // Screenshot mode must not silently sweep another component.
-    if (runExactWhenReady_) {
-      emit failed(message);
-      return;
-    }
-  }
-  emit pairPrepared();
-  setupChanged();
-  if (runExactWhenReady_) runExact();
+}
+
+void PatchingBoard::fillComponentBoxes() {
+  const PatchingPairInfo& info = pairInfo();
+  const QSignalBlocker a(component_), b(spatialKind_);
+  component_->clear();
+  fillKinds(component_, info.components);
+  component_->setCurrentIndex(component_->findData(static_cast<int>(setup().component)));
+  const QVariant kind = spatialKind_->currentData();
+  spatialKind_->clear();
+  fillKinds(spatialKind_, positionKinds(info.components));
+  spatialKind_->setCurrentIndex(std::max(0, spatialKind_->findData(kind)));
+  spatialLayer_->setRange(0, std::max(0, info.layers - 1));
 }
 
 void PatchingBoard::fillClassBoxes() {
+  const PatchingPairInfo& pair = pairInfo();
   const QSignalBlocker a(classA_), b(classB_);
   classA_->clear();
   classB_->clear();
   // The classes either image predicts: what a logit difference is naturally about.
-  QVector<int> classes = pair_.clean.topkClasses;
-  for (int c : pair_.corrupt.topkClasses)
+  QVector<int> classes = pair.clean.topkClasses;
+  for (int c : pair.corrupt.topkClasses)
     if (!classes.contains(c)) classes << c;
   for (int c : classes) {
-    const QString name = pair_.classNames.value(c, QString::number(c));
+    const QString name = pair.classNames.value(c, QString::number(c));
     classA_->addItem(name, c);
     classB_->addItem(name, c);
   }
-  const int a0 = pair_.clean.topkClasses.value(0, -1);
-  int b0 = pair_.corrupt.topkClasses.value(0, -1);
-  if (b0 == a0)
-    for (int c : pair_.corrupt.topkClasses)
-      if (c != a0) {
-        b0 = c;
-        break;
-      }
-  classA_->setCurrentIndex(classA_->findData(a0));
-  classB_->setCurrentIndex(classB_->findData(b0));
+  const std::vector<int>& chosen = setup().metric.classes;
+  classA_->setCurrentIndex(classA_->findData(chosen.size() > 0 ? chosen[0] : -1));
+  classB_->setCurrentIndex(classB_->findData(chosen.size() > 1 ? chosen[1] : pair.corrupt.topkClasses.value(0, -1)));
 }
 
-void PatchingBoard::setupChanged() {
-  if (!pairReady_) return;
-  if (sweepId_) {
-    stopSweep();
-    status_->setText(tr("Sweep cancelled: the setup changed."));
-  }
-  previewId_ = patchId_ = 0;
-  patched_ = {};
-  patchedBars_->setScores({});
-  corrupt_->imageView()->setHighlighted({});
-  const Cached cached = cache_.value(cacheKey());
-  exact_ = cached.exact;
-  attribution_ = cached.attribution;
-  showGrids();
-  if (!attribution_.isValid()) preview();
-  else status_->setText(exact_.isValid() ? tr("Cached exact sweep.") : tr("Cached preview."));
-  updateButtons();
-}
+void PatchingBoard::preview() { presenter_->preview(); }
 
-void PatchingBoard::preview() {
-  if (!pairReady_) return;
-  previewId_ = controller_->runPatchingSweep(setup(), false, nullptr);
-  status_->setText(tr("Attribution patching…"));
-}
-
-void PatchingBoard::runExact() {
-  if (!pairReady_ || sweepId_) return;
-  const Cached cached = cache_.value(cacheKey());
-  if (cached.exact.isValid()) {
-    exact_ = cached.exact;
-    showGrids();
-    emit exactFinished();
-    return;
-  }
-  stop_ = std::make_shared<std::atomic<bool>>(false);
-  exact_ = {};
-  sweepId_ = controller_->runPatchingSweep(setup(), true, stop_);
-  sweepClock_.start();
-  progress_->setRange(0, 1);
-  progress_->setValue(0);
-  eta_->setText(tr("Starting…"));
-  status_->setText(tr("Exact sweep of %1…").arg(component_->currentText()));
-  updateButtons();
-}
+void PatchingBoard::runExact() { presenter_->runExact(); }
 
 void PatchingBoard::cancel() {
-  if (!sweepId_) return;
-  stopSweep();
-  eta_->setText(tr("Cancelled at %1 / %2 cells").arg(exact_.done).arg(exact_.total));
-  status_->setText(tr("Sweep cancelled."));
-  updateButtons();
+  if (!sweepRunning()) return;
+  presenter_->cancel();
+  eta_->setText(tr("Cancelled at %1 / %2 cells").arg(exactGrid().done).arg(exactGrid().total));
 }
 
-void PatchingBoard::onProgress(const PatchingGrid& grid) {
-  if (grid.requestId != sweepId_ || !sweepId_) return;
-  exact_ = grid;
-  mainPlot_->setTitle(plotTitle(tr("exact activation patching (running)")));
-  mainPlot_->setGrid(grid, setup().metric == PatchMetricKind::NormalizedLogitDiff ? PatchGridPlot::Scale::Diverging
-                                                                                    : PatchGridPlot::Scale::Sequential,
-                     valueLabel());
-  progress_->setRange(0, static_cast<int>(grid.total));
-  progress_->setValue(static_cast<int>(grid.done));
-  const qint64 elapsed = sweepClock_.elapsed();
-  const qint64 left = grid.done > 0 ? elapsed * (grid.total - grid.done) / grid.done : 0;
-  eta_->setText(tr("%1 / %2 cells, %3 elapsed, ETA %4").arg(grid.done).arg(grid.total).arg(seconds(elapsed), seconds(left)));
-  emit sweepProgress(grid.done, grid.total);
-}
-
-void PatchingBoard::onGridReady(const PatchingGrid& grid) {
-  if (grid.requestId == 0) return;
-  if (grid.requestId == sweepId_) {
-    sweepId_ = 0;
-    exact_ = grid;
-    if (!grid.stopped) cache_[cacheKey()].exact = grid;
-    progress_->setRange(0, static_cast<int>(grid.total));
-    progress_->setValue(static_cast<int>(grid.done));
-    eta_->setText(tr("%1 cells in %2").arg(grid.done).arg(seconds(sweepClock_.elapsed())));
-    status_->setText(tr("Exact sweep done. Click a cell to run that patch."));
-  } else if (grid.requestId == previewId_) {
-    previewId_ = 0;
-    attribution_ = grid;
-    cache_[cacheKey()].attribution = grid;
-    if (!sweepId_) status_->setText(tr("Preview ready."));
-  } else {
-    return;  // a cancelled sweep or an outdated preview
+void PatchingBoard::onStateChanged() {
+  const bool ready = presenter_->pairReady(), running = presenter_->sweepRunning();
+  if (running && !exactGrid().isValid()) {
+    progress_->setRange(0, 1);
+    progress_->setValue(0);
+    eta_->setText(tr("Starting\u2026"));
   }
-  showGrids();
-  updateButtons();
-  if (grid.attribution) emit previewFinished();
-  else emit exactFinished();
+  runButton_->setEnabled(ready && !running);
+  previewButton_->setEnabled(ready);
+  cancelButton_->setEnabled(running);
+  spatialButton_->setEnabled(ready);
+  const bool any = presenter_->shownGrid().isValid();
+  csvButton_->setEnabled(any);
+  pngButton_->setEnabled(any);
+  if (!ready) {
+    patchedBars_->setScores({});
+    corrupt_->imageView()->setHighlighted({});
+  }
+}
+
+void PatchingBoard::onProgress(qint64 done, qint64 total) {
+  progress_->setRange(0, static_cast<int>(total));
+  progress_->setValue(static_cast<int>(done));
+  const qint64 elapsed = presenter_->sweepElapsedMs();
+  const qint64 left = done > 0 ? elapsed * (total - done) / done : 0;
+  eta_->setText(tr("%1 / %2 cells, %3 elapsed, ETA %4").arg(done).arg(total).arg(seconds(elapsed), seconds(left)));
 }
 
 void PatchingBoard::showGrids() {
-  const auto scale = setup().metric == PatchMetricKind::NormalizedLogitDiff ? PatchGridPlot::Scale::Diverging
-                                                                             : PatchGridPlot::Scale::Sequential;
-  if (exact_.isValid()) {
-    mainPlot_->setTitle(plotTitle(sweepId_ ? tr("exact activation patching (running)") : tr("exact activation patching")));
-    mainPlot_->setGrid(exact_, scale, valueLabel());
-  } else if (attribution_.isValid()) {
+  const PatchingGrid& exact = exactGrid();
+  const PatchingGrid& attribution = attributionGrid();
+  const auto scale = setup().metric.normalized ? PatchGridPlot::Scale::Diverging : PatchGridPlot::Scale::Sequential;
+  if (exact.isValid()) {
+    mainPlot_->setTitle(plotTitle(sweepRunning() ? tr("exact activation patching (running)") : tr("exact activation patching")));
+    mainPlot_->setGrid(exact, scale, valueLabel());
+  } else if (attribution.isValid()) {
     mainPlot_->setTitle(plotTitle(tr("attribution patching (preview)")));
-    mainPlot_->setGrid(attribution_, scale, valueLabel());
+    mainPlot_->setGrid(attribution, scale, valueLabel());
   } else {
     mainPlot_->clearGrid();
   }
-  const PatchingGrid& any = exact_.isValid() ? exact_ : attribution_;
+  const PatchingGrid& any = presenter_->shownGrid();
   clean_->setMetricText(any.isValid() ? tr("metric: %1").arg(any.cleanMetric, 0, 'g', kShownDigits) : QString());
   corrupt_->setMetricText(any.isValid() ? tr("metric: %1").arg(any.corruptMetric, 0, 'g', kShownDigits) : QString());
-  const bool comparable = exact_.isValid() && !sweepId_ && exact_.done == exact_.total && attribution_.isValid() &&
-                          attribution_.values->size() == exact_.values->size();
+  const bool comparable = presenter_->comparable();
   compare_->setEnabled(comparable);
   const bool compare = comparable && compare_->isChecked();
   attributionPlot_->setVisible(compare);
   differencePlot_->setVisible(compare);
   if (compare) {
     mainPlot_->setTitle(tr("exact activation patching"));  // three plots share the width
-    attributionPlot_->setGrid(attribution_, scale, valueLabel());
-    differencePlot_->setGrid(difference(exact_, attribution_), PatchGridPlot::Scale::Diverging, tr("exact \u2212 attribution"));
+    attributionPlot_->setGrid(attribution, scale, valueLabel());
+    differencePlot_->setGrid(difference(exact, attribution), PatchGridPlot::Scale::Diverging, tr("exact \u2212 attribution"));
   }
 }
 
-void PatchingBoard::updateButtons() {
-  const bool running = sweepId_ != 0;
-  runButton_->setEnabled(pairReady_ && !running);
-  previewButton_->setEnabled(pairReady_);
-  cancelButton_->setEnabled(running);
-  spatialButton_->setEnabled(pairReady_);
-  csvButton_->setEnabled(exact_.isValid() || attribution_.isValid());
-  pngButton_->setEnabled(exact_.isValid() || attribution_.isValid());
-}
-
 void PatchingBoard::patchCell(int row, int col) {
-  const PatchingGrid& shown = exact_.isValid() ? exact_ : attribution_;
-  if (!pairReady_ || !shown.isValid() || row < 0 || row >= shown.rows() || col < 0 || col >= shown.cols()) return;
-  patchId_ = controller_->runPatchedCell(setup(), shown.cellAt(row, col));
+  const PatchingGrid& shown = presenter_->shownGrid();
+  if (!pairReady() || !shown.isValid() || row < 0 || row >= shown.rows() || col < 0 || col >= shown.cols()) return;
+  presenter_->patchCell(row, col);
   mainPlot_->showReach(row, col);
-  patchedLabel_->setText(tr("Patching %1 cell %2, %3…").arg(component_->currentText()).arg(row).arg(col));
+  patchedLabel_->setText(tr("Patching %1 cell %2, %3\u2026").arg(componentName(setup().component)).arg(row).arg(col));
 }
 
 void PatchingBoard::patchRegion(const QRect& patches) {
-  if (!pairReady_ || patches.isEmpty()) return;
+  if (!pairReady() || patches.isEmpty()) return;
   clean_->imageView()->setSelection(patches);
   const QVector<int> tokens = clean_->imageView()->selectionTokens();
-  if (tokens.isEmpty()) return;
+  if (tokens.isEmpty() || spatialKind_->currentIndex() < 0) return;
   const int layer = spatialLayer_->value();
-  patchId_ = controller_->runSpatialPatch(setup(), spatialKind_->currentText(), layer, tokens);
+  const interp::ComponentKind kind = kindIn(spatialKind_);
+  presenter_->patchRegion(kind, layer, tokens);
   if (mainPlot_->hasGrid()) mainPlot_->showReach(layer, -1);
-  patchedLabel_->setText(tr("Patching %1 patches of %2 at layer %3…").arg(tokens.size()).arg(spatialKind_->currentText()).arg(layer));
+  patchedLabel_->setText(tr("Patching %1 patches of %2 at layer %3\u2026").arg(tokens.size()).arg(componentName(kind)).arg(layer));
 }
 
-void PatchingBoard::onPatchedRun(const PatchedRun& run) {
-  if (run.requestId != patchId_ || !patchId_) return;
-  patchId_ = 0;
-  patched_ = run;
+void PatchingBoard::onPatchedRunChanged() {
+  const PatchedRun& run = lastPatchedRun();
+  if (run.requestId == 0) {  // cleared: the setup or the pair changed
+    patchedBars_->setScores({});
+    corrupt_->imageView()->setHighlighted({});
+    return;
+  }
   patchedBars_->setScores(run.topk);
   QStringList cell;
   for (int i : run.cell) cell << QString::number(i);
@@ -519,38 +445,27 @@ void PatchingBoard::onPatchedRun(const PatchedRun& run) {
                              .arg(run.cleanMetric, 0, 'g', kShownDigits)
                              .arg(run.corruptMetric, 0, 'g', kShownDigits));
   corrupt_->imageView()->setHighlighted(run.positions);
-  emit patchedRunShown();
-}
-
-void PatchingBoard::onFailed(const QString& message, quint64 id) {
-  if (id == 0) return;
-  if (id == pairId_) pairId_ = 0;
-  else if (id == sweepId_) sweepId_ = 0;
-  else if (id == previewId_) previewId_ = 0;
-  else if (id == patchId_) patchId_ = 0;
-  else return;
-  status_->setText(message);
-  updateButtons();
-  emit failed(message);
 }
 
 bool PatchingBoard::exportCsv(const QString& file) const {
-  const PatchingGrid& shape = exact_.isValid() ? exact_ : attribution_;
+  const PatchingGrid& exact = exactGrid();
+  const PatchingGrid& attribution = attributionGrid();
+  const PatchingGrid& shape = presenter_->shownGrid();
   if (!shape.isValid()) return false;
   QFile f(file);
   if (!f.open(QIODevice::WriteOnly | QIODevice::Text)) return false;
   QTextStream out(&f);
   out.setRealNumberPrecision(kCsvPrecision);
   out << shape.axes.join(QChar(','));
-  if (exact_.isValid()) out << ",exact";
-  if (attribution_.isValid()) out << ",attribution";
+  if (exact.isValid()) out << ",exact";
+  if (attribution.isValid()) out << ",attribution";
   out << "\n";
   for (int r = 0; r < shape.rows(); ++r) {
     for (int c = 0; c < shape.cols(); ++c) {
       for (int i : shape.cellAt(r, c)) out << i << ',';
       QStringList values;
-      if (exact_.isValid()) values << QString::number(exact_.at(r, c), 'g', kCsvPrecision);
-      if (attribution_.isValid()) values << QString::number(attribution_.at(r, c), 'g', kCsvPrecision);
+      if (exact.isValid()) values << QString::number(exact.at(r, c), 'g', kCsvPrecision);
+      if (attribution.isValid()) values << QString::number(attribution.at(r, c), 'g', kCsvPrecision);
       out << values.join(QChar(',')) << "\n";
     }
   }

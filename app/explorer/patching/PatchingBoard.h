@@ -4,16 +4,18 @@
 // that fills its colour map batch by batch on the worker thread (progress, ETA, Cancel).
 // Clicking a cell runs that one patch and shows clean / corrupted / patched predictions;
 // a rectangle of patches dragged from the clean image onto the corrupted one runs the
-// engine's free-form patch at a chosen layer. Grids are cached per (model, images,
-// component, metric) and export as CSV and PNG. All model work goes through the
-// ExplorerController; the GUI thread only sends requests and draws results.
+// engine's free-form patch at a chosen layer. Grids export as CSV and PNG. The state --
+// which requests are pending, the grids, the cache -- is the PatchingPresenter's; the
+// board draws it and forwards the user's clicks. Model work runs as jobs on the
+// explorer's model thread (QueuedPatchingBackend).
 
 #include "app/explorer/ExplorerTypes.h"
+#include "app/explorer/patching/PatchingPresenter.h"
 #include "app/explorer/patching/PatchingTypes.h"
 
-#include <QElapsedTimer>
-#include <QHash>
 #include <QWidget>
+
+#include <memory>
 
 class QCheckBox;
 class QComboBox;
@@ -31,12 +33,13 @@ namespace prisma::app {
 class ExplorerController;
 class PatchGridPlot;
 class PatchSourceSlot;
+class QueuedPatchingBackend;
 
 class PatchingBoard : public QWidget {
   Q_OBJECT
 
 public:
-  enum class Source { Clean, Corrupt };
+  using Source = PatchingPresenter::Source;
 
   PatchingBoard(ExplorerController* controller, QWidget* parent = nullptr);
   ~PatchingBoard() override;
@@ -44,11 +47,13 @@ public:
   void setModel(const ModelSummary& model);
   void setSource(Source which, const ImageRequest& request);
   void swapSources();
+  // A component by its command-line name (screenshot mode); an unknown name fails.
   void setComponent(const QString& name);
-  void setMetric(PatchMetricKind kind);
-  void setBatchSize(int cells) { batchSize_ = cells; }
+  void setComponent(interp::ComponentKind kind);
+  void setMetric(interp::MetricKind kind, bool normalized = false);
+  void setBatchSize(int cells) { presenter_->setBatchSize(cells); }
   // Screenshot mode: start the exact sweep as soon as the pair has run.
-  void setRunExactWhenReady(bool run) { runExactWhenReady_ = run; }
+  void setRunExactWhenReady(bool run) { presenter_->setRunExactWhenReady(run); }
 
   void preview();
   void runExact();
@@ -58,13 +63,14 @@ public:
   bool exportCsv(const QString& file) const;
   bool exportPng(const QString& file);
 
-  bool pairReady() const { return pairReady_; }
-  bool sweepRunning() const { return sweepId_ != 0; }
-  PatchingSetup setup() const;
-  const PatchingPairInfo& pairInfo() const { return pair_; }
-  const PatchingGrid& exactGrid() const { return exact_; }
-  const PatchingGrid& attributionGrid() const { return attribution_; }
-  const PatchedRun& lastPatchedRun() const { return patched_; }
+  PatchingPresenter* presenter() const { return presenter_.get(); }
+  bool pairReady() const { return presenter_->pairReady(); }
+  bool sweepRunning() const { return presenter_->sweepRunning(); }
+  PatchingSetup setup() const { return presenter_->setup(); }
+  const PatchingPairInfo& pairInfo() const { return presenter_->pairInfo(); }
+  const PatchingGrid& exactGrid() const { return presenter_->exactGrid(); }
+  const PatchingGrid& attributionGrid() const { return presenter_->attributionGrid(); }
+  const PatchedRun& lastPatchedRun() const { return presenter_->patchedRun(); }
 
   PatchSourceSlot* slot(Source which) const { return which == Source::Clean ? clean_ : corrupt_; }
   PatchGridPlot* mainPlot() const { return mainPlot_; }
@@ -86,26 +92,17 @@ signals:
   void failed(const QString& message);
 
 private:
-  void prepare();
-  void onPairReady(const PatchingPairInfo& info);
-  void onProgress(const PatchingGrid& grid);
-  void onGridReady(const PatchingGrid& grid);
-  void onPatchedRun(const PatchedRun& run);
-  void onFailed(const QString& message, quint64 id);
-  void setupChanged();
+  void onPairChanged();
+  void onStateChanged();
+  void onProgress(qint64 done, qint64 total);
+  void onPatchedRunChanged();
   void fillClassBoxes();
+  void fillComponentBoxes();
+  void readSetup();
   void showGrids();
-  void updateButtons();
-  void stopSweep();
-  QString cacheKey() const;
   QString valueLabel() const;
   QString plotTitle(const QString& what) const;
 
-  struct Cached {
-    PatchingGrid exact, attribution;
-  };
-
-  ExplorerController* controller_ = nullptr;
   PatchSourceSlot* clean_ = nullptr;
   PatchSourceSlot* corrupt_ = nullptr;
   QComboBox* component_ = nullptr;
@@ -133,19 +130,10 @@ private:
   QLabel* patchedLabel_ = nullptr;
   QLabel* status_ = nullptr;
 
-  QString modelSource_;
-  QString requestedComponent_;  // the component asked for before the model said which it has
-  bool hasModel_ = false;
-  quint64 pairId_ = 0, sweepId_ = 0, previewId_ = 0, patchId_ = 0;
-  bool pairReady_ = false;
-  bool runExactWhenReady_ = false;
-  int batchSize_ = 0;
-  PatchingPairInfo pair_;
-  PatchingGrid exact_, attribution_;
-  PatchedRun patched_;
-  StopToken stop_;
-  QElapsedTimer sweepClock_;
-  QHash<QString, Cached> cache_;
+  // Declared in this order so the presenter goes first: its destructor cancels through
+  // the backend.
+  std::unique_ptr<QueuedPatchingBackend> backend_;
+  std::unique_ptr<PatchingPresenter> presenter_;
 };
 
 }  // namespace prisma::app

@@ -10,27 +10,20 @@
 
 namespace prisma::app {
 
-QString toString(PatchMetricKind kind) {
-  switch (kind) {
-    case PatchMetricKind::LogitDiff: return QStringLiteral("logit_diff");
-    case PatchMetricKind::NormalizedLogitDiff: return QStringLiteral("normalized_logit_diff");
-    case PatchMetricKind::Probability: return QStringLiteral("prob");
-  }
-  return {};
-}
-
-QString PatchingSetup::metricKey() const {
-  if (metric == PatchMetricKind::Probability) return QStringLiteral("%1(%2)").arg(toString(metric)).arg(classA);
-  return QStringLiteral("%1(%2,%3)").arg(toString(metric)).arg(classA).arg(classB);
-}
+QString componentName(interp::ComponentKind kind) { return QString::fromStdString(interp::toString(kind)); }
 
 QString PatchingSetup::metricLabel(const QStringList& classNames) const {
-  const QString a = classNames.value(classA, QString::number(classA));
-  const QString b = classNames.value(classB, QString::number(classB));
-  switch (metric) {
-    case PatchMetricKind::LogitDiff: return QStringLiteral("logit[%1] \u2212 logit[%2]").arg(a, b);
-    case PatchMetricKind::NormalizedLogitDiff: return QStringLiteral("normalised logit diff %1 vs %2").arg(a, b);
-    case PatchMetricKind::Probability: return QStringLiteral("P(%1)").arg(a);
+  auto name = [&](size_t i) {
+    const int c = i < metric.classes.size() ? metric.classes[i] : -1;
+    return classNames.value(c, QString::number(c));
+  };
+  switch (metric.kind) {
+    case interp::MetricKind::LogitDiff:
+      return metric.normalized ? QStringLiteral("normalised logit diff %1 vs %2").arg(name(0), name(1))
+                               : QStringLiteral("logit[%1] \u2212 logit[%2]").arg(name(0), name(1));
+    case interp::MetricKind::Logit: return QStringLiteral("logit[%1]").arg(name(0));
+    case interp::MetricKind::Prob: return QStringLiteral("P(%1)").arg(name(0));
+    case interp::MetricKind::CrossEntropy: return QStringLiteral("\u2212log P(%1)").arg(name(0));
   }
   return {};
 }

@@ -1,36 +1,33 @@
 #pragma once
 // Values the patching board exchanges with the explorer's worker thread: what to patch and
 // score (PatchingSetup), the unpatched pair (PatchingPairInfo), a sweep's grid, complete or
-// in progress (PatchingGrid), and one patched run (PatchedRun). Plain Qt types and shared
-// immutable arrays, as in ExplorerTypes.h: no LibTorch crosses the thread boundary.
+// in progress (PatchingGrid), and one patched run (PatchedRun). Plain Qt types, the
+// engine's LibTorch-free request types (ComponentKind, MetricSpec) and shared immutable
+// arrays, as in ExplorerTypes.h: no LibTorch crosses the thread boundary.
+
+#include "model/interp/ComponentKind.h"
+#include "model/interp/MetricSpec.h"
 
 #include "app/explorer/ExplorerTypes.h"
 
 #include <QMetaType>
 #include <QVector>
 
-#include <atomic>
 #include <memory>
 #include <vector>
 
 namespace prisma::app {
 
-enum class PatchMetricKind {
-  LogitDiff,            // logit[A] - logit[B]
-  NormalizedLogitDiff,  // the same as a fraction of the clean behaviour: 0 corrupted, 1 clean
-  Probability,          // softmax[A]
-};
-
-QString toString(PatchMetricKind kind);
+QString componentName(interp::ComponentKind kind);
 
 // What a sweep or a single patch patches and how the patched run is scored.
 struct PatchingSetup {
-  QString component = QStringLiteral("resid_pre");  // the engine's component name
-  PatchMetricKind metric = PatchMetricKind::LogitDiff;
-  int classA = -1, classB = -1;  // classB only for the logit differences
-  int batchSize = 0;             // cells per forward pass; 0 = the engine's choice
+  interp::ComponentKind component = interp::ComponentKind::ResidPre;
+  // Classes empty until the pair has run: the board fills in the two predictions.
+  interp::MetricSpec metric;
+  int batchSize = 0;  // cells per forward pass; 0 = the engine's choice
 
-  QString metricKey() const;     // e.g. "logit_diff(0,3)", for caches and file names
+  QString metricKey() const { return QString::fromStdString(metric.key()); }  // "logit_diff(0,3)"
   QString metricLabel(const QStringList& classNames) const;
 };
 
@@ -45,7 +42,7 @@ struct PatchingPairInfo {
   quint64 requestId = 0;
   PatchSourceInfo clean, corrupt;
   QStringList classNames;
-  QStringList components;  // the engine components this model has
+  std::vector<interp::ComponentKind> components;  // those this model has (interp::availableComponents)
   int layers = 0, heads = 0, tokens = 0, gridRows = 0, gridCols = 0;
   bool hasCls = false;
 };
@@ -54,7 +51,7 @@ struct PatchingPairInfo {
 // (head_z_by_pos: column = position * heads + head).
 struct PatchingGrid {
   quint64 requestId = 0;
-  QString component;
+  interp::ComponentKind component = interp::ComponentKind::ResidPre;
   QStringList axes;  // "layer", "pos", "head"
   QVector<int> shape;
   bool attribution = false;
@@ -76,15 +73,13 @@ struct PatchingGrid {
 // One patched run: a cell of a sweep, or a free-form set of positions at one layer.
 struct PatchedRun {
   quint64 requestId = 0;
-  QString component;
+  QString component;       // for display: "resid_pre", "resid_pre@positions"
   QVector<int> cell;       // the engine cell; {layer} for a free-form patch
   int layer = 0;
   QVector<int> positions;  // the token positions whose activation was patched
   double metric = 0.0, cleanMetric = 0.0, corruptMetric = 0.0;
   QVector<widgets::ClassScore> topk;
 };
-
-using StopToken = std::shared_ptr<std::atomic<bool>>;
 
 // A source SPEC: an image file, FILE.safetensors:KEY[:INDEX], or a dataset item
 // NAME/SPLIT/INDEX (e.g. induction/test/3). Throws prisma::Error for an unknown dataset
@@ -97,4 +92,3 @@ Q_DECLARE_METATYPE(prisma::app::PatchingSetup)
 Q_DECLARE_METATYPE(prisma::app::PatchingPairInfo)
 Q_DECLARE_METATYPE(prisma::app::PatchingGrid)
 Q_DECLARE_METATYPE(prisma::app::PatchedRun)
-Q_DECLARE_METATYPE(prisma::app::StopToken)
