@@ -35,6 +35,8 @@ FORBIDDEN_REACH = {
     "model": ("Qt",),
     "datasets": ("Qt", "LibTorch"),
     "widgets": ("LibTorch",),
+    # The patching board gets plain structs; its model work runs in app/explorer/jobs.
+    "app/explorer/patching": ("LibTorch",),
 }
 SYSTEM = {
     "LibTorch": re.compile(r"^(torch|ATen|c10|caffe2)/"),
