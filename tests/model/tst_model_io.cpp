@@ -250,7 +250,10 @@ private slots:
     QCOMPARE(io::weightNames(st), (std::vector<std::string>{"steps", "w"}));
     QCOMPARE(st.entry("w").dtype, std::string(quantized ? "I8" : "F16"));
     QCOMPARE(st.contains(std::string("w") + io::kInt8ScaleSuffix), quantized);
-    QVERIFY(torch::equal(io::readFloatWeight(st, "steps"), torch::arange(5).to(torch::kFloat32)));
+    // A non-float tensor is stored as it is, and is not a float weight (issue 22: integer
+    // labels on float bytes would otherwise be converted into garbage weights).
+    QVERIFY(torch::equal(st.tensor("steps"), torch::arange(5)));
+    expectError([&] { io::readFloatWeight(st, "steps"); }, "steps", "floating-point");
     const torch::Tensor back = io::readFloatWeight(st, "w");
     QCOMPARE(back.scalar_type(), torch::kFloat32);
     QCOMPARE(back.sizes().vec(), sizes);
