@@ -3,6 +3,7 @@
 #include "model/Error.h"
 #include "model/io/AtomicFile.h"
 #include "model/io/ClipVisionLoader.h"
+#include "model/io/DinoV2Loader.h"
 #include "model/io/HfVitLoader.h"
 #include "model/core/Json.h"
 #include "model/io/ConvertedModel.h"
@@ -148,6 +149,7 @@ LoadedModel loadBareWeights(const fs::path& file, const LoadOptions& options) {
   WeightFile stripped = probe;
   stripped.stripPrefix("module.");
   if (hasOpenClipNames(stripped)) return loadOpenClip({"", file.string()}, options);
+  if (hasDinoV2Names(stripped)) return loadDinoV2(file.string(), nullptr, "", options);
   if (hasTimmNames(stripped)) return loadTimm(file.string(), nullptr, "", options);
   if (hasHookedVitNames(stripped)) return loadVitPrismaStateDict(file.string(), nullptr, "");
   if (hasLegacyMouseNames(stripped)) return loadLegacyMouse(file.parent_path().string(), nullptr, file.string(), options);
@@ -170,6 +172,7 @@ LoadedModel loadFolder(const fs::path& dir, const nlohmann::json& j, const std::
   if (isHfClip(j)) return loadHfClipVision(dir.string(), j, weights);
   if (isHfVit(j)) return loadHfVit(dir.string(), j, weights);
   if (isLegacyMouseConfig(j)) return loadLegacyMouse(dir.string(), &j, weights, options);
+  if (isDinoV2Config(j)) return loadDinoV2(weights.empty() ? dinoV2Checkpoint(dir.string(), j) : weights, &j, config_path, options);
   const std::string w = weights.empty() ? findWeightFile(dir.string()) : weights;
   if ((isTimmConfig(j) || isVitPrismaConfig(j)) && w.empty())
     throw Error((dir / "model.safetensors").string(), "", "missing: no weight file in the folder");

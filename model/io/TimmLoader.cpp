@@ -58,6 +58,7 @@ struct TimmArgs {
   bool qkv_bias = true, class_token = true, pre_norm = false, final_norm = true, no_embed_class = false;
   bool qk_norm = false;
   int reg_tokens = 0;
+  bool dynamic_img_size = false;
   std::string global_pool = "token";
   std::optional<bool> fc_norm;  // timm: None means "global_pool == 'avg'"
   Activation act = Activation::GeluErf;
@@ -127,6 +128,7 @@ TimmArgs argsFromConfig(const nlohmann::json& j, const std::string& source, std:
   a.final_norm = jsonOptional(m, "final_norm", a.final_norm, ms);
   a.no_embed_class = jsonOptional(m, "no_embed_class", a.no_embed_class, ms);
   a.reg_tokens = jsonOptional(m, "reg_tokens", a.reg_tokens, ms);
+  a.dynamic_img_size = jsonOptional(m, "dynamic_img_size", a.dynamic_img_size, ms);
   if (m.contains("fc_norm") && !m.at("fc_norm").is_null()) a.fc_norm = jsonOptional(m, "fc_norm", false, ms);
   if (m.contains("act_layer") && m.at("act_layer").is_string())
     a.act = activationFromName(m.at("act_layer").get<std::string>(), source, "act_layer");
@@ -157,8 +159,8 @@ TimmArgs inferArgs(const WeightFile& src, const LoadOptions& options, std::vecto
   if (src.has("reg_token")) a.reg_tokens = src.dim("reg_token", 1);
   const auto pos = src.shape("pos_embed");
   if (pos.size() != 3) throw Error(src.path(), "pos_embed", "is not [1, tokens, dim]");
-  int64_t patches = pos[1] - (a.class_token ? 1 : 0);
-  if (a.class_token && squareSide(patches) == 0 && squareSide(pos[1]) > 0) {
+  int64_t patches = pos[1] - (a.class_token ? 1 : 0) - a.reg_tokens;
+  if ((a.class_token || a.reg_tokens > 0) && squareSide(patches) == 0 && squareSide(pos[1]) > 0) {
     a.no_embed_class = true;
     patches = pos[1];
   }
@@ -171,7 +173,7 @@ TimmArgs inferArgs(const WeightFile& src, const LoadOptions& options, std::vecto
   a.pre_norm = src.has("norm_pre.weight");
   a.fc_norm = src.has("fc_norm.weight");
   a.final_norm = src.has("norm.weight") || *a.fc_norm;
-  a.global_pool = a.class_token && !*a.fc_norm ? "token" : "avg";
+  a.global_pool = src.has("attn_pool.latent") ? "map" : a.class_token && !*a.fc_norm ? "token" : "avg";
   a.num_classes = src.has("head.weight") ? src.dim("head.weight", 0) : 0;
 
   const std::string file = fs::path(src.path()).filename().string();
@@ -198,12 +200,14 @@ TimmArgs inferArgs(const WeightFile& src, const LoadOptions& options, std::vecto
 }
 
 ViTConfig configFromArgs(const TimmArgs& a, const std::string& source) {
-  if (a.reg_tokens > 0) throw Error(source, "reg_tokens", "register tokens are not supported");
+  if (a.reg_tokens < 0) throw Error(source, "reg_tokens", "must be non-negative");
   if (a.qk_norm) throw Error(source, "qk_norm", "query/key normalisation is not supported");
   if (!a.final_norm) throw Error(source, "final_norm", "a ViT without a final LayerNorm is not supported");
   const bool fc_norm = a.fc_norm.value_or(a.global_pool == "avg");
-  if (a.global_pool != "token" && a.global_pool != "avg")
-    throw Error(source, "global_pool", "pooling '" + a.global_pool + "' is not supported (token or avg)");
+  if (a.global_pool != "token" && a.global_pool != "avg" && a.global_pool != "map")
+    throw Error(source, "global_pool", "pooling '" + a.global_pool + "' is not supported (token, avg or map)");
+  if (a.global_pool == "avg" && a.reg_tokens > 0)
+    throw Error(source, "global_pool", "'avg' pooling beside register tokens is not supported");
   if (a.global_pool == "avg" && a.class_token)
     throw Error(source, "global_pool",
                 "'avg' pooling beside a CLS token averages the patch tokens only, which HookedViT's mean pooling "
@@ -230,7 +234,10 @@ ViTConfig configFromArgs(const TimmArgs& a, const std::string& source) {
   c.eps = a.eps;
   c.activation = a.act;
   c.cls_token = a.class_token;
-  c.pooling = a.global_pool == "token" ? Pooling::Cls : Pooling::Mean;
+  c.pooling = a.global_pool == "token" ? Pooling::Cls : a.global_pool == "map" ? Pooling::Map : Pooling::Mean;
+  c.n_registers = a.reg_tokens;
+  // timm's dynamic_img_size: resample_abs_pos_embed (bicubic, antialiased) for other sizes.
+  c.pos_interpolation = a.dynamic_img_size ? PosInterpolation::BicubicAntialias : PosInterpolation::None;
   c.final_ln_after_pool = fc_norm;
   c.ln_pre = a.pre_norm;
   c.patch_bias = !a.pre_norm;  // timm: PatchEmbed(bias=not pre_norm)
@@ -297,33 +304,8 @@ bool hasTimmNames(const WeightFile& w) {
   return w.has("patch_embed.proj.weight") && w.has("pos_embed") && w.has("blocks.0.attn.qkv.weight");
 }
 
-LoadedModel loadTimm(const std::string& weights, const nlohmann::json* config, const std::string& config_path,
-                     const LoadOptions& options) {
-  LoadedModel out;
-  WeightFile src = WeightFile::open(weights, out.notes);
-  if (src.stripPrefix("module.")) out.notes.push_back("dropped the 'module.' prefix (a DataParallel checkpoint)");
-  const std::string source = config ? config_path : weights;
-  src.setImpliedBy(config ? config_path : "the shape inferred from pos_embed and patch_embed");
-  TimmArgs args = config ? argsFromConfig(*config, config_path, out.notes) : inferArgs(src, options, out.notes);
-  if (config && options.n_heads) args.num_heads = *options.n_heads;
-  ViTConfig cfg = configFromArgs(args, source);
-
+bool takeTimmBlocks(WeightFile& src, const ViTConfig& cfg, StateDict& sd) {
   const int64_t D = cfg.d_model, H = cfg.n_heads, dh = cfg.d_head, M = cfg.d_mlp;
-  const int64_t C = cfg.n_channels, P = cfg.patch_size, T = cfg.n_tokens(), N = cfg.n_patches();
-  StateDict sd;
-  if (cfg.cls_token) sd["cls_token"] = src.take("cls_token", {1, 1, D});
-  if (args.no_embed_class && cfg.cls_token) {
-    // The CLS token gets no position in timm: a zero row in HookedViT's table.
-    sd["pos_embed.W_pos"] = torch::cat({torch::zeros({1, D}), src.take("pos_embed", {1, N, D}).reshape({N, D})});
-  } else {
-    sd["pos_embed.W_pos"] = src.take("pos_embed", {1, T, D}).reshape({T, D});
-  }
-  sd["embed.proj.weight"] = src.take("patch_embed.proj.weight", {D, C, P, P});
-  if (cfg.patch_bias) sd["embed.proj.bias"] = src.take("patch_embed.proj.bias", {D});
-  if (cfg.ln_pre) {
-    sd["ln_pre.w"] = src.take("norm_pre.weight", {D});
-    sd["ln_pre.b"] = src.take("norm_pre.bias", {D});
-  }
   bool layer_scale = false;
   for (int l = 0; l < cfg.n_layers; ++l) {
     const std::string t = blockPrefix(l);
@@ -363,10 +345,62 @@ LoadedModel loadTimm(const std::string& weights, const nlohmann::json* config, c
     sd[hk + "mlp.W_out"] = fc2_w.t();
     sd[hk + "mlp.b_out"] = fc2_b;
   }
+  return layer_scale;
+}
+
+LoadedModel loadTimm(const std::string& weights, const nlohmann::json* config, const std::string& config_path,
+                     const LoadOptions& options) {
+  LoadedModel out;
+  WeightFile src = WeightFile::open(weights, out.notes);
+  if (src.stripPrefix("module.")) out.notes.push_back("dropped the 'module.' prefix (a DataParallel checkpoint)");
+  const std::string source = config ? config_path : weights;
+  src.setImpliedBy(config ? config_path : "the shape inferred from pos_embed and patch_embed");
+  TimmArgs args = config ? argsFromConfig(*config, config_path, out.notes) : inferArgs(src, options, out.notes);
+  if (config && options.n_heads) args.num_heads = *options.n_heads;
+  ViTConfig cfg = configFromArgs(args, source);
+
+  const int64_t D = cfg.d_model, H = cfg.n_heads, dh = cfg.d_head, M = cfg.d_mlp;
+  const int64_t C = cfg.n_channels, P = cfg.patch_size, T = cfg.n_tokens(), N = cfg.n_patches();
+  StateDict sd;
+  if (cfg.cls_token) sd["cls_token"] = src.take("cls_token", {1, 1, D});
+  if (args.no_embed_class && cfg.n_prefix() > 0) {
+    // The CLS token and registers get no position in timm: zero rows in HookedViT's table.
+    sd["pos_embed.W_pos"] = torch::cat({torch::zeros({cfg.n_prefix(), D}), src.take("pos_embed", {1, N, D}).reshape({N, D})});
+  } else {
+    sd["pos_embed.W_pos"] = src.take("pos_embed", {1, T, D}).reshape({T, D});
+  }
+  if (cfg.n_registers > 0) sd["reg_tokens"] = src.take("reg_token", {1, cfg.n_registers, D});
+  sd["embed.proj.weight"] = src.take("patch_embed.proj.weight", {D, C, P, P});
+  if (cfg.patch_bias) sd["embed.proj.bias"] = src.take("patch_embed.proj.bias", {D});
+  if (cfg.ln_pre) {
+    sd["ln_pre.w"] = src.take("norm_pre.weight", {D});
+    sd["ln_pre.b"] = src.take("norm_pre.bias", {D});
+  }
+  const bool layer_scale = takeTimmBlocks(src, cfg, sd);
   if (layer_scale) out.notes.push_back("LayerScale (ls1/ls2.gamma) folded into the attention and MLP output projections");
   const std::string final_norm = cfg.final_ln_after_pool ? "fc_norm" : "norm";
   sd["ln_final.w"] = src.take(final_norm + ".weight", {D});
   sd["ln_final.b"] = src.take(final_norm + ".bias", {D});
+  if (cfg.pooling == Pooling::Map) {
+    // AttentionPoolLatent: q [D, D] and kv [2·D, D] with rows (k|v, head, d_head).
+    const std::string a = "attn_pool.";
+    sd[a + "latent"] = src.take(a + "latent", {1, 1, D});
+    sd[a + "W_Q"] = headsIn(src.take(a + "q.weight", {D, D}), H, dh);
+    sd[a + "b_Q"] = src.take(a + "q.bias", {D}).reshape({H, dh});
+    const torch::Tensor kv = src.take(a + "kv.weight", {2 * D, D}), kv_b = src.take(a + "kv.bias", {2 * D});
+    sd[a + "W_K"] = headsIn(kv.slice(0, 0, D), H, dh);
+    sd[a + "W_V"] = headsIn(kv.slice(0, D, 2 * D), H, dh);
+    sd[a + "b_K"] = kv_b.slice(0, 0, D).reshape({H, dh});
+    sd[a + "b_V"] = kv_b.slice(0, D, 2 * D).reshape({H, dh});
+    sd[a + "W_O"] = headsOut(src.take(a + "proj.weight", {D, D}), H, dh);
+    sd[a + "b_O"] = src.take(a + "proj.bias", {D});
+    sd[a + "ln.w"] = src.take(a + "norm.weight", {D});
+    sd[a + "ln.b"] = src.take(a + "norm.bias", {D});
+    sd[a + "mlp.W_in"] = src.take(a + "mlp.fc1.weight", {M, D}).t();
+    sd[a + "mlp.b_in"] = src.take(a + "mlp.fc1.bias", {M});
+    sd[a + "mlp.W_out"] = src.take(a + "mlp.fc2.weight", {D, M}).t();
+    sd[a + "mlp.b_out"] = src.take(a + "mlp.fc2.bias", {D});
+  }
   if (cfg.n_classes > 0) {
     sd["head.W_H"] = src.take("head.weight", {cfg.n_classes, D}).t();
     sd["head.b_H"] = src.take("head.bias", {cfg.n_classes});
@@ -398,6 +432,8 @@ std::string timmIncompatibility(const ViTConfig& c) {
   if (c.pooling == Pooling::Mean && c.cls_token)
     return "it averages every token including CLS; timm's 'avg' pooling skips the CLS token";
   if (c.normalize_output) return "it L2-normalises its output, which timm's ViT does not";
+  if (c.n_registers > 0 || c.pooling == Pooling::Map)
+    return "register tokens and attention pooling are not written by the timm exporter yet";
   if (std::abs(c.eps - kTimmEps) > kTimmEps * 1e-6)
     return "its LayerNorm eps is " + nlohmann::json(c.eps).dump() + "; timm's ViT fixes eps at 1e-6";
   if (c.n_heads * c.d_head != c.d_model) return "n_heads x d_head differs from d_model";

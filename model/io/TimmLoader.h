@@ -19,16 +19,21 @@
 
 namespace prisma::io {
 
-class WeightSource;
+class WeightFile;
 
 // A timm hub config.json: `architecture` plus `model_args` or `pretrained_cfg`.
 bool isTimmConfig(const nlohmann::json& config);
 // A weight file with timm's ViT names (for files without a config).
-bool hasTimmNames(const WeightSource& weights);
+bool hasTimmNames(const WeightFile& weights);
 
 // `config` may be null (no config.json: infer). `config_path` names it in errors.
 LoadedModel loadTimm(const std::string& weights, const nlohmann::json* config, const std::string& config_path,
                      const LoadOptions& options);
+
+// The blocks' tensors in timm's names (norm1, attn.qkv, attn.proj, ls1.gamma, norm2,
+// mlp.fc1, mlp.fc2, ls2.gamma; DINOv2 uses the same) into `sd` in HookedViT names, with
+// LayerScale folded into the output projections; true when there was LayerScale.
+bool takeTimmBlocks(WeightFile& weights, const ViTConfig& cfg, StateDict& sd);
 
 // Export: why `cfg` cannot be written as a timm VisionTransformer ("" when it can), the
 // hub-style config.json, and the state dict in timm's names.

@@ -23,7 +23,10 @@ const EnumName<Activation> kActivations[] = {{Activation::GeluErf, "gelu"},
                                              {Activation::GeluTanh, "gelu_new"},
                                              {Activation::QuickGelu, "quick_gelu"},
                                              {Activation::Relu, "relu"}};
-const EnumName<Pooling> kPoolings[] = {{Pooling::Cls, "cls"}, {Pooling::Mean, "mean"}};
+const EnumName<Pooling> kPoolings[] = {{Pooling::Cls, "cls"}, {Pooling::Mean, "mean"}, {Pooling::Map, "map"}};
+const EnumName<PosInterpolation> kPosInterpolations[] = {{PosInterpolation::None, "none"},
+                                                         {PosInterpolation::BicubicAntialias, "bicubic_antialias"},
+                                                         {PosInterpolation::BicubicOffset, "bicubic_offset"}};
 const EnumName<ReturnType> kReturnTypes[] = {{ReturnType::Logits, "logits"},
                                              {ReturnType::PreLogits, "pre_logits"}};
 
@@ -79,6 +82,7 @@ void readEnum(const nlohmann::json& j, const char* key, Enum& out,
 std::string toString(Normalization v) { return nameOf(kNormalizations, v); }
 std::string toString(Activation v) { return nameOf(kActivations, v); }
 std::string toString(Pooling v) { return nameOf(kPoolings, v); }
+std::string toString(PosInterpolation v) { return nameOf(kPosInterpolations, v); }
 std::string toString(ReturnType v) { return nameOf(kReturnTypes, v); }
 
 void ViTConfig::validate(const std::string& source) const {
@@ -106,6 +110,9 @@ void ViTConfig::validate(const std::string& source) const {
   if (!(eps >= 0.0)) throw Error(source, "eps", "must be non-negative");
   if (normalization != Normalization::None && eps <= 0.0)
     throw Error(source, "eps", "LayerNorm needs eps > 0 (use normalization 'none' for no LayerNorm)");
+  if (n_registers < 0) throw Error(source, "n_registers", "must be non-negative");
+  if (pooling == Pooling::Map && (attn_only || final_ln_after_pool))
+    throw Error(source, "pooling", "the attention-pool head needs an MLP and the final LayerNorm on every token");
   if (pooling == Pooling::Cls && !cls_token)
     throw Error(source, "pooling", "CLS pooling needs a CLS token");
   if (!class_names.empty() && static_cast<int>(class_names.size()) != n_classes)
@@ -131,7 +138,8 @@ int64_t ViTConfig::parameter_count() const {
   const double ln = has_ln() && has_ln_weights() ? 2.0 : 0.0;  // w and b per LayerNorm width
   const double grid = patch_size > 0 ? double(image_size / patch_size) : 0.0;  // safe before validate()
   const double tokens = grid * grid + (cls_token ? 1.0 : 0.0);
-  double n = (cls_token ? D : 0.0) + D * C * P * P + (patch_bias ? D : 0.0) + tokens * D;
+  double n = (cls_token ? D : 0.0) + D * C * P * P + (patch_bias ? D : 0.0) + (tokens + 2.0 * n_registers) * D;
+  if (pooling == Pooling::Map) n += 4.0 * D * D + 8.0 * D + 2.0 * D * M + M;  // latent, q, kv, proj, norm, mlp
   if (ln_pre) n += ln * D;
   double block = ln * D + 4.0 * H * D * dh + (qkv_bias ? 3.0 * H * dh : 0.0) + D;
   if (!attn_only) block += ln * D + 2.0 * D * M + M + D + (mlp_hidden_norm ? ln * M : 0.0);
@@ -163,6 +171,8 @@ void to_json(nlohmann::json& j, const ViTConfig& c) {
                      {"qkv_bias", c.qkv_bias},
                      {"patch_bias", c.patch_bias},
                      {"use_attn_result", c.use_attn_result},
+                     {"n_registers", c.n_registers},
+                     {"pos_interpolation", toString(c.pos_interpolation)},
                      {"return_type", toString(c.return_type)},
                      {"normalize_output", c.normalize_output},
                      {"class_names", c.class_names},
@@ -195,6 +205,8 @@ ViTConfig configFromJson(const nlohmann::json& j, const std::string& source) {
   readField(j, "qkv_bias", c.qkv_bias, source);
   readField(j, "patch_bias", c.patch_bias, source);
   readField(j, "use_attn_result", c.use_attn_result, source);
+  readField(j, "n_registers", c.n_registers, source);
+  readEnum(j, "pos_interpolation", c.pos_interpolation, kPosInterpolations, source);
   readEnum(j, "return_type", c.return_type, kReturnTypes, source);
   readField(j, "normalize_output", c.normalize_output, source);
   readField(j, "class_names", c.class_names, source);

@@ -18,7 +18,15 @@ enum class Normalization {
   None    // no LayerNorm anywhere (the original mice: eps 0)
 };
 enum class Activation { GeluErf, GeluTanh, QuickGelu, Relu };
-enum class Pooling { Cls, Mean };
+// Map: timm's attention-pool head (AttentionPoolLatent: a learned latent query attends
+// over the final tokens; SigLIP's pooling).
+enum class Pooling { Cls, Mean, Map };
+// How the patch rows of W_pos are resized for an input of another size (the prefix rows --
+// CLS, registers -- never are): not at all (the input must have the native size), or as
+// torch's bicubic interpolate does it with antialias=True and the output size (timm's
+// resample_abs_pos_embed; DINOv2 with registers), or without antialias and with the scale
+// factor (grid + 0.1) / native grid (DINOv2 without registers).
+enum class PosInterpolation { None, BicubicAntialias, BicubicOffset };
 enum class ReturnType { Logits, PreLogits };
 
 struct ViTConfig {
@@ -49,6 +57,10 @@ struct ViTConfig {
   bool qkv_bias = true;    // false: no b_Q/b_K/b_V parameters (BaseViT's fused qkv has none)
   bool patch_bias = true;  // false: no embed.proj.bias
   bool use_attn_result = false;  // compute blocks.L.attn.hook_result [B, T, H, D]
+  // Register tokens after the CLS token: [CLS, reg_0..reg_{R-1}, patches]. Their W_pos
+  // rows are zero (timm and DINOv2 add no position to them).
+  int n_registers = 0;
+  PosInterpolation pos_interpolation = PosInterpolation::None;
   ReturnType return_type = ReturnType::Logits;
   bool normalize_output = false;  // L2-normalise the output (CLIP embeddings)
 
@@ -56,7 +68,8 @@ struct ViTConfig {
 
   int grid_size() const { return image_size / patch_size; }
   int n_patches() const { return grid_size() * grid_size(); }
-  int n_tokens() const { return n_patches() + (cls_token ? 1 : 0); }
+  int n_prefix() const { return (cls_token ? 1 : 0) + n_registers; }  // tokens before the patches
+  int n_tokens() const { return n_patches() + n_prefix(); }
   bool has_ln_weights() const { return normalization == Normalization::LN; }
   bool has_ln() const { return normalization != Normalization::None; }
 
@@ -77,6 +90,7 @@ struct ViTConfig {
 std::string toString(Normalization v);
 std::string toString(Activation v);
 std::string toString(Pooling v);
+std::string toString(PosInterpolation v);
 std::string toString(ReturnType v);
 
 void to_json(nlohmann::json& j, const ViTConfig& cfg);

@@ -15,17 +15,20 @@ PatchEmbedImpl::PatchEmbedImpl(const ViTConfig& cfg) : cfg_(cfg) {
 
 torch::Tensor PatchEmbedImpl::forward(const torch::Tensor& pixels) {
   const int64_t C = cfg_.n_channels, S = cfg_.image_size, P = cfg_.patch_size;
-  if (pixels.dim() != 4 || pixels.size(1) != C || pixels.size(2) != S || pixels.size(3) != S) {
+  // With position interpolation any multiple of the patch size fits (HookedViT resizes W_pos).
+  const bool any_size = cfg_.pos_interpolation != PosInterpolation::None && pixels.dim() == 4 &&
+                        pixels.size(2) >= P && pixels.size(3) >= P && pixels.size(2) % P == 0 && pixels.size(3) % P == 0;
+  if (pixels.dim() != 4 || pixels.size(1) != C || (!any_size && (pixels.size(2) != S || pixels.size(3) != S))) {
     std::string got = "[";
     for (int64_t i = 0; i < pixels.dim(); ++i) got += (i ? ", " : "") + std::to_string(pixels.size(i));
     throw Error("input", "pixel_values",
                 "expected shape [batch, " + std::to_string(C) + ", " + std::to_string(S) + ", " +
                     std::to_string(S) + "], got " + got + "]");
   }
-  const int64_t B = pixels.size(0), g = S / P;
-  // [B, C, g, P, g, P] -> [B, g, g, C, P, P] -> [B, patches, C·P·P]
+  const int64_t B = pixels.size(0), gh = pixels.size(2) / P, gw = pixels.size(3) / P;
+  // [B, C, gh, P, gw, P] -> [B, gh, gw, C, P, P] -> [B, patches, C·P·P]
   torch::Tensor patches =
-      pixels.reshape({B, C, g, P, g, P}).permute({0, 2, 4, 1, 3, 5}).reshape({B, g * g, C * P * P});
+      pixels.reshape({B, C, gh, P, gw, P}).permute({0, 2, 4, 1, 3, 5}).reshape({B, gh * gw, C * P * P});
   torch::Tensor kernel = weight.reshape({cfg_.d_model, C * P * P}).t();  // [C·P·P, D]
   torch::Tensor out = torch::matmul(patches, kernel);                     // [B, patches, D]
   if (bias.defined()) out = out + bias;

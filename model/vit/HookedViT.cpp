@@ -1,5 +1,6 @@
 #include "model/vit/HookedViT.h"
 #include "model/vit/HookNames.h"
+#include "model/vit/PosInterpolation.h"
 
 #include "model/Error.h"
 
@@ -54,6 +55,7 @@ HookedViTImpl::HookedViTImpl(ViTConfig cfg) : cfg_(std::move(cfg)) {
   cfg_.validate();
   const bool ln = cfg_.has_ln(), weights = cfg_.has_ln_weights();
   if (cfg_.cls_token) cls_token = register_parameter("cls_token", torch::zeros({1, 1, cfg_.d_model}));
+  if (cfg_.n_registers > 0) reg_tokens = register_parameter("reg_tokens", torch::zeros({1, cfg_.n_registers, cfg_.d_model}));
   embed = register_module("embed", PatchEmbed(cfg_));
   hook_embed = register_module("hook_embed", HookPoint());
   pos_embed = register_module("pos_embed", PosEmbed(cfg_));
@@ -69,6 +71,7 @@ HookedViTImpl::HookedViTImpl(ViTConfig cfg) : cfg_(std::move(cfg)) {
     ln_final = register_module("ln_final", LayerNorm(cfg_.d_model, cfg_.eps, weights));
     hook_ln_final = register_module("hook_ln_final", HookPoint());
   }
+  if (cfg_.pooling == Pooling::Map) attn_pool = register_module("attn_pool", AttentionPool(cfg_));
   if (cfg_.n_classes > 0) {
     head = register_module("head", Head(cfg_.d_model, cfg_.n_classes));
     hook_post_head_pre_normalize = register_module("hook_post_head_pre_normalize", HookPoint());
@@ -97,9 +100,12 @@ HookedViTImpl::HookedViTImpl(ViTConfig cfg) : cfg_(std::move(cfg)) {
       "mlp.ln.hook_scale",   "mlp.ln.hook_normalized", "hook_mlp_out",      "hook_resid_post"};
   for (int l = 0; l < cfg_.n_layers; ++l)
     for (const auto& n : per_block) push(blockPrefix(l) + n);
-  for (const char* n : {"ln_final.hook_scale", "ln_final.hook_normalized", "hook_ln_final",
-                        "hook_post_head_pre_normalize"})
+  for (const char* n : {"ln_final.hook_scale", "ln_final.hook_normalized", "hook_ln_final"}) push(n);
+  for (const char* n : {"attn_pool.hook_pattern", "attn_pool.hook_z", "attn_pool.ln.hook_scale",
+                        "attn_pool.ln.hook_normalized", "attn_pool.mlp.hook_pre", "attn_pool.mlp.hook_post",
+                        "attn_pool.hook_out"})
     push(n);
+  push("hook_post_head_pre_normalize");
   TORCH_CHECK(hook_order_.size() == hooks_.size(), "HookedViT: a hook point is missing from the forward order");
 }
 
@@ -111,9 +117,23 @@ torch::Tensor HookedViTImpl::embed_pixels(const torch::Tensor& pixels) {
   torch::Tensor patches = hook_embed(embed(pixels));  // [B, patches, D]
   const int64_t B = patches.size(0);
   torch::Tensor tokens = patches;
-  if (cls_token.defined())
-    tokens = torch::cat({cls_token.expand({B, 1, cfg_.d_model}), patches}, 1);  // CLS first
-  torch::Tensor pos = hook_pos_embed(pos_embed(B));
+  std::vector<torch::Tensor> parts;  // [CLS, registers, patches]
+  if (cls_token.defined()) parts.push_back(cls_token.expand({B, 1, cfg_.d_model}));
+  if (reg_tokens.defined()) parts.push_back(reg_tokens.expand({B, cfg_.n_registers, cfg_.d_model}));
+  if (!parts.empty()) {
+    parts.push_back(patches);
+    tokens = torch::cat(parts, 1);
+  }
+  const int64_t rows = pixels.size(2) / cfg_.patch_size, cols = pixels.size(3) / cfg_.patch_size;
+  torch::Tensor pos;
+  if (rows == cfg_.grid_size() && cols == cfg_.grid_size()) {
+    pos = pos_embed(B);
+  } else {  // another input size: the patch rows of W_pos resized as the source library does
+    const torch::Tensor table = interpolatePositions(pos_embed->W_pos, cfg_.n_prefix(), cfg_.grid_size(),
+                                                     static_cast<int>(rows), static_cast<int>(cols), cfg_.pos_interpolation);
+    pos = table.unsqueeze(0).expand({B, table.size(0), table.size(1)});
+  }
+  pos = hook_pos_embed(pos);
   torch::Tensor resid = hook_full_embed(tokens + pos);
   if (ln_pre) resid = hook_ln_pre(ln_pre(resid));
   return resid;
@@ -122,7 +142,9 @@ torch::Tensor HookedViTImpl::embed_pixels(const torch::Tensor& pixels) {
 torch::Tensor HookedViTImpl::finish(torch::Tensor resid) {
   const bool after_pool = cfg_.final_ln_after_pool;
   if (ln_final && !after_pool) resid = hook_ln_final(ln_final(resid));
-  torch::Tensor pooled = cfg_.pooling == Pooling::Cls ? resid.select(1, 0) : resid.mean(1);  // [B, D]
+  torch::Tensor pooled = cfg_.pooling == Pooling::Map ? attn_pool(resid)
+                         : cfg_.pooling == Pooling::Cls ? resid.select(1, 0)
+                                                        : resid.mean(1);  // [B, D]
   if (ln_final && after_pool) pooled = hook_ln_final(ln_final(pooled));
   torch::Tensor out = pooled;
   if (cfg_.return_type == ReturnType::Logits) {

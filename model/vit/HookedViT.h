@@ -5,6 +5,7 @@
 // (stop_at_layer), cache activations and their gradients, and run with temporary hooks.
 
 #include "model/vit/ActivationCache.h"
+#include "model/vit/AttentionPool.h"
 #include "model/vit/Embedding.h"
 #include "model/vit/TransformerBlock.h"
 
@@ -105,6 +106,7 @@ public:
   void replace_head(int n_classes, std::vector<std::string> class_names = {});
 
   torch::Tensor cls_token;  // [1, 1, d_model]; undefined without a CLS token
+  torch::Tensor reg_tokens;  // [1, registers, d_model]; undefined without registers
   PatchEmbed embed{nullptr};
   HookPoint hook_embed{nullptr};     // [batch, patches, d_model]
   PosEmbed pos_embed{nullptr};
@@ -115,6 +117,7 @@ public:
   torch::nn::ModuleList blocks{nullptr};
   LayerNorm ln_final{nullptr};
   HookPoint hook_ln_final{nullptr};  // [batch, tokens, d_model], or [batch, d_model] after pooling
+  AttentionPool attn_pool{nullptr};  // with Pooling::Map
   Head head{nullptr};
   HookPoint hook_post_head_pre_normalize{nullptr};  // [batch, classes]
 
