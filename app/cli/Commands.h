@@ -33,7 +33,9 @@ int benchTrainCommand(const Args& args, std::ostream& out);  // `bench train`
 int zooCommand(const Args& args, std::ostream& out);
 int evalCommand(const Args& args, std::ostream& out);
 
-// Sparse autoencoders (model/sae): `sae info|encode`.
+// Sparse autoencoders (model/sae): `sae info|encode|train|eval`.
 int saeCommand(const Args& args, std::ostream& out);
+int saeTrainCommand(const Args& args, std::ostream& out);  // `sae train`
+int saeEvalCommand(const Args& args, std::ostream& out);   // `sae eval`
 
 }  // namespace prisma::cli

@@ -1,5 +1,6 @@
 // `prisma sae`: sparse autoencoders (model/sae). `info` describes an SAE file, `encode`
-// runs one over images and writes every stage.
+// runs one over images and writes every stage; `train` and `eval` are in
+// SaeTrainCommand.cpp.
 
 #include "app/cli/CliArgs.h"
 #include "app/cli/Commands.h"
@@ -25,6 +26,13 @@ namespace {
 constexpr const char* kSaeUsage =
     "usage: prisma sae info SAE\n"
     "       prisma sae encode SAE --model MODEL --input SPEC --out OUT.safetensors [--allow-nan]\n"
+    "       prisma sae train --model MODEL --dataset NAME --hook HOOK --out DIR [--tokens all|cls|patches]\n"
+    "             [--expansion E | --d-sae N] [--activation relu|topk --k K] [--normalize none|layer_norm|\n"
+    "             constant_norm_rescale] [--l1 X] [--lr X] [--batch IMAGES] [--rows-per-step N] [--buffer-rows N]\n"
+    "             [--max-steps S] [--epochs E] [--warmup N] [--log-every N] [--eval-batches N]\n"
+    "             [--checkpoint-every N] [--b-dec-init geometric_median|mean|zeros] [--dead-window N]\n"
+    "             [--resample-every N] [--seed S] [--threads N] | --resume DIR [--max-steps S]\n"
+    "       prisma sae eval SAE [--model MODEL] --dataset NAME [--split test|train] [--limit N] [--batch B]\n"
     "SAE: a folder (ours: sae.json + sae.safetensors; SAELens: cfg.json + sae_weights.safetensors;\n"
     "     ViT-Prisma: config.json + n_images_N.pt) or a ViT-Prisma .pt file\n";
 
@@ -94,6 +102,8 @@ int saeCommand(const Args& args, std::ostream& out) {
   const Args rest(args.begin() + 1, args.end());
   if (sub == "info") return saeInfo(rest, out);
   if (sub == "encode") return saeEncode(rest, out);
+  if (sub == "train") return saeTrainCommand(rest, out);
+  if (sub == "eval") return saeEvalCommand(rest, out);
   if (sub == "--help" || sub == "-h") {
     out << kSaeUsage;
     return 0;

@@ -58,8 +58,8 @@ void usage(std::ostream& out) {
          "  zoo list | zoo build [--only NAME]... [--out RUNS_DIR]\n"
          "                                    the ViT mice zoo: shipped metrics / reproducible training\n"
          "  eval MODEL --dataset NAME [--split test|train]  accuracy and top-5 on a whole split\n"
-         "  sae info SAE | sae encode SAE --model MODEL --input SPEC --out OUT.safetensors\n"
-         "                                    sparse autoencoders: describe one / its features over images\n"
+         "  sae info|encode|train|eval ...    sparse autoencoders: describe, run over images, train on a hook,\n"
+         "                                    evaluate (L0, explained variance, loss recovered); `prisma sae --help`\n"
          "MODEL: a model folder or file, or mouse:NAME (a bundled mouse, e.g. mouse:induction-2L)\n"
          "SPEC: an image file, or FILE.safetensors:KEY[:INDEX] (a preprocessed [batch, C, H, W] tensor)\n"
       << prisma::cli::kGlobalOptionsHelp;
