@@ -204,8 +204,8 @@ const NpyHeader& NpyReader::header() const { return impl_->header; }
 
 void NpyReader::read(void* destination, std::size_t bytes) {
   if (bytes > impl_->dataLeft)
-    fail(impl_->where, "asked for " + std::to_string(bytes) + " bytes, past the end of the array's " +
-                           std::to_string(impl_->dataLeft) + " remaining");
+    fail(impl_->where, "truncated array: asked for " + std::to_string(bytes) + " bytes, the array has " +
+                           std::to_string(impl_->dataLeft) + " left");
   impl_->readExact(destination, bytes, "array data");
   impl_->dataLeft -= bytes;
 }

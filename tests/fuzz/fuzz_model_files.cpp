@@ -2,19 +2,26 @@
 // byte picks the parser, the rest is the file:
 //   0  a safetensors file (header, offsets, dtypes; every tensor is then read)
 //   1  a pickle, through the restricted unpickler
-//   2  a Prisma config (configFromJson)
+//   2  a Prisma config (configFromJson), parsed by the project's one JSON reader (depth
+//      and size limits included)
 //   3  a config.json beside real fixture weights, through loadModel's detection and the
 //      Hugging Face / CLIP / timm / ViT-Prisma / legacy-mouse config parsers
+//   4  a pickle as the data.pkl of a torch.save archive with four small storages, through
+//      TorchArchive: every tensor view is checked against its storage, the file and the
+//      memory budget (stride 0 included)
 // A parser may only answer with prisma::Error; any other exception aborts, so the fuzzer
 // reports it like a crash, as it does AddressSanitizer and UBSan findings.
 
 #include "model/Error.h"
+#include "model/core/Json.h"
 #include "model/io/ModelLoader.h"
 #include "model/io/RestrictedUnpickler.h"
 #include "model/io/SafeTensors.h"
+#include "model/io/TorchArchive.h"
 #include "model/io/WeightStorage.h"
 #include "model/vit/Config.h"
 
+#include <caffe2/serialize/inline_container.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
@@ -30,7 +37,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-enum Mode : uint8_t { kSafeTensors, kPickle, kPrismaConfig, kModelFolder, kModes };
+enum Mode : uint8_t { kSafeTensors, kPickle, kPrismaConfig, kModelFolder, kArchive, kModes };
+
+// Storage records every fuzzed archive holds ("0".."3", 64 bytes each): enough for views
+// to reach, overlap and run past.
+constexpr int kArchiveStorages = 4;
+constexpr size_t kArchiveStorageBytes = 64;
 
 // Model folders with real weights, one per family; created once per process.
 struct Folders {
@@ -97,9 +109,12 @@ void fuzzPickle(const uint8_t* data, size_t size) {
 }
 
 void fuzzPrismaConfig(const uint8_t* data, size_t size) {
-  nlohmann::json j = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return;
   try {
+    const nlohmann::json j =
+        prisma::parseJson(std::string_view(reinterpret_cast<const char*>(data), size), "config.json");
+    // A value that parsed must survive what callers do with it (copy, dump, compare).
+    const nlohmann::json copy = j;
+    (void)copy.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     prisma::configFromJson(j, "config.json");
   } catch (const prisma::Error&) {
   } catch (const std::exception& e) {
@@ -126,6 +141,28 @@ void fuzzModelFolder(const uint8_t* data, size_t size) {
   }
 }
 
+void fuzzArchive(const uint8_t* data, size_t size) {
+  static const std::string file =
+      (fs::temp_directory_path() / ("prisma-fuzz-" + std::to_string(::getpid()) + ".pth")).string();
+  {
+    caffe2::serialize::PyTorchStreamWriter writer(file);
+    writer.writeRecord("data.pkl", data, size);
+    writer.writeRecord("byteorder", "little", 6);
+    const std::string storage(kArchiveStorageBytes, '\x01');
+    for (int k = 0; k < kArchiveStorages; ++k) writer.writeRecord("data/" + std::to_string(k), storage.data(), storage.size());
+    writer.writeEndOfFile();
+  }
+  try {
+    prisma::io::TorchArchive archive(file);
+    std::vector<std::string> notes;
+    for (auto& [name, t] : archive.modelStateDict(notes))
+      if (t.numel() > 0 && t.is_floating_point()) (void)t.sum().item<double>();  // touch every element
+  } catch (const prisma::Error&) {
+  } catch (const std::exception& e) {
+    unexpected(e.what());
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -135,6 +172,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case kPickle: fuzzPickle(data + 1, size - 1); break;
     case kPrismaConfig: fuzzPrismaConfig(data + 1, size - 1); break;
     case kModelFolder: fuzzModelFolder(data + 1, size - 1); break;
+    case kArchive: fuzzArchive(data + 1, size - 1); break;
   }
   return 0;
 }

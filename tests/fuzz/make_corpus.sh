@@ -18,6 +18,8 @@ for name, path in [("pickle-hf", "hf_vit_classifier/pytorch_model.bin"),
     z = zipfile.ZipFile(f"{fx}/{path}")
     pkl = next(n for n in z.namelist() if n.endswith("data.pkl"))
     open(f"{out}/{name}", "wb").write(b"\x01" + z.read(pkl))
+    # The same pickle as the data.pkl of an archive (mode 4).
+    open(f"{out}/archive-{name[7:]}", "wb").write(b"\x04" + z.read(pkl))
 PY
 printf '\002{"image_size":32,"patch_size":8,"n_channels":3,"d_model":64,"n_heads":4,"n_layers":3,"d_mlp":128,"n_classes":10}' > "$out/prisma-config"
 seed config-hf '\003\000' "$fx/hf_vit_classifier/config.json"

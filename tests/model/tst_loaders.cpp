@@ -616,6 +616,10 @@ private slots:
   // A native folder whose config is far larger than its weights is refused before the
   // model is built (it would otherwise allocate what the config says).
   void oversizedConfigIsRefusedBeforeAllocating() {
+    // A budget beyond any machine, so the weights-vs-config guard answers here, not the
+    // memory budget (whose default depends on this machine's memory).
+    qputenv("PRISMA_MAX_MEMORY", "1T");
+    const auto restore = qScopeGuard([] { qunsetenv("PRISMA_MAX_MEMORY"); });
     const std::string dir = path("oversized");
     io::saveModel(model("hf_vit_classifier"), dir);
     nlohmann::json j = nlohmann::json::parse(readText(dir + "/config.json"));
