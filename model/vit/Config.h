@@ -66,6 +66,11 @@ struct ViTConfig {
 
   std::vector<std::string> class_names;  // empty or n_classes entries
 
+  // How a fresh model of this config is drawn (Initialization.h), so a run's saved config
+  // says what its training started from. It says nothing about a model converted from
+  // another library. Files without the field mean normal(0.02), as before it existed.
+  InitScheme init;
+
   int grid_size() const { return image_size / patch_size; }
   int n_patches() const { return grid_size() * grid_size(); }
   int n_prefix() const { return (cls_token ? 1 : 0) + n_registers; }  // tokens before the patches
@@ -79,11 +84,6 @@ struct ViTConfig {
   // How many parameters HookedViT(*this) holds, counted without building it, so loaders
   // can refuse a config whose sizes disagree with the weight file before allocating.
   // Saturates at INT64_MAX for absurd sizes.
-  // How a fresh model of this config is drawn (Initialization.h), so a run's saved config
-  // says what its training started from. It says nothing about a model converted from
-  // another library. Files without the field mean normal(0.02), as before it existed.
-  InitScheme init;
-
   int64_t parameter_count() const;
 };
 

@@ -1,41 +1,47 @@
-// The presets learn, with ViT-Prisma's original hyperparameters unchanged (only the run is
-// shortened): the induction preset (1 layer, attention-only, no LayerNorm) gets clearly
-// better than chance, and the 4-layer mnist preset learns digits in a short run.
-// Figures measured on this project's 2-core machine are in the comments; the assertions
-// leave a wide margin below them (a different BLAS kernel or thread count changes the
-// rounding, hence the trajectory, a little).
+// The presets learn with ViT-Prisma's original recipes: its hyperparameters and its
+// initialisation (BaseViT's, `vit_prisma_2023`). The headline: the Induction recipe with 2
+// layers of attention + MLP, `prisma train --preset induction --set model.n_layers=2 --set
+// model.attn_only=false --max-steps 1500`, reaches 0.99 test accuracy at its last
+// evaluation in metrics.csv, as ViT-Prisma's own 2023 code does (0.99 by update 1,200).
+// Figures measured on this project's 2-core machine are in the comments; the bounds sit a
+// few items below them (a different BLAS kernel or thread count changes the rounding,
+// hence the trajectory, a little).
 
 #include "RequireData.h"
 #include "TrainTestMain.h"
 
 #include "model/train/Presets.h"
+#include "model/train/RunLog.h"
 #include "model/train/Trainer.h"
 
 #include "datasets/DatasetRegistry.h"
 
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include <chrono>
+#include <filesystem>
 
 using namespace prisma::train;
 
 namespace {
 
-// Induction, 2000 updates (~30-50 s here). Measured: test accuracy 0.335 on the whole test
-// split (656 items; chance 0.25, one standard error at chance 0.017), test loss 1.228
-// (ln 4 = 1.386). The original schedule halves the learning rate every ~600 updates
-// (γ 0.8 per 200), so the preset plateaus early: 0.32 at 500 updates, 0.335 at 2000 and
-// 0.332 at 3000. (The architecture can do more: a constant lr of 2e-3 reaches 0.43 by
-// 1500 updates; that is not the preset, so not what this test checks.)
-constexpr int kInductionSteps = 2000;
-constexpr double kInductionAccBound = 0.29;   // ≥ 2.4 standard errors above chance
-constexpr double kInductionLossBound = 1.30;  // clearly below ln 4
-// MNIST, 300 updates (~25 s). Measured: test accuracy 0.391 on 2560 test items (chance
-// 0.10). The same hyperparameters in plain PyTorch (bench/train_loop_pytorch.py's model,
-// real MNIST) gave 0.357 after 300 updates: the original lr 1e-4 without LayerNorm
-// starts slowly (0.65 after 1200 updates).
+// Induction, 2 layers, attention + MLP, no LayerNorm, 1,500 updates (~2 min here, load 3).
+// Measured test accuracy on the whole test split (656 items) by update:
+//   300: 0.492   600: 0.875   900: 0.928   1,200: 0.974   1,500: 0.991 (650 / 656)
+// (3 layers: 0.899 at 300, 0.998 at 1,200.) With N(0, 0.02) weights instead -- what this
+// project used before -- the same recipe stayed at 0.47 by update 1,200: without LayerNorm
+// the initial scale of the weights sets the size of the signal, and at 0.02 the initial
+// logits barely differ between images. The step decay and weight decay 0.01 are not what
+// held it back.
+constexpr int kInductionSteps = 1500;
+constexpr double kInductionAccBound = 0.985;  // 646 / 656: 4 items below the measured 650
+// MNIST, 4 layers, 300 updates (~1.5 min). Measured: test accuracy 0.303 on 2,560 test
+// items (chance 0.10). BaseViT's He initialisation through 4 residual blocks without
+// LayerNorm starts with large logits (test loss 164 before the first update, 34.6 after
+// 300) and lr 1e-4 takes a while to shrink them.
 constexpr int kMnistSteps = 300;
-constexpr double kMnistAccBound = 0.25;
+constexpr double kMnistAccBound = 0.27;
 
 }  // namespace
 
@@ -43,19 +49,27 @@ class TestTrainLearning : public QObject {
   Q_OBJECT
 
 private slots:
-  void inductionBeatsChance() {
+  void inductionTwoLayersReachTheOriginalFigure() {
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const std::string run = tmp.filePath("run").toStdString();
     const auto t0 = std::chrono::steady_clock::now();
-    const TrainConfig cfg = loadPreset("induction", {{"optimization.max_steps", kInductionSteps},
-                                                     {"logging.log_every", kInductionSteps / 4},
-                                                     {"logging.eval_batches", 0}});
-    const TrainResult r = prisma::train::train(cfg, {});
+    // The same overrides as the command line in the header comment.
+    const TrainConfig cfg = loadPreset("induction", {{"model.n_layers", 2},
+                                                     {"model.attn_only", false},
+                                                     {"optimization.max_steps", kInductionSteps}});
+    TrainOptions o;
+    o.run_dir = run;
+    prisma::train::train(cfg, o);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const EvalMetrics test = classifierMetrics(r.final, Part::Test), train = classifierMetrics(r.final, Part::Train);
-    qInfo("induction, %d updates: test acc %.4f (%lld items), train acc %.4f, %.1f s", kInductionSteps,
-          test.top1, static_cast<long long>(test.count), train.top1, s);
-    QCOMPARE(test.count, int64_t(656));  // the whole test split
-    QVERIFY2(test.top1 > kInductionAccBound, qPrintable(QString::number(test.top1)));
-    QVERIFY2(test.loss < kInductionLossBound, qPrintable(QString::number(test.loss)));
+    const auto rows = readMetricsCsv((std::filesystem::path(run) / "metrics.csv").string());
+    QVERIFY(!rows.empty());
+    const LogRow& last = rows.back();
+    const double acc = last.scalar("test_acc");
+    qInfo("induction 2L, %d updates: test acc %.4f, %.1f s", kInductionSteps, acc, s);
+    QCOMPARE(last.step, int64_t(kInductionSteps));
+    // The preset evaluates 40 batches of 64: more than the whole test split.
+    QVERIFY2(acc >= kInductionAccBound, qPrintable(QString::number(acc)));
   }
 
   void mnistLearns() {
