@@ -255,7 +255,10 @@ void PatchingBoard::setComponent(const QString& name) {
   QStringList known;
   for (const std::string& n : interp::componentNames()) known << QString::fromStdString(n);
   if (!known.contains(name)) {
-    emit failed(tr("%1: no such component (known: %2)").arg(name, known.join(QStringLiteral(", "))));
+    // Queued like every other failure, so a caller that connects after asking (or an
+    // event loop not yet running) still hears of it.
+    const QString message = tr("%1: no such component (known: %2)").arg(name, known.join(QStringLiteral(", ")));
+    QMetaObject::invokeMethod(this, [this, message] { emit failed(message); }, Qt::QueuedConnection);
     return;
   }
   setComponent(interp::componentKindFromName(name.toStdString()));
