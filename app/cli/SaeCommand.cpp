@@ -11,12 +11,15 @@
 #include "model/io/ModelLoader.h"
 #include "model/io/OutputPaths.h"
 #include "model/io/SafeTensors.h"
+#include "datasets/DatasetRegistry.h"
+#include "model/sae/FeatureDatabase.h"
 #include "model/sae/SaeFiles.h"
 #include "model/sae/SaeRun.h"
 
 #include <torch/torch.h>
 
 #include <iomanip>
+#include <iostream>
 #include <ostream>
 
 namespace prisma::cli {
@@ -33,6 +36,9 @@ constexpr const char* kSaeUsage =
     "             [--checkpoint-every N] [--b-dec-init geometric_median|mean|zeros] [--dead-window N]\n"
     "             [--resample-every N] [--seed S] [--threads N] | --resume DIR [--max-steps S]\n"
     "       prisma sae eval SAE [--model MODEL] --dataset NAME [--split test|train] [--limit N] [--batch B]\n"
+    "       prisma sae features SAE [--model MODEL] --dataset NAME --out DIR [--split test|train] [--limit N]\n"
+    "             [--top-k K] [--batch B]\n"
+    "       prisma sae top DB [--feature F] [--count N]\n"
     "SAE: a folder (ours: sae.json + sae.safetensors; SAELens: cfg.json + sae_weights.safetensors;\n"
     "     ViT-Prisma: config.json + n_images_N.pt) or a ViT-Prisma .pt file\n";
 
@@ -94,6 +100,85 @@ int saeEncode(const Args& args, std::ostream& out) {
   return 0;
 }
 
+int saeFeatures(const Args& args, std::ostream& out) {
+  CliArgs a(args, {"model", "dataset", "dataset-path", "split", "limit", "batch", "top-k", "out", "seed"}, {});
+  const sae::LoadedSae loaded = sae::loadSae(a.positional(0, "SAE"));
+  const std::string model_path = a.has("model") ? a.required("model") : loaded.sae->cfg().model_name;
+  if (model_path.empty()) throw UsageError("--model is needed: the SAE does not name its model");
+  const std::string dir = a.required("out");
+  io::refuseOutputOverInputs(dir, io::OutputKind::Folder, {a.positional(0, "SAE")});
+  auto m = io::loadModel(model_path);
+  datasets::DatasetOptions dopt;
+  dopt.path = a.value("dataset-path");
+  dopt.seed = uint64_t(a.intValue("seed", int(datasets::kDefaultSeed), kNonNegative));
+  std::shared_ptr<const datasets::Dataset> dataset = datasets::makeDataset(a.required("dataset"), dopt);
+  train::TrainingDataOptions topt;
+  topt.split_seed = dopt.seed;
+  topt.n_classes = std::max<int>(1, int(dataset->classNames().size()));
+  train::TrainingData data(dataset, m.preprocess, topt);
+  sae::FeatureDatabaseOptions o;
+  const std::string split = a.value("split", "test");
+  if (split != "test" && split != "train") throw UsageError("--split must be test or train");
+  o.part = split == "test" ? train::Part::Test : train::Part::Train;
+  o.limit = size_t(a.intValue("limit", 0, kNonNegative));
+  o.batch = a.intValue("batch", 64, kCount);
+  o.top_k = a.intValue("top-k", 16, kCount);
+  size_t last_percent = 101;
+  o.progress = [&](size_t done, size_t total) {
+    const size_t percent = total ? done * 100 / total : 100;
+    if (percent / 10 != last_percent / 10) std::cerr << "  " << done << "/" << total << " images" << std::endl;
+    last_percent = percent;
+  };
+  const sae::FeatureDatabase db = sae::buildFeatureDatabase(*m.model, loaded.sae, data, o);
+  sae::saveFeatureDatabase(db, dir,
+                           {{"sae", loaded.source}, {"model", m.source}, {"hook", loaded.sae->cfg().hook_name},
+                            {"dataset", dataset->name()}, {"split", split}, {"top_k", o.top_k},
+                            {"tokens", sae::tokenSelectionName(loaded.sae->cfg().tokens)}});
+  const double dead = (db.density == 0).to(torch::kFloat64).mean().item<double>();
+  out << "prisma sae features: " << db.images << " images, " << db.rows << " rows, " << db.density.size(0)
+      << " features (" << std::setprecision(3) << 100.0 * dead << " % never fire); wrote " << dir << "\n";
+  return 0;
+}
+
+int saeTop(const Args& args, std::ostream& out) {
+  CliArgs a(args, {"feature", "count"}, {});
+  const sae::FeatureDatabase db = sae::loadFeatureDatabase(a.positional(0, "DB"));
+  const int64_t d_sae = db.density.size(0);
+  const int count = a.intValue("count", 10, kCount);
+  out << std::setprecision(4);
+  if (!a.has("feature")) {
+    // The features that fire most strongly on their best image.
+    const torch::Tensor best = db.top_values.select(1, 0);  // [d_sae]
+    auto [values, order] = best.topk(std::min<int64_t>(count, d_sae));
+    out << "feature  max_act  density  top_class\n";
+    for (int64_t i = 0; i < order.size(0); ++i) {
+      const int64_t f = order[i].item<int64_t>();
+      const int64_t cls = db.class_counts[f].argmax().item<int64_t>();
+      out << f << "  " << values[i].item<double>() << "  " << db.density[f].item<double>() << "  "
+          << (cls < int64_t(db.class_names.size()) ? db.class_names[cls] : std::to_string(cls)) << "\n";
+    }
+    return 0;
+  }
+  const int f = a.intValue("feature", 0, IntRange{0, int(d_sae - 1)});
+  out << "feature " << f << ": density " << db.density[f].item<double>() << ", mean when firing "
+      << db.mean_when_firing[f].item<double>() << "\n  top images (position in the split, max activation, best token):\n";
+  for (int64_t i = 0; i < std::min<int64_t>(count, db.top_values.size(1)); ++i) {
+    if (db.top_images[f][i].item<int64_t>() < 0) break;
+    out << "    " << db.top_images[f][i].item<int64_t>() << "  " << db.top_values[f][i].item<double>() << "  "
+        << db.top_token_acts[f][i].argmax().item<int64_t>() << "\n";
+  }
+  const torch::Tensor counts = db.class_counts[f];
+  auto [n, classes] = counts.topk(std::min<int64_t>(3, counts.size(0)));
+  out << "  top classes:";
+  for (int64_t i = 0; i < classes.size(0); ++i) {
+    const int64_t c = classes[i].item<int64_t>();
+    out << " " << (c < int64_t(db.class_names.size()) ? db.class_names[c] : std::to_string(c)) << " ("
+        << n[i].item<int64_t>() << ")";
+  }
+  out << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int saeCommand(const Args& args, std::ostream& out) {
@@ -104,6 +189,8 @@ int saeCommand(const Args& args, std::ostream& out) {
   if (sub == "encode") return saeEncode(rest, out);
   if (sub == "train") return saeTrainCommand(rest, out);
   if (sub == "eval") return saeEvalCommand(rest, out);
+  if (sub == "features") return saeFeatures(rest, out);
+  if (sub == "top") return saeTop(rest, out);
   if (sub == "--help" || sub == "-h") {
     out << kSaeUsage;
     return 0;

@@ -7,6 +7,7 @@
 #include "TestUtil.h"
 
 #include "model/io/ModelLoader.h"
+#include "model/sae/FeatureDatabase.h"
 #include "model/sae/SaeEvaluation.h"
 #include "model/sae/SaeFiles.h"
 #include "model/sae/SaeObjective.h"
@@ -162,6 +163,35 @@ private slots:
     auto e = prisma::test::runPrisma({"sae", "eval", dir, "--dataset", "induction", "--limit", "32"}, kQuickStart);
     QVERIFY2(e.code == 0, qPrintable(e.err));
     QVERIFY2(e.out.contains("loss recovered") && e.out.contains("L0 "), qPrintable(e.out));
+
+    // The feature database: each feature's best image, recomputed by the engine, gives the
+    // stored activation; its token activations hold that maximum; `sae top` reads it.
+    const QString db_dir = tmp_.filePath("features");
+    auto f = prisma::test::runPrisma({"sae", "features", dir, "--dataset", "induction", "--limit", "48", "--top-k", "4",
+                                      "--out", db_dir, "--batch", "16"},
+                                     kQuickStart);
+    QVERIFY2(f.code == 0, qPrintable(f.err));
+    const sae::FeatureDatabase db = sae::loadFeatureDatabase(db_dir.toStdString());
+    QCOMPARE(db.images, int64_t(48));
+    QCOMPARE(db.top_values.size(1), int64_t(4));
+    auto m = prisma::io::loadModel(kMouse);
+    auto ds = prisma::datasets::makeDataset("induction");
+    prisma::train::TrainingDataOptions o;
+    o.n_classes = int(ds->classNames().size());
+    prisma::train::TrainingData data(std::move(ds), m.preprocess, o);
+    torch::NoGradGuard no_grad;
+    const auto best = db.top_values.select(1, 0).argmax().item<int64_t>();  // the strongest feature
+    const int64_t position = db.top_images[best][0].item<int64_t>();
+    const auto images = data.fetch(prisma::train::Part::Test, {position}).inputs;
+    auto run = m.model->run_with_cache(images, prisma::filters::exact({kHook}));
+    const torch::Tensor acts = s.sae->encode(run.cache[kHook].reshape({-1, 128}));  // [tokens, d_sae]
+    QVERIFY(prisma::test::relL2(acts.select(1, best), db.top_token_acts[best][0]) <= 1e-5);
+    QVERIFY(std::abs(acts.select(1, best).max().item<double>() - db.top_values[best][0].item<double>()) <= 1e-5);
+    QVERIFY((db.top_values.slice(1, 0, 3) >= db.top_values.slice(1, 1, 4)).all().item<bool>());
+    QVERIFY(db.histogram.sum().item<int64_t>() <= (db.density.to(torch::kFloat64) * double(db.rows)).sum().item<double>() + 0.5);
+    auto top = prisma::test::runPrisma({"sae", "top", db_dir, "--feature", QString::number(best)}, kQuickStart);
+    QVERIFY2(top.code == 0 && top.out.contains("top classes"), qPrintable(top.err + top.out));
+
     auto bad = prisma::test::runPrisma({"sae", "train", "--model", kMouse, "--dataset", "induction", "--hook",
                                         "blocks.9.nothing", "--out", tmp_.filePath("bad")},
                                        kQuickStart);
