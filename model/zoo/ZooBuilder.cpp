@@ -137,7 +137,9 @@ MouseMetrics buildMouse(const ZooEntry& entry, const BuildOptions& options) {
   bool finished = false, resume = false;
   if (fs::exists(run / kPresetFile, ec)) {
     // The trainer records the dataset's class names in the model config; the rest must match.
-    nlohmann::json stored = readJson(run / kPresetFile), wanted = config;
+    // Read and written again, so fields added since (at their defaults) compare equal.
+    nlohmann::json stored = train::trainConfigFromJson(readJson(run / kPresetFile), (run / kPresetFile).string());
+    nlohmann::json wanted = config;
     stored["model"].erase("class_names");
     wanted["model"].erase("class_names");
     if (stored != wanted)
