@@ -212,6 +212,7 @@ private slots:
     for (const Request& r : backend.requests) types << r.type;
     QCOMPARE(types.join(' '), requests);
     QVERIFY2(p.status().contains(status), qPrintable(p.status()));
+    QCOMPARE(p.exactFromCache(), status == QLatin1String("Cached exact sweep"));
     // A sweep the user cancelled was stopped in the backend, not only forgotten.
     if (steps.contains(QStringLiteral("cancel"))) QVERIFY(backend.cancelled.contains(backend.idOf("exact")));
   }

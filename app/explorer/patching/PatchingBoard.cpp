@@ -222,7 +222,8 @@ PatchingBoard::PatchingBoard(ExplorerController* controller, QWidget* parent)
     const PatchingGrid& g = exactGrid();
     progress_->setRange(0, static_cast<int>(g.total));
     progress_->setValue(static_cast<int>(g.done));
-    eta_->setText(tr("%1 cells in %2").arg(g.done).arg(seconds(presenter_->sweepElapsedMs())));
+    eta_->setText(presenter_->exactFromCache() ? tr("%1 cells, from the cache").arg(g.done)
+                                               : tr("%1 cells in %2").arg(g.done).arg(seconds(presenter_->sweepElapsedMs())));
   });
   connect(p, &PatchingPresenter::pairPrepared, this, &PatchingBoard::pairPrepared);
   connect(p, &PatchingPresenter::sweepProgress, this, &PatchingBoard::sweepProgress);

@@ -182,6 +182,7 @@ void PatchingPresenter::setupChanged() {
   emit patchedRunChanged();
   const Cached cached = cache_.value(cacheKey());
   exact_ = cached.exact;
+  exactFromCache_ = exact_.isValid();
   attribution_ = cached.attribution;
   emit gridsChanged();
   if (!attribution_.isValid()) preview();
@@ -202,11 +203,13 @@ void PatchingPresenter::runExact() {
   const Cached cached = cache_.value(cacheKey());
   if (cached.exact.isValid()) {
     exact_ = cached.exact;
+    exactFromCache_ = true;
     emit gridsChanged();
     emit exactFinished();
     return;
   }
   exact_ = {};
+  exactFromCache_ = false;
   sweepId_ = backend_->sweep(setup(), true);
   sweepClock_.start();
   setStatus(tr("Exact sweep of %1\u2026").arg(componentName(component_)));

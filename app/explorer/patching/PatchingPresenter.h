@@ -87,6 +87,8 @@ public:
   const PatchedRun& patchedRun() const { return patched_; }
   const QString& status() const { return status_; }
   qint64 sweepElapsedMs() const { return sweepClock_.isValid() ? sweepClock_.elapsed() : 0; }
+  // The exact grid shown came from the cache, not from a sweep just run.
+  bool exactFromCache() const { return exactFromCache_; }
   // Exact and attribution grids of the same shape, the sweep complete: they can be compared.
   bool comparable() const;
   int cachedGrids() const { return cache_.size(); }
@@ -132,6 +134,7 @@ private:
 
   quint64 pairId_ = 0, sweepId_ = 0, previewId_ = 0, patchId_ = 0;
   bool pairReady_ = false;
+  bool exactFromCache_ = false;
   PatchingPairInfo pair_;
   PatchingGrid exact_, attribution_;
   PatchedRun patched_;
