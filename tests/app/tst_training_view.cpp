@@ -202,7 +202,6 @@ private slots:
     QCOMPARE(plots.plotNames(), (QStringList{"loss", "l0", "mse", "l1", "explained_variance", "dead_fraction", "lr",
                                              "grad_norm"}));
     QVERIFY(!plots.plot(QStringLiteral("acc")));
-    QCOMPARE(TrainingPlots::plotNameOf(QStringLiteral("test_explained_variance")), QStringLiteral("explained_variance"));
     const auto rows = train::readMetricsCsv(QDir(dir.path()).filePath(QStringLiteral("metrics.csv")).toStdString());
     QCOMPARE(static_cast<int>(rows.size()), kRows);
     for (const auto& c : columns) {

@@ -141,8 +141,6 @@ TrainingPlots::TrainingPlots(QWidget* parent) : QWidget(parent) {
 
 TrainingPlots::~TrainingPlots() = default;
 
-QString TrainingPlots::plotNameOf(const QString& column) { return columnInfo(column).plot; }
-
 QStringList TrainingPlots::plotNames() const {
   QStringList names;
   for (const Plot& p : plots_) names << p.name;

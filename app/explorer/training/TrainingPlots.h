@@ -55,8 +55,6 @@ public:
   QCustomPlot* plot(const QString& name) const;
   // The curve of one metrics.csv column of a run; nullptr when the run has no such column.
   QCPGraph* graph(int run, const QString& column) const;
-  // The plot a column is drawn in.
-  static QString plotNameOf(const QString& column);
 
   // Every plot but the bounded ones (accuracy) on log axes.
   void setLogScale(bool on);
