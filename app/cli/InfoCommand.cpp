@@ -1,6 +1,7 @@
 #include "app/cli/CliArgs.h"
 #include "app/cli/Commands.h"
 
+#include "model/clip/ClipModel.h"
 #include "model/io/ModelLoader.h"
 #include "model/runtime/Runtime.h"
 
@@ -47,6 +48,20 @@ int infoCommand(const Args& args, std::ostream& out) {
       << cfg.n_classes << " classes\n"
       << "Preprocess: " << m.preprocess.width << "x" << m.preprocess.height << ", "
       << datasets::toString(m.preprocess.interpolation) << ", mean/std per channel\n";
+  // What a researcher asks first of a pretrained model: which family, which towers, how it
+  // pools, whether it has registers, a zero-shot head, and other input sizes.
+  const bool text_tower = clip::hasTextTower(a.positional(0, "MODEL"));
+  out << "Family:    " << m.format << "\n"
+      << "Towers:    " << (text_tower ? "image + text (CLIP)" : "image") << "\n"
+      << "Pooling:   " << toString(cfg.pooling)
+      << (cfg.pooling == Pooling::Map ? " (attention-pool head)" : "")
+      << (cfg.final_ln_after_pool ? ", final LayerNorm after pooling" : ", final LayerNorm on every token") << "\n"
+      << "Registers: " << cfg.n_registers << "\n"
+      << "Zero-shot: "
+      << (text_tower ? "available: prisma run --classes FILE|imagenet [--template T]" : "none (no text tower)") << "\n"
+      << "Interpolation: "
+      << (cfg.pos_interpolation == PosInterpolation::None ? "none (native size only)" : toString(cfg.pos_interpolation))
+      << "\n";
   for (const auto& n : m.notes) out << "Note:      " << n << "\n";
   nlohmann::json j = cfg;
   if (!a.flag("json") && j["class_names"].size() > 10)  // keep the terminal readable

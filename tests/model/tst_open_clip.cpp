@@ -375,6 +375,15 @@ private slots:
     QCOMPARE(io::SafeTensorsFile(out).float_tensor("logits").sizes().vec(), (std::vector<int64_t>{2, 1000}));
   }
 
+  void cliInfo() {
+    const auto result = test::runPrisma({"info", QString::fromStdString(fixture("open_clip_vit"))}, {120'000, true});
+    QVERIFY2(result.code == 0, qPrintable(result.err));
+    QVERIFY(result.out.contains(QStringLiteral("Family:    open_clip")));
+    QVERIFY(result.out.contains(QStringLiteral("Towers:    image + text (CLIP)")));
+    QVERIFY(result.out.contains(QStringLiteral("Zero-shot: available")));
+    QVERIFY(result.out.contains(QStringLiteral("Registers: 0")));
+  }
+
   void cliTokenize() {
     const auto result = test::runPrisma({"tokenize", "a photo of a cat", "--context", "16"}, {120'000, true});
     QVERIFY2(result.code == 0, qPrintable(result.err));

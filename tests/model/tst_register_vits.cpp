@@ -191,6 +191,36 @@ private slots:
     expectError([&] { siglip.model->forward(torch::zeros({1, 3, 48, 48})); }, "input", "pixel_values");
   }
 
+  void cliInfo_data() {
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QStringList>("lines");
+    QTest::newRow("dinov2") << "dinov2_hub"
+                            << QStringList{"Family:    dinov2", "Registers: 4", "Interpolation: bicubic_antialias",
+                                           "Zero-shot: none"};
+    QTest::newRow("dinov2 p14") << "dinov2_hub_p14" << QStringList{"Registers: 0", "Interpolation: bicubic_offset"};
+    QTest::newRow("siglip") << "timm_vit_map_siglip"
+                            << QStringList{"Pooling:   map (attention-pool head)", "Interpolation: none"};
+  }
+  void cliInfo() {
+    QFETCH(QString, model);
+    QFETCH(QStringList, lines);
+    const auto result = test::runPrisma({"info", QString::fromStdString(fixture(model.toStdString()))}, {120'000, true});
+    QVERIFY2(result.code == 0, qPrintable(result.err));
+    for (const auto& l : lines) QVERIFY2(result.out.contains(l), qPrintable(l + " not in:\n" + result.out));
+  }
+
+  // A config whose sizes disagree with the MAP head's tensors names the file and the tensor.
+  void mapWrongShape() {
+    const std::string dir = tmp_.filePath("map_heads").toStdString();
+    fs::create_directories(dir);
+    std::ifstream in(fixture("timm_vit_map_siglip/config.json"));
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    text.replace(text.find("\"mlp_ratio\": 2.0"), 16, "\"mlp_ratio\": 3.0");
+    std::ofstream(dir + "/config.json") << text;
+    fs::create_symlink(fixture("timm_vit_map_siglip/model.safetensors"), dir + "/model.safetensors");
+    expectError([&] { io::loadModel(dir); }, "model.safetensors", "blocks.0.mlp.fc2.weight");
+  }
+
   void cliRunAtAnotherSize() {
     const std::string out = tmp_.filePath("dino_rect.safetensors").toStdString();
     const auto result = test::runPrisma(
