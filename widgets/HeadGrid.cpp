@@ -66,13 +66,13 @@ void HeadGrid::setSelected(int row, int column) {
   emit cellSelected(row, column);
 }
 
-std::pair<double, double> HeadGrid::rangeFor(const HeadGridRow& row, const HeatGrid& cell) const {
+std::pair<double, double> HeadGrid::rangeFor(const HeadGridRow& row, const PatchGridValues& cell) const {
   if (!perCell_ && !row.ownRange) return {low_, high_};
   return {cell.minValue(), cell.maxValue()};
 }
 
 QColor HeadGrid::cellColor(int row, int column, int patchRow, int patchCol) const {
-  const HeatGrid& cell = rows_[row].cells[column];
+  const PatchGridValues& cell = rows_[row].cells[column];
   const auto [lo, hi] = rangeFor(rows_[row], cell);
   return map_.map(cell.at(patchRow, patchCol), lo, hi);
 }
@@ -82,7 +82,7 @@ void HeadGrid::rebuildThumbnails() {
   for (int r = 0; r < rows_.size(); ++r) {
     QVector<QImage> row;
     for (int c = 0; c < rows_[r].cells.size(); ++c) {
-      const HeatGrid& cell = rows_[r].cells[c];
+      const PatchGridValues& cell = rows_[r].cells[c];
       QImage img(std::max(1, cell.cols), std::max(1, cell.rows), QImage::Format_ARGB32);
       img.fill(Qt::transparent);
       if (!cell.isEmpty()) {

@@ -5,7 +5,7 @@
 // Click selects (and opens large), arrow keys move between heads and layers.
 
 #include "widgets/ColorMap.h"
-#include "widgets/HeatGrid.h"
+#include "widgets/PatchGridValues.h"
 
 #include <QImage>
 #include <QWidget>
@@ -14,7 +14,7 @@ namespace prisma::widgets {
 
 struct HeadGridRow {
   QString label;              // "L0", "rollout", ...
-  QVector<HeatGrid> cells;    // one per head (or one for a whole-model map)
+  QVector<PatchGridValues> cells;    // one per head (or one for a whole-model map)
   QStringList cellLabels;     // optional, e.g. "H3" after sorting by a head summary
   bool ownRange = false;      // each cell stretched to its own min..max (whole-model maps)
 };
@@ -62,7 +62,7 @@ private:
   int labelWidth() const;  // fits the longest row label
   int cellSize() const;
   QPoint cellAt(const QPoint& pos) const;  // (column, row) or (-1, -1)
-  std::pair<double, double> rangeFor(const HeadGridRow& row, const HeatGrid& cell) const;
+  std::pair<double, double> rangeFor(const HeadGridRow& row, const PatchGridValues& cell) const;
 
   QVector<HeadGridRow> rows_;
   QVector<QVector<QImage>> thumbnails_;  // one pixel per patch

@@ -23,7 +23,7 @@ void HeatmapView::setImage(const QImage& image) {
   update();
 }
 
-void HeatmapView::setHeat(const HeatGrid& heat) {
+void HeatmapView::setHeat(const PatchGridValues& heat) {
   heat_ = heat;
   rebuildHeatImage();
   update();

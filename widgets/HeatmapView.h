@@ -4,7 +4,7 @@
 // for linked highlighting (the query and key of a hovered pattern-matrix cell).
 
 #include "widgets/ColorMap.h"
-#include "widgets/HeatGrid.h"
+#include "widgets/PatchGridValues.h"
 
 #include <QImage>
 #include <QPoint>
@@ -21,7 +21,7 @@ public:
   explicit HeatmapView(QWidget* parent = nullptr);
 
   void setImage(const QImage& image);
-  void setHeat(const HeatGrid& heat);
+  void setHeat(const PatchGridValues& heat);
   // The values mapped to the colour map's ends (per-head or global normalisation is the
   // caller's choice).
   void setRange(double low, double high);
@@ -31,7 +31,7 @@ public:
   void setQueryPatch(std::optional<QPoint> patch);  // (col, row) outlined, or none for CLS
   void setHighlightedPatches(const QVector<QPoint>& patches);  // (col, row)
 
-  const HeatGrid& heat() const { return heat_; }
+  const PatchGridValues& heat() const { return heat_; }
   double rangeLow() const { return low_; }
   double rangeHigh() const { return high_; }
   double opacity() const { return opacity_; }
@@ -59,7 +59,7 @@ private:
   void rebuildHeatImage();
 
   QImage image_;
-  HeatGrid heat_;
+  PatchGridValues heat_;
   QImage heatImage_;  // one pixel per patch, scaled without smoothing when painted
   ColorMap colorMap_;
   double low_ = 0.0, high_ = 1.0;

@@ -2,7 +2,7 @@
 
 #include "model/Error.h"
 #include "model/io/SafeTensors.h"
-#include "model/io/StateDict.h"
+#include "model/vit/StateDict.h"
 
 #include <torch/torch.h>
 
@@ -50,8 +50,8 @@ void loadAdamWState(torch::optim::AdamW& optimizer, const NamedParameters& param
     const std::pair<std::string, torch::Tensor> moments[] = {{name + kExpAvg, avg}, {name + kExpAvgSq, avgSq}};
     for (const auto& [k, t] : moments) {
       if (t.sizes() != p.sizes())
-        throw Error(file.path(), k, "shape " + io::shapeString(t) + " does not match the parameter's " +
-                                        io::shapeString(p));
+        throw Error(file.path(), k, "shape " + prisma::shapeString(t) + " does not match the parameter's " +
+                                        prisma::shapeString(p));
       if (t.scalar_type() != p.scalar_type()) throw Error(file.path(), k, "dtype does not match the parameter's");
     }
     if (step.scalar_type() != torch::kInt64 || step.numel() != 1)

@@ -5,7 +5,7 @@
 // subtly wrong (a missing key, a view past its storage) or hostile (forbidden globals),
 // without Python.
 
-#include "model/io/StateDict.h"
+#include "model/vit/StateDict.h"
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
@@ -81,7 +81,7 @@ inline void writeArchive(const std::string& path, const std::string& pickle,
 
 // A state dict saved the way Hugging Face does: an OrderedDict with a `_metadata`
 // attribute (a BUILD opcode), each tensor in its own float32 storage.
-inline void writeStateDict(const std::string& path, const io::StateDict& sd, bool with_metadata = true) {
+inline void writeStateDict(const std::string& path, const prisma::StateDict& sd, bool with_metadata = true) {
   PickleBytes p;
   p.global("collections", "OrderedDict").op(')').op('R').mark();
   std::vector<std::pair<std::string, std::string>> storages;

@@ -16,7 +16,7 @@ QVector<HeadGridRow> grid(int layers, int heads) {
   for (int l = 0; l < layers; ++l) {
     HeadGridRow row{QStringLiteral("L%1").arg(l), {}, {}, false};
     for (int h = 0; h < heads; ++h) {
-      HeatGrid g{2, 2, {}};
+      PatchGridValues g{2, 2, {}};
       for (int p = 0; p < 4; ++p) g.values.push_back(float(l * 10 + h) + p / 10.0f);
       row.cells.push_back(g);
     }
@@ -78,7 +78,7 @@ private slots:
   void wholeModelRowsKeepTheirOwnRange() {
     HeadGrid w;
     auto rows = grid(1, 2);
-    HeatGrid relevancy{2, 2, {0.0f, 50.0f, 100.0f, 200.0f}};
+    PatchGridValues relevancy{2, 2, {0.0f, 50.0f, 100.0f, 200.0f}};
     rows.push_back({QStringLiteral("relevancy"), {relevancy}, {}, true});
     w.setRows(rows);
     w.setRange(0.0, 2.0);  // the heads' shared range does not clip the relevancy row

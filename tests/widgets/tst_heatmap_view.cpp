@@ -12,8 +12,8 @@
 using namespace prisma::widgets;
 
 namespace {
-HeatGrid ramp(int rows, int cols) {
-  HeatGrid g{rows, cols, {}};
+PatchGridValues ramp(int rows, int cols) {
+  PatchGridValues g{rows, cols, {}};
   for (int i = 0; i < rows * cols; ++i) g.values.push_back(float(i) / (rows * cols - 1));
   return g;
 }
@@ -80,7 +80,7 @@ private slots:
     QImage black(8, 8, QImage::Format_RGB32);
     black.fill(Qt::black);
     view.setImage(black);
-    HeatGrid one{1, 1, {1.0f}};
+    PatchGridValues one{1, 1, {1.0f}};
     view.setHeat(one);
     view.setOpacity(1.0);
     view.setGridVisible(false);
