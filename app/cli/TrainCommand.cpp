@@ -111,8 +111,8 @@ std::string help() {
   for (const auto& p : train::listPresets()) known += (known.empty() ? "" : ", ") + p.name;
   h += "\npresets: " + (known.empty() ? std::string("none found") : known) +
        "\n--set takes any field of the preset format (prisma train --preset NAME writes the whole resolved "
-       "preset to DIR/preset.json); a field that does not exist or a value of the wrong kind is a usage error.\n";
-  return h;
+       "preset to DIR/preset.json); a field that does not exist or a value of the wrong kind is a usage error.\n\n";
+  return h + kGlobalOptionsHelp;
 }
 
 std::string duration(double s) {

@@ -139,8 +139,9 @@ private slots:
     for (const char* option :
          {"--preset", "--out", "--resume", "--layers", "--d-model", "--heads", "--attn-only", "--no-attn-only", "--init",
           "--epochs", "--max-steps", "--lr", "--batch", "--weight-decay", "--seed", "--log-every", "--eval-batches",
-          "--checkpoint-every", "--from", "--new-head", "--freeze-backbone", "--set", "--print-preset", "--nproc",
-          "--rank", "--world-size", "--master-addr", "--master-port", "--timeout-s", "--help"})
+          "--checkpoint-every", "--from", "--new-head", "--freeze-backbone", "--skip-nonfinite", "--set", "--print-preset", "--nproc",
+          "--rank", "--world-size", "--master-addr", "--master-port", "--timeout-s", "--help", "--max-memory",
+          "--max-image-pixels", "--accept-truncated-images"})
       QVERIFY2(r.out.contains(QString(option) + " ") || r.out.contains(QString(option) + "\n"), option);
     QVERIFY2(r.out.contains("vit_prisma_2023"), "the init schemes");
     QVERIFY2(r.out.contains("induction"), "the presets");
