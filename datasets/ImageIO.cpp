@@ -27,6 +27,7 @@ constexpr std::size_t kReadChunk = std::size_t(1) << 20;
 std::uint32_t be16(const unsigned char* p) { return (std::uint32_t(p[0]) << 8) | p[1]; }
 std::uint32_t be32(const unsigned char* p) { return (be16(p) << 16) | be16(p + 2); }
 std::uint32_t le16(const unsigned char* p) { return std::uint32_t(p[0]) | (std::uint32_t(p[1]) << 8); }
+std::uint32_t le24(const unsigned char* p) { return le16(p) | (std::uint32_t(p[2]) << 16); }
 std::uint32_t le32(const unsigned char* p) { return le16(p) | (le16(p + 2) << 16); }
 bool startsWith(const unsigned char* data, std::size_t size, const char* magic, std::size_t n) {
   return size >= n && std::memcmp(data, magic, n) == 0;
@@ -71,10 +72,11 @@ std::optional<ImageHeader> bmpHeader(const unsigned char* d, std::size_t n) {
 }
 
 std::optional<ImageHeader> webpHeader(const unsigned char* d, std::size_t n) {
+  // The longest read below ends at byte 30 (VP8X's 24-bit height at 27..29).
   if (n < 30 || !startsWith(d, n, "RIFF", 4) || std::memcmp(d + 8, "WEBP", 4) != 0) return std::nullopt;
   const unsigned char* c = d + 12;
   if (std::memcmp(c, "VP8X", 4) == 0)  // extended: canvas width-1, height-1 in 24 bits
-    return ImageHeader{"webp", (le32(c + 12) & 0xFFFFFF) + 1, (le32(c + 15) & 0xFFFFFF) + 1};
+    return ImageHeader{"webp", std::uint64_t(le24(c + 12)) + 1, std::uint64_t(le24(c + 15)) + 1};
   if (std::memcmp(c, "VP8L", 4) == 0) {  // lossless: 14-bit width-1, height-1 after the signature
     const std::uint32_t bits = le32(c + 9);
     return ImageHeader{"webp", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1};

@@ -539,6 +539,13 @@ private slots:
     QVERIFY(datasets::jpegComplete(reinterpret_cast<const unsigned char*>(jpeg.data()), jpeg.size()));
     const std::string cut = readText(path("truncated.jpg"));
     QVERIFY(!datasets::jpegComplete(reinterpret_cast<const unsigned char*>(cut.data()), cut.size()));
+    // fuzz_image_reader's first finding: a 30-byte WebP VP8X header read one byte past
+    // the buffer (AddressSanitizer); the canvas size is 24-bit little-endian.
+    const std::string vp8x("RIFF\x16WEBWEBPVP8XEB\x09\x03\x00\x00\xffG\xb6mU\x00\x00\x8e", 30);
+    const auto w = datasets::readImageHeader(reinterpret_cast<const unsigned char*>(vp8x.data()), vp8x.size());
+    QVERIFY(w.has_value());
+    QCOMPARE(w->width, uint64_t(0x556db7));
+    QCOMPARE(w->height, uint64_t(0x8e0001));
   }
 };
 
