@@ -210,11 +210,11 @@ ViTConfig configFromJson(const nlohmann::json& j, const std::string& source) {
   readEnum(j, "return_type", c.return_type, kReturnTypes, source);
   readField(j, "normalize_output", c.normalize_output, source);
   readField(j, "class_names", c.class_names, source);
+  std::string init;
+  readField(j, "init", init, source);
+  if (!init.empty()) c.init = initSchemeFromString(init, source, "init");
   c.validate(source);
   return c;
 }
 
 }  // namespace prisma
-  std::string init;
-  readField(j, "init", init, source);
-  if (!init.empty()) c.init = initSchemeFromString(init, source, "init");
