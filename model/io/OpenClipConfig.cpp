@@ -135,6 +135,7 @@ bool hasOpenClipNames(const WeightFile& w) {
 
 std::optional<OpenClipFiles> findOpenClipFiles(const std::string& path) {
   const fs::path p(path);
+  if (!fs::exists(p)) return std::nullopt;  // e.g. "mouse:NAME": not a path beside an open_clip config
   const fs::path dir = fs::is_directory(p) ? p : fs::path(parentOr(p));
   const fs::path config = dir / kConfigFile;
   if (fs::is_directory(p)) {
