@@ -3,6 +3,7 @@
 // (--relevancy CLASS), as a PNG heatmap over the image and/or the numbers (.safetensors,
 // .csv). The library computes (model/interp); this file only draws and writes.
 
+#include "model/vit/HookNames.h"
 #include "app/cli/CliArgs.h"
 #include "app/cli/Commands.h"
 #include "app/cli/HeatmapImage.h"
@@ -123,7 +124,7 @@ int attentionCommand(const Args& args, std::ostream& out) {
       const int L = a.intValue("layer", -1, kNonNegative), H = a.intValue("head", -1, kNonNegative);
       if (L < 0 || L >= cfg.n_layers) throw UsageError("--layer out of range [0, " + std::to_string(cfg.n_layers) + ")");
       if (H < 0 || H >= cfg.n_heads) throw UsageError("--head out of range [0, " + std::to_string(cfg.n_heads) + ")");
-      const torch::Tensor pattern = run.cache["blocks." + std::to_string(L) + ".attn.hook_pattern"];
+      const torch::Tensor pattern = run.cache[hookName(L, "attn.hook_pattern")];
       tensors["pattern"] = pattern.select(1, H).contiguous();  // [batch, q, k]
       maps = interp::queryMap(pattern, token, cfg).select(1, H);  // [batch, g, g]
       title = "L" + std::to_string(L) + " H" + std::to_string(H) + ", query " + queryText(q);

@@ -1,3 +1,4 @@
+#include "model/vit/HookNames.h"
 #include "model/interp/PatchComponent.h"
 
 #include "model/Error.h"
@@ -79,7 +80,7 @@ std::string toString(Axis axis) {
 }
 
 std::string PatchComponent::hook_name(int64_t layer) const {
-  return "blocks." + std::to_string(layer) + "." + hook_suffix;
+  return hookName(layer, hook_suffix);
 }
 
 int64_t PatchComponent::cell_count() const {

@@ -1,5 +1,6 @@
 // Reading and writing SAE files; see SaeFiles.h for the layouts and what is refused.
 
+#include "model/vit/HookNames.h"
 #include "model/sae/SaeFiles.h"
 
 #include "model/Error.h"
@@ -239,7 +240,7 @@ SaeConfig saeConfigFromPrisma(const nlohmann::json& j, const std::string& source
     const auto it = j.find("hook_point_layer");
     if (it != j.end() && it->is_array() && it->size() == 1) layer = jsonRequired<int>(nlohmann::json{{"l", (*it)[0]}}, "l", source);
     else layer = jsonRequired<int>(j, "hook_point_layer", source);
-    c.hook_name = "blocks." + std::to_string(layer) + "." + jsonRequired<std::string>(j, "layer_subtype", source);
+    c.hook_name = hookName(layer, jsonRequired<std::string>(j, "layer_subtype", source));
   }
   const bool cls_only = jsonOptional<bool>(j, "cls_token_only", false, source);
   const bool patches_only = jsonOptional<bool>(j, "use_patches_only", false, source);

@@ -1,4 +1,5 @@
 // LibTorch before Qt: Qt's `slots` macro breaks LibTorch's headers.
+#include "model/vit/HookNames.h"
 #include "app/explorer/jobs/ModelState.h"
 
 #include "model/interp/AttentionMaps.h"
@@ -40,7 +41,7 @@ AttentionResult compute(io::LoadedModel& m, const ImageRequest& request) {
   r.hasCls = c.cls_token;
   std::vector<torch::Tensor> layers;
   for (int l = 0; l < c.n_layers; ++l)
-    layers.push_back(run.cache["blocks." + std::to_string(l) + ".attn.hook_pattern"][0]);  // [head, q, k]
+    layers.push_back(run.cache[hookName(l, "attn.hook_pattern")][0]);  // [head, q, k]
   r.patterns = floats(torch::stack(layers));                                             // [layer, head, q, k]
   r.rollout = floats(interp::attentionRollout(run.cache, c)[0]);                          // [q, k]
 
