@@ -6,6 +6,7 @@
 // board still runs the next sweep.
 
 // LibTorch before Qt: Qt's `slots` macro breaks LibTorch's headers.
+#include "Tolerances.h"
 #include "model/interp/ActivationPatching.h"
 #include "model/io/InputSpec.h"
 #include "model/io/ModelLoader.h"
@@ -49,8 +50,8 @@ namespace {
 constexpr int kWaitMs = 60000;
 constexpr int kWindowWidth = 1400, kWindowHeight = 900;
 constexpr int kQuietMs = 500;   // how long a cancelled sweep must stay silent
-constexpr double kEngineTol = 1e-5;     // same engine, same inputs: equal up to float rounding
-constexpr double kReferenceTol = 2e-3;  // LibTorch vs the PyTorch reference
+constexpr double kEngineTol = prisma::test::kEngineTolerance;
+constexpr double kReferenceTol = prisma::test::kBoardReferenceTolerance;
 constexpr int kCleanTop = 0, kCorruptTop = 3;  // the fixture README's labels
 const QString kFixtures = QStringLiteral(PRISMA_FIXTURES_DIR);
 const QString kModel = kFixtures + QStringLiteral("/hf_vit_classifier");

@@ -2,6 +2,7 @@
 // patching reference (../shared/fixtures/hf_vit_classifier/patching_reference.safetensors):
 // the numbers must survive the command line and the file formats.
 
+#include "Tolerances.h"
 #include "CliProcess.h"
 #include "TestUtil.h"
 
@@ -19,7 +20,7 @@ using prisma::test::relL2;
 
 namespace {
 constexpr int kTimeoutMs = 120000;
-constexpr double kPatchTolerance = 1e-4;  // relative L2, the bound
+using prisma::test::kPatchTolerance;
 constexpr int kExitUsage = 2;
 }  // namespace
 

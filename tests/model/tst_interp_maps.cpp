@@ -2,6 +2,7 @@
 // and direct logit attribution (model/interp), against the rollout reference in
 // ../shared/fixtures/hf_vit_classifier/patching_reference.safetensors and known facts.
 
+#include "Tolerances.h"
 #include "TestUtil.h"
 
 #include "model/Error.h"
@@ -23,8 +24,8 @@ using prisma::test::fixture;
 using prisma::test::relL2;
 
 namespace {
-constexpr double kReferenceTolerance = 1e-4;  // relative L2, the bound
-constexpr double kGoldenTolerance = 1e-5;
+constexpr double kReferenceTolerance = prisma::test::kPatchTolerance;  // rollout / relevancy references
+using prisma::test::kGoldenTolerance;
 constexpr int kClassA = 0, kClassB = 3;  // the patching reference's labels
 constexpr double kFiniteDifferenceStep = 1e-3;
 }  // namespace

@@ -3,6 +3,7 @@
 // (../shared/fixtures/hf_vit_classifier/patching_reference.safetensors), plus the facts
 // every correct implementation must satisfy.
 
+#include "Tolerances.h"
 #include "TestUtil.h"
 
 #include "model/Error.h"
@@ -25,8 +26,8 @@ using prisma::test::relL2;
 Q_DECLARE_METATYPE(prisma::interp::PatchMethod)
 
 namespace {
-constexpr double kPatchTolerance = 1e-4;  // relative L2 against the reference, the bound
-constexpr double kExactTolerance = 1e-4;  // max abs difference between two exact methods
+using prisma::test::kPatchTolerance;
+using prisma::test::kExactTolerance;
 constexpr int kCleanClass = 0;            // patching_reference labels = [0, 3]
 constexpr int kCorruptClass = 3;
 constexpr uint64_t kRandomModelSeed = 7;

@@ -1,6 +1,7 @@
 // Weight files from strangers: the safetensors reader and the model loaders must turn
 // every malformed input into an error naming the file and the field, never a crash.
 
+#include "Tolerances.h"
 #include "ExpectError.h"
 #include "TestUtil.h"
 
@@ -278,7 +279,7 @@ private slots:
   // to within the quantisation step; float16 storage likewise. The bound is loose because
   // this random-init fixture's logits are small sums of cancelling terms (int8 gives ~2.8 %).
   void nativeFormatInReducedStorage() {
-    constexpr double kReducedStorageTolerance = 5e-2;
+    using prisma::test::kReducedStorageTolerance;
     auto hf = io::loadModel(fixture("hf_vit_classifier"));
     torch::NoGradGuard no_grad;
     torch::manual_seed(3);

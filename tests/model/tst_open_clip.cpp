@@ -36,7 +36,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // The bound the issue sets for logits (exp(logit_scale) = 100 magnifies the cosines' rounding).
-constexpr double kLogitTolerance = 1e-4;
+constexpr double kLogitTolerance = prisma::test::kLogitsPerImageTolerance;
 constexpr int kImageLayers = 3;
 constexpr int kTextLayers = 2;
 constexpr int kFixtureHeads = 4;

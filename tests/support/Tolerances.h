@@ -19,6 +19,9 @@ constexpr double kBoardReferenceTolerance = 2e-3;
 // Mean absolute pixel difference against Hugging Face's image processor (Pillow's
 // resampler re-implemented; the bound).
 constexpr double kPreprocessTolerance = 0.02;
+// CLIP's logits_per_image against open_clip: cosine similarities times exp(logit_scale)
+// = 100, so the embeddings' rounding is magnified a hundredfold.
+constexpr double kLogitsPerImageTolerance = 1e-4;
 // Outputs of a model stored as float16 / int8 against its float32 weights (relative L2).
 constexpr double kReducedStorageTolerance = 5e-2;
 // Data-parallel weights against one process's (max absolute difference after a few steps).
