@@ -9,6 +9,7 @@
 #include "app/explorer/patching/PatchingBoard.h"
 #include "app/explorer/training/TrainingView.h"
 
+#include "widgets/AtomicSave.h"
 #include "widgets/TopKBars.h"
 
 #include <QAction>
@@ -284,10 +285,13 @@ void MainWindow::exportView() {
   const QString file = QFileDialog::getSaveFileName(this, tr("Export View"), QStringLiteral("attention.png"),
                                                     tr("PNG images (*.png)"));
   if (file.isEmpty()) return;
-  const QImage image = attention_->renderLargeView();
-  if (!image.save(file)) showError(tr("Could not export"), tr("%1: cannot write the image").arg(file));
   const QString gridFile = QFileInfo(file).path() + '/' + QFileInfo(file).completeBaseName() + QStringLiteral("-grid.png");
-  attention_->renderGrid().save(gridFile);
+  QString error;
+  if (!widgets::saveImageAtomically(attention_->renderLargeView(), file, &error) ||
+      !widgets::saveImageAtomically(attention_->renderGrid(), gridFile, &error)) {
+    showError(tr("Could not export"), error);
+    return;
+  }
   statusBar()->showMessage(tr("Exported %1 and %2").arg(file, gridFile), kStatusTimeoutMs);
 }
 

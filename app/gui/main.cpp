@@ -15,6 +15,8 @@
 #include "app/gui/LaunchOptions.h"
 #include "app/gui/MainWindow.h"
 
+#include "widgets/AtomicSave.h"
+
 #include <QApplication>
 #include <QImage>
 #include <QTemporaryDir>
@@ -85,7 +87,7 @@ int runPatchingView(QApplication& app, MainWindow& window, const LaunchOptions& 
     QObject::connect(board, &prisma::app::PatchingBoard::exactFinished, &app, [&window, board, o] {
       QTimer::singleShot(0, &window, [&window, board, o] {
         board->mainPlot()->replot();  // the map's last batch may still be a queued replot
-        if (!window.grab().toImage().save(o.screenshot)) fail(QStringLiteral("%1: cannot write the screenshot").arg(o.screenshot), kExitError);
+        if (!prisma::widgets::saveImageAtomically(window.grab().toImage(), o.screenshot)) fail(QStringLiteral("%1: cannot write the screenshot").arg(o.screenshot), kExitError);
         else QCoreApplication::exit(0);
       });
     });
@@ -125,7 +127,7 @@ int runTrainingView(QApplication& app, MainWindow& window, const LaunchOptions& 
     if (r.failed()) return fail(r.error, kExitError);
     QTimer::singleShot(0, &window, [&window, view, o] {
       view->plots()->flush();
-      if (!window.grab().toImage().save(o.screenshot)) fail(QStringLiteral("%1: cannot write the screenshot").arg(o.screenshot), kExitError);
+      if (!prisma::widgets::saveImageAtomically(window.grab().toImage(), o.screenshot)) fail(QStringLiteral("%1: cannot write the screenshot").arg(o.screenshot), kExitError);
       else QCoreApplication::exit(0);
     });
   });
@@ -180,7 +182,7 @@ int main(int argc, char** argv) {
       }
       // Let the layout settle and paint once before grabbing.
       QTimer::singleShot(0, &window, [&window, o] {
-        if (!window.grab().toImage().save(o.screenshot)) fail(QStringLiteral("%1: cannot write the screenshot").arg(o.screenshot), kExitError);
+        if (!prisma::widgets::saveImageAtomically(window.grab().toImage(), o.screenshot)) fail(QStringLiteral("%1: cannot write the screenshot").arg(o.screenshot), kExitError);
         else QCoreApplication::exit(0);
       });
     });

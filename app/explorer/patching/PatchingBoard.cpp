@@ -5,6 +5,7 @@
 #include "app/explorer/patching/PatchSourceSlot.h"
 #include "app/explorer/patching/QueuedPatchingBackend.h"
 
+#include "widgets/AtomicSave.h"
 #include "widgets/TopKBars.h"
 
 #include <QCheckBox>
@@ -456,26 +457,24 @@ bool PatchingBoard::exportCsv(const QString& file) const {
   const PatchingGrid& attribution = attributionGrid();
   const PatchingGrid& shape = presenter_->shownGrid();
   if (!shape.isValid()) return false;
-  QFile f(file);
-  if (!f.open(QIODevice::WriteOnly | QIODevice::Text)) return false;
-  QTextStream out(&f);
-  out.setRealNumberPrecision(kCsvPrecision);
-  out << shape.axes.join(QChar(','));
-  if (exact.isValid()) out << ",exact";
-  if (attribution.isValid()) out << ",attribution";
-  out << "\n";
-  for (int r = 0; r < shape.rows(); ++r) {
-    for (int c = 0; c < shape.cols(); ++c) {
-      for (int i : shape.cellAt(r, c)) out << i << ',';
-      QStringList values;
-      if (exact.isValid()) values << QString::number(exact.at(r, c), 'g', kCsvPrecision);
-      if (attribution.isValid()) values << QString::number(attribution.at(r, c), 'g', kCsvPrecision);
-      out << values.join(QChar(',')) << "\n";
+  return widgets::saveTextAtomically(file, [&](QTextStream& out) {
+    out.setRealNumberPrecision(kCsvPrecision);
+    out << shape.axes.join(QChar(','));
+    if (exact.isValid()) out << ",exact";
+    if (attribution.isValid()) out << ",attribution";
+    out << "\n";
+    for (int r = 0; r < shape.rows(); ++r) {
+      for (int c = 0; c < shape.cols(); ++c) {
+        for (int i : shape.cellAt(r, c)) out << i << ',';
+        QStringList values;
+        if (exact.isValid()) values << QString::number(exact.at(r, c), 'g', kCsvPrecision);
+        if (attribution.isValid()) values << QString::number(attribution.at(r, c), 'g', kCsvPrecision);
+        out << values.join(QChar(',')) << "\n";
+      }
     }
-  }
-  return out.status() == QTextStream::Ok;
+  });
 }
 
-bool PatchingBoard::exportPng(const QString& file) { return plots_->grab().toImage().save(file); }
+bool PatchingBoard::exportPng(const QString& file) { return widgets::saveImageAtomically(plots_->grab().toImage(), file); }
 
 }  // namespace prisma::app
