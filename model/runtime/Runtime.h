@@ -3,7 +3,7 @@
 // matrix products through the system libblas.so.3 (OpenBLAS when installed), and Debian's
 // OpenBLAS 0.3.21 does not recognise recent CPUs and falls back to generic kernels ~8x
 // slower than the right ones. OpenBLAS reads OPENBLAS_CORETYPE only when it loads, so the
-// fix is to re-execute the program once with it set (see ../shared/DESIGN.md).
+// fix is to re-execute the program once with it set (README, "Speed: BLAS").
 
 #include <string>
 

@@ -1,4 +1,4 @@
-// Never lose or silently corrupt the user's data (issue 22): outputs on a full disk fail
+// Never lose or silently corrupt the user's data: outputs on a full disk fail
 // and leave no file (the CSV, PNG and safetensors writers of patch / attention / lens /
 // run), an output over an input is refused before anything is written (convert D D and
 // its kin), NaN weights are noted on loading and NaN results exit non-zero unless
@@ -245,7 +245,7 @@ private slots:
       for (const auto& [name, args] : commands) QTest::newRow(qPrintable(name + " " + way)) << way << args;
   }
 
-  // The issue's case: `prisma patch ... --out FULLDISK/p.csv` exited 0 with a 0-byte file.
+  // The case that once failed: `prisma patch ... --out FULLDISK/p.csv` exited 0 with a 0-byte file.
   void resultsOnFullDiskFailAndLeaveNoFile() {
     QFETCH(QString, way);
     QFETCH(QStringList, args);

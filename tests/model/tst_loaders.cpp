@@ -301,7 +301,7 @@ private slots:
     QVERIFY2(err <= kGoldenTolerance, qPrintable(QStringLiteral("relative L2 %1").arg(err)));
   }
 
-  // A HookedViT state dict (DESIGN.md names) alone, and beside ViT-Prisma's flat config.
+  // A HookedViT state dict (ViT-Prisma's names) alone, and beside ViT-Prisma's flat config.
   void vitPrismaStateDict() {
     io::LoadedModel& hf = model("hf_vit_classifier");
     const fs::path dir = path("vit-prisma");

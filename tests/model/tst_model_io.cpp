@@ -251,7 +251,7 @@ private slots:
     QCOMPARE(io::weightNames(st), (std::vector<std::string>{"steps", "w"}));
     QCOMPARE(st.entry("w").dtype, std::string(quantized ? "I8" : "F16"));
     QCOMPARE(st.contains(std::string("w") + io::kInt8ScaleSuffix), quantized);
-    // A non-float tensor is stored as it is, and is not a float weight (issue 22: integer
+    // A non-float tensor is stored as it is, and is not a float weight (integer
     // labels on float bytes would otherwise be converted into garbage weights).
     QVERIFY(torch::equal(st.tensor("steps"), torch::arange(5)));
     expectError([&] { io::readFloatWeight(st, "steps"); }, "steps", "floating-point");

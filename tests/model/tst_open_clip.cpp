@@ -35,7 +35,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The bound the issue sets for logits (exp(logit_scale) = 100 magnifies the cosines' rounding).
 constexpr double kLogitTolerance = prisma::test::kLogitsPerImageTolerance;
 constexpr int kImageLayers = 3;
 constexpr int kTextLayers = 2;

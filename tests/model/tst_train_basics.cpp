@@ -200,7 +200,7 @@ private slots:
     expectError([&] { loadAdamWState(optC, other, io::SafeTensorsFile(file)); }, "a.weight.exp_avg");
   }
 
-  // Every preset loads, validates and carries DESIGN.md's original hyperparameters.
+  // Every preset loads, validates and carries ViT-Prisma's original hyperparameters.
   void presetsCarryTheOriginalHyperparameters() {
     const auto presets = listPresets();
     QStringList names;

@@ -1,4 +1,4 @@
-// Run folders that never lose or corrupt a run (issue 22), on short induction runs:
+// Run folders that never lose or corrupt a run, on short induction runs:
 //   - one trainer per folder: a second `prisma train --out D` (or train() call) fails at
 //     once with a clear message while the first goes on unharmed (an flock on D/.lock);
 //   - a run SIGKILLed after writing preset.json but before its first checkpoint can be
@@ -169,7 +169,7 @@ private slots:
     QCOMPARE(prisma::train::train(loadPreset("induction", shortRun(2)), o).steps, int64_t(2));
   }
 
-  // The issue's case: both passed the "already holds a run" check, one died on rename,
+  // The case that once failed: both passed the "already holds a run" check, one died on rename,
   // leaving two event files and duplicate rows.
   void twoTrainersAtOnce() {
     const QString run = QString::fromStdString(dir("two"));

@@ -17,7 +17,7 @@ constexpr double kEngineTolerance = 1e-5;
 // LibTorch's patching board against the PyTorch reference on a whole board.
 constexpr double kBoardReferenceTolerance = 2e-3;
 // Mean absolute pixel difference against Hugging Face's image processor (Pillow's
-// resampler re-implemented; the bound).
+// resampler re-implemented).
 constexpr double kPreprocessTolerance = 0.02;
 // CLIP's logits_per_image against open_clip: cosine similarities times exp(logit_scale)
 // = 100, so the embeddings' rounding is magnified a hundredfold.

@@ -1,6 +1,6 @@
 #pragma once
 // The training worker: a QObject living on its own thread that runs train::train() there
-// (DESIGN.md's one worker pattern); the GUI thread never runs training code. The trainer's
+// (the project's one worker pattern: docs/ARCHITECTURE.md); the GUI thread never runs training code. The trainer's
 // progress callback runs on this thread after every update: the worker copies what the
 // GUI needs into values and sends them by queued signals, updates throttled to one per
 // kStatusIntervalMs while evaluations, checkpoints and the end are always sent.
