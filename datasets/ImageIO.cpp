@@ -317,6 +317,11 @@ cv::Mat readImage(const std::string& path, const ImageReadOptions& options) {
   const std::vector<unsigned char> bytes = readRegularFile(path);
   if (bytes.empty()) throw std::runtime_error(path + ": empty file");
   const auto header = readImageHeader(bytes.data(), bytes.size());
+  // Only formats whose header is read here reach OpenCV: their size is known before
+  // decoding, and the rest of what OpenCV links (DICOM through GDCM, which aborts the
+  // process on a malformed file, OpenEXR, JPEG 2000, ...) never sees a stranger's bytes.
+  if (!header)
+    throw std::runtime_error(path + ": not an image in a supported format (PNG, JPEG, BMP, WebP, TIFF, PNM, Sun raster)");
   if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
     throw std::runtime_error(path + ": " + std::to_string(bytes.size()) + " bytes, more than OpenCV decodes");
   // A zero dimension (a JPEG whose height follows in a DNL marker) is checked once decoded.
@@ -335,7 +340,7 @@ cv::Mat readImage(const std::string& path, const ImageReadOptions& options) {
     throw std::runtime_error(path + ": cannot decode (" + e.msg + ")");
   }
   if (raw.empty()) throw std::runtime_error(path + ": not an image OpenCV can read");
-  // Formats whose header this file does not parse are checked once decoded.
+  // A header whose size was zero (a JPEG's DNL marker) is checked once decoded.
   if (static_cast<std::uint64_t>(raw.cols) > options.max_pixels / static_cast<std::uint64_t>(raw.rows))
     throw std::runtime_error(path + ": " + pixelCapMessage(raw.cols, raw.rows, options.max_pixels));
   return toUnitFloat(raw, path);

@@ -45,7 +45,7 @@ struct ImageHeader {
 };
 
 // The header of an encoded image in memory; std::nullopt for formats it does not know
-// (those are checked against the pixel cap right after decoding instead).
+// (readImage refuses those).
 std::optional<ImageHeader> readImageHeader(const unsigned char* data, std::size_t size);
 
 // True when a JPEG stream reaches its end-of-image marker (false also for non-JPEG data).
@@ -59,7 +59,8 @@ std::vector<unsigned char> readRegularFile(const std::string& path);
 // Decodes `path`. The result is CV_32FC1 (grey files) or CV_32FC3 in RGB order, values
 // in [0, 1]; alpha is composited onto white, as image viewers show it.
 // Throws std::runtime_error naming the file when it is missing, not a regular file, not
-// an image, larger than the pixel cap, or a truncated JPEG (unless accepted).
+// an image in a format whose header readImageHeader reads (others are never decoded),
+// larger than the pixel cap, or a truncated JPEG (unless accepted).
 cv::Mat readImage(const std::string& path);  // options from the environment
 cv::Mat readImage(const std::string& path, const ImageReadOptions& options);
 
