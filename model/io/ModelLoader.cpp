@@ -53,9 +53,9 @@ datasets::Preprocess preprocessFromJson(const nlohmann::json& j, const ViTConfig
   if (!j.is_object()) return p;
   p.height = jsonOptional(j, "height", p.height, source);
   p.width = jsonOptional(j, "width", p.width, source);
-  p.channels = jsonOptional(j, "channels", p.channels, source);
   if (const std::string problem = datasets::inputSizeProblem(p.height, p.width); !problem.empty())
     throw Error(source, "preprocess.height", problem);
+  p.channels = jsonOptional(j, "channels", p.channels, source);
   try {
     p.interpolation = datasets::interpolationFromString(jsonOptional<std::string>(j, "interpolation", "bilinear", source));
   } catch (const std::invalid_argument& e) {
@@ -73,7 +73,6 @@ datasets::Preprocess preprocessFromJson(const nlohmann::json& j, const ViTConfig
   return p;
 }
 
-LoadedModel loadNative(const fs::path& dir, const nlohmann::json& j) {
 // Before qkv_bias false meant "no such parameters", a model without them still held
 // b_Q/b_K/b_V, and training trained them. Zero ones are dropped; trained ones are kept,
 // with qkv_bias on, so the model computes what it was trained to.
@@ -101,6 +100,7 @@ void keepOrDropOldQkvBiases(ViTConfig& cfg, StateDict& sd, std::vector<std::stri
   for (auto it = sd.begin(); it != sd.end();) it = isQkvBias(it->first) ? sd.erase(it) : std::next(it);
 }
 
+LoadedModel loadNative(const fs::path& dir, const nlohmann::json& j) {
   const std::string config_path = (dir / "config.json").string();
   const int version = jsonOptional(j, "format_version", 0, config_path);
   if (version != kNativeFormatVersion)
@@ -111,9 +111,9 @@ void keepOrDropOldQkvBiases(ViTConfig& cfg, StateDict& sd, std::vector<std::stri
   SafeTensorsFile file(weights.string());
   StateDict sd;
   for (const auto& name : weightNames(file)) sd[name] = readFloatWeight(file, name);
-
   std::vector<std::string> notes;
   keepOrDropOldQkvBiases(cfg, sd, notes);
+
   LoadedModel out;
   if (sd.count(kPoolerWeight) || sd.count(kPoolerBias)) {
     if (!sd.count(kPoolerWeight) || !sd.count(kPoolerBias))
@@ -128,8 +128,8 @@ void keepOrDropOldQkvBiases(ViTConfig& cfg, StateDict& sd, std::vector<std::stri
     out.pooler = std::move(pooler);
   }
   out.model = buildModel(cfg, std::move(sd), weights.string());
-  out.format = "prisma";
   out.notes = std::move(notes);
+  out.format = "prisma";
   out.source = dir.string();
   out.name = jsonOptional(j, "name", dir.filename().string(), config_path);
   out.preprocess = preprocessFromJson(j.value("preprocess", nlohmann::json()), cfg, config_path);

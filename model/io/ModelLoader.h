@@ -10,7 +10,7 @@
 // never executes code (RestrictedUnpickler.h).
 
 #include "datasets/Preprocess.h"
-#include "model/io/StateDict.h"
+#include "model/vit/StateDict.h"
 #include "model/io/WeightStorage.h"
 #include "model/vit/HookedViT.h"
 
