@@ -1,6 +1,6 @@
 // Runs a libFuzzer target's entry point without libFuzzer: on every file named on the
 // command line, else on a few built-in inputs (one per parser the harnesses select, plus
-// the hostile shapes issue 21 found: deep JSON, a forged image header, a negative count).
+// the hostile shapes that once crashed the readers: deep JSON, a forged image header, a negative count).
 // The normal build links each harness with this main and runs it as a CTest test, so the
 // harnesses keep compiling and linking against the current libraries with the everyday
 // compiler; the real fuzz build needs clang and its own build directory (tests/fuzz).

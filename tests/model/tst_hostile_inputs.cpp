@@ -1,5 +1,4 @@
-// Hostile inputs (issue 21, and the reader rows of issue 22): files and arguments an
-// attacker or a careless user hands to `prisma` and the explorer's open paths. Every input
+// Hostile inputs: files and arguments an attacker or a careless user hands to `prisma` and the explorer's open paths. Every input
 // is generated here at test time (a 20,000 x 20,000 PNG is a valid 60-byte header; a
 // "ViT-Huge" pickle is a few KB of stride-0 views), never shipped. Each CLI case must end
 // with exit 1 (a bad file) or 2 (a bad argument) within seconds, say which file and which
@@ -42,7 +41,7 @@ using prisma::test::expectError;
 
 namespace {
 
-constexpr long kMaxRssKiB = 1536L * 1024;  // 1.5 GB, the issue's bound
+constexpr long kMaxRssKiB = 1536L * 1024;  // 1.5 GB: what refusing an input may cost at most
 constexpr double kMaxSeconds = 30.0;       // "within a few seconds", on a loaded 2-core machine
 constexpr int kChildTimeoutMs = 120'000;   // a hang shows as a timeout, not a stuck suite
 constexpr int kDeepLevels = 100'000;       // the nesting that crashed 9 entry points
@@ -352,7 +351,7 @@ private slots:
     makeInputs();
   }
 
-  // Every row of issue 21's table (and the reader rows of 22) through the CLI.
+  // Every hostile input that once crashed, hung or ate memory, through the CLI.
   void cli_data() {
     QTest::addColumn<QStringList>("args");
     QTest::addColumn<int>("exitCode");
