@@ -1,9 +1,9 @@
-// Hostile inputs: files and arguments an attacker or a careless user hands to `prisma`
-// and the explorer's open paths. Every input is generated here at test time (a 20,000 x 20,000 PNG is a valid 60-byte header; a
-// "ViT-Huge" pickle is a few KB of stride-0 views), never shipped. Each CLI case must end
-// with exit 1 (a bad file) or 2 (a bad argument) within seconds, say which file and which
-// field, and stay under 1.5 GB of peak resident memory -- measured with wait4's rusage
-// of that one child, so nothing else the test does counts.
+// Hostile inputs: files and arguments an attacker or a careless user hands to `prisma` and the
+// explorer's open paths. Every input is generated here at test time (a 20,000 x 20,000 PNG is a
+// valid 60-byte header; a "ViT-Huge" pickle is a few KB of stride-0 views), never shipped. Each
+// CLI case must end with exit 1 (a bad file) or 2 (a bad argument) within seconds, say which
+// file and which field, and stay under 1.5 GB of peak resident memory -- measured with wait4's
+// rusage of that one child, so nothing else the test does counts.
 
 #include "TorchSaveWriter.h"
 
