@@ -1,5 +1,6 @@
 #pragma once
-// Helpers shared by the model test suites: fixture paths and tensor comparisons.
+// Helpers shared by the model test suites: fixture paths, whole-file text I/O and tensor
+// comparisons.
 
 #include "model/io/SafeTensors.h"
 
@@ -7,9 +8,23 @@
 
 #include <QString>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 
 namespace prisma::test {
+
+// A file's bytes as a string ("" when it cannot be read).
+inline std::string readText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Replaces the file at `path` with `text`.
+inline void writeText(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
 
 inline std::string fixture(const std::string& relative) {
   return std::string(PRISMA_FIXTURES_DIR) + "/" + relative;

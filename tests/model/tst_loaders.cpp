@@ -7,6 +7,7 @@
 
 #include "Tolerances.h"
 #include "ExpectError.h"
+#include "LoaderFixture.h"
 #include "TestUtil.h"
 #include "TorchSaveWriter.h"
 
@@ -32,6 +33,8 @@
 using namespace prisma;
 using prisma::test::expectError;
 using prisma::test::fixture;
+using prisma::test::readText;
+using prisma::test::writeText;
 using prisma::test::relL2;
 namespace fs = std::filesystem;
 
@@ -41,15 +44,6 @@ using prisma::test::kGoldenTolerance;
 using prisma::test::kPreprocessTolerance;
 constexpr int kFixtureHeads = 4;
 
-std::string readText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void writeText(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
 
 // The model's pre-logits (pooled, normalised): the same weights with return_type pre_logits.
 torch::Tensor preLogits(HookedViTImpl& model, const torch::Tensor& x) {
@@ -63,29 +57,8 @@ torch::Tensor preLogits(HookedViTImpl& model, const torch::Tensor& x) {
 
 }  // namespace
 
-class TestLoaders : public QObject {
+class TestLoaders : public prisma::test::LoaderFixture {
   Q_OBJECT
-
-private:
-  QTemporaryDir tmp_;
-  std::map<std::string, io::LoadedModel> models_;  // by fixture path, loaded once
-
-  std::string path(const std::string& name) const { return tmp_.filePath(QString::fromStdString(name)).toStdString(); }
-
-  io::LoadedModel& model(const std::string& relative) {
-    auto it = models_.find(relative);
-    if (it == models_.end()) it = models_.emplace(relative, io::loadModel(fixture(relative))).first;
-    return it->second;
-  }
-
-
-  // The reference's pixel_values (legacy mice keep theirs beside config.json).
-  static std::string referenceOf(const std::string& relative) {
-    std::string dir = relative;
-    if (dir.find("/checkpoints/") != std::string::npos) dir = dir.substr(0, dir.find("/checkpoints/"));
-    else if (fs::path(dir).has_extension()) dir = fs::path(dir).parent_path().string();
-    return dir + "/reference.safetensors";
-  }
 
 private slots:
   void initTestCase() { QVERIFY(tmp_.isValid()); }

@@ -29,6 +29,7 @@
 using namespace prisma;
 using prisma::test::expectError;
 using prisma::test::fixture;
+using prisma::test::writeText;
 using prisma::test::kGoldenTolerance;
 using prisma::test::relL2;
 namespace fs = std::filesystem;
@@ -44,11 +45,6 @@ const std::string kLongPrompt =
     "a very long caption about a small cat that sits on a red mat next to a big dog in the sun";
 
 std::string ref(const std::string& folder) { return fixture(folder + "/reference.safetensors"); }
-
-void writeText(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
 
 void writeGzip(const std::string& path, const std::string& text) {
   gzFile f = gzopen(path.c_str(), "wb");

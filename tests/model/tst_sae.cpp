@@ -23,6 +23,8 @@
 #include <fstream>
 
 using prisma::test::fixture;
+using prisma::test::readText;
+using prisma::test::writeText;
 using prisma::test::kEngineTolerance;
 using prisma::test::kGoldenTolerance;
 using prisma::test::relL2;
@@ -62,12 +64,6 @@ private:
       QVERIFY2(err <= kGoldenTolerance, qPrintable(QString::fromStdString(what + " " + name) + QStringLiteral(" rel %1").arg(err)));
     }
   }
-
-  static std::string readText(const std::string& path) {
-    std::ifstream f(path);
-    return std::string(std::istreambuf_iterator<char>(f), {});
-  }
-  static void writeText(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 private slots:
   void initTestCase() { QVERIFY(tmp_.isValid()); }

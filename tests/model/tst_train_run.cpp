@@ -38,6 +38,7 @@
 using namespace prisma;
 using namespace prisma::train;
 using prisma::test::fixture;
+using prisma::test::readText;
 namespace fs = std::filesystem;
 
 namespace {
@@ -70,11 +71,6 @@ bool sameWeights(const std::map<std::string, torch::Tensor>& a, const std::map<s
              false;
   }
   return true;
-}
-
-std::string readText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 std::string eventFileIn(const std::string& dir) {
