@@ -63,10 +63,8 @@ std::string dinoV2Checkpoint(const std::string& folder, const nlohmann::json& co
 LoadedModel loadDinoV2(const std::string& weights, const nlohmann::json* config, const std::string& config_path,
                        const LoadOptions& options) {
   LoadedModel out;
-  WeightFile src = WeightFile::open(weights, out.notes);
-  if (src.stripPrefix("module.")) out.notes.push_back("dropped the 'module.' prefix (a DataParallel checkpoint)");
   const std::string source = config ? config_path : weights;
-  src.setImpliedBy(config ? config_path : "the shape inferred from pos_embed and patch_embed");
+  WeightFile src = WeightFile::openCheckpoint(weights, config ? config_path : kShapesFromEmbeddings, out.notes);
   if (src.has("blocks.0.mlp.w12.weight"))
     throw Error(weights, "blocks.0.mlp.w12.weight", "DINOv2's SwiGLU FFN (vitg14) is not supported");
   if (src.has("blocks.0.0.norm1.weight"))

@@ -351,10 +351,8 @@ bool takeTimmBlocks(WeightFile& src, const ViTConfig& cfg, StateDict& sd) {
 LoadedModel loadTimm(const std::string& weights, const nlohmann::json* config, const std::string& config_path,
                      const LoadOptions& options) {
   LoadedModel out;
-  WeightFile src = WeightFile::open(weights, out.notes);
-  if (src.stripPrefix("module.")) out.notes.push_back("dropped the 'module.' prefix (a DataParallel checkpoint)");
   const std::string source = config ? config_path : weights;
-  src.setImpliedBy(config ? config_path : "the shape inferred from pos_embed and patch_embed");
+  WeightFile src = WeightFile::openCheckpoint(weights, config ? config_path : kShapesFromEmbeddings, out.notes);
   TimmArgs args = config ? argsFromConfig(*config, config_path, out.notes) : inferArgs(src, options, out.notes);
   if (config && options.n_heads) args.num_heads = *options.n_heads;
   ViTConfig cfg = configFromArgs(args, source);

@@ -87,6 +87,13 @@ void WeightFile::checkAllUsed() const {
     if (!used_.count(name)) throw Error(path_, name, "unexpected tensor for this architecture");
 }
 
+WeightFile WeightFile::openCheckpoint(const std::string& path, std::string implied_by, std::vector<std::string>& notes) {
+  WeightFile src = open(path, notes);
+  if (src.stripPrefix("module.")) notes.push_back("dropped the 'module.' prefix (a DataParallel checkpoint)");
+  src.setImpliedBy(std::move(implied_by));
+  return src;
+}
+
 bool WeightFile::stripPrefix(const std::string& prefix) {
   std::map<std::string, Item> renamed;
   bool any = false;

@@ -16,12 +16,20 @@
 
 namespace prisma::io {
 
+// What implies the expected shapes when a ViT's config is inferred from the weights
+// themselves (no config file): the patch and position embeddings.
+inline constexpr const char* kShapesFromEmbeddings = "the shape inferred from pos_embed and patch_embed";
+
 class WeightFile {
 public:
   // A .safetensors file, or a torch.save archive (.bin / .pth / .pt; told apart by
   // content). For archives, the model's entry of a training checkpoint is used and
   // `notes` says so.
   static WeightFile open(const std::string& path, std::vector<std::string>& notes);
+  // open() for a training-script checkpoint (timm, torch hub): a DataParallel run saves
+  // every name under "module.", which is dropped (and noted); shape errors then name
+  // `implied_by` as what implied the expected shape.
+  static WeightFile openCheckpoint(const std::string& path, std::string implied_by, std::vector<std::string>& notes);
   WeightFile(std::string path, StateDict tensors);
 
   const std::string& path() const { return path_; }
