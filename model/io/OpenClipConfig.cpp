@@ -4,6 +4,7 @@
 
 #include "model/Error.h"
 #include "model/core/Json.h"
+#include "model/core/MemoryBudget.h"
 #include "model/io/ModelFolder.h"
 #include "model/io/WeightFile.h"
 
@@ -201,6 +202,16 @@ OpenClipTextCfg readOpenClipTextCfg(const OpenClipConfig& c) {
   t.mlp = mlpOf(t.width, r);
   t.proj_bias = r.optional<bool>("proj_bias", false);
   t.eps = epsOf(r);
+  // What the tower's float32 parameters and its [context, context] causal mask take,
+  // against --max-memory, before TextTransformer allocates them (token embedding,
+  // positions, per layer the attention's 4 W^2 and the MLP's 2 W M, the projection).
+  // Doubles: hostile sizes overflow int64.
+  const double W = t.width, C = t.context_length;
+  const double floats = double(t.vocab_size) * W + C * W + double(t.layers) * (4.0 * W * W + 2.0 * W * t.mlp) +
+                        W * c.embed_dim + C * C;
+  const double bytes = floats * sizeof(float);
+  checkMemoryBudget(bytes >= double(UINT64_MAX) ? UINT64_MAX : static_cast<uint64_t>(bytes), c.source,
+                    r.path + "width", "the parameters of this text tower");
   return t;
 }
 

@@ -5,6 +5,7 @@
 
 #include "model/Error.h"
 #include "model/core/Json.h"
+#include "model/core/MemoryBudget.h"
 #include "model/io/AtomicFile.h"
 #include "model/io/RestrictedUnpickler.h"
 #include "model/io/SafeTensors.h"
@@ -60,16 +61,15 @@ nlohmann::json pickleToJson(const io::pickle::Value& v, const std::string& sourc
   }
 }
 
-// The four weights, checked against the config's sizes; anything else in the dict is an
-// error (a gated SAE's b_gate, a JumpReLU threshold: not this architecture).
-void setWeights(SparseAutoencoderImpl& sae, std::map<std::string, torch::Tensor> tensors, const std::string& source) {
-  const auto& c = sae.cfg();
+// The four weights, checked against the config's sizes before the SAE is built (a config
+// far larger than its file would otherwise allocate what it declares); anything else in
+// the dict is an error (a gated SAE's b_gate, a JumpReLU threshold: not this architecture).
+void checkWeights(const SaeConfig& c, const std::map<std::string, torch::Tensor>& tensors, const std::string& source) {
   const std::map<std::string, std::vector<int64_t>> shapes = {
       {"W_enc", {c.d_in, c.d_sae}}, {"W_dec", {c.d_sae, c.d_in}}, {"b_enc", {c.d_sae}}, {"b_dec", {c.d_in}}};
   for (const auto& [name, t] : tensors)
     if (!shapes.count(name))
       throw Error(source, name, "unexpected tensor (a standard or TopK SAE holds only W_enc, W_dec, b_enc, b_dec)");
-  torch::NoGradGuard no_grad;
   for (const char* name : kWeightNames) {
     auto it = tensors.find(name);
     if (it == tensors.end()) throw Error(source, name, "missing");
@@ -79,8 +79,13 @@ void setWeights(SparseAutoencoderImpl& sae, std::map<std::string, torch::Tensor>
                                     std::string(c10::str(torch::IntArrayRef(shapes.at(name)))));
     if (!t.is_floating_point()) throw Error(source, name, "is not a floating-point tensor");
     if (!torch::isfinite(t).all().item<bool>()) throw Error(source, name, "holds NaN or infinite values");
-    sae.named_parameters()[name].copy_(t.to(torch::kFloat32));
   }
+}
+
+// The weights checkWeights accepted, into the SAE built from the same config.
+void setWeights(SparseAutoencoderImpl& sae, const std::map<std::string, torch::Tensor>& tensors) {
+  torch::NoGradGuard no_grad;
+  for (const char* name : kWeightNames) sae.named_parameters()[name].copy_(tensors.at(name).to(torch::kFloat32));
 }
 
 void setKFromKwargs(SaeConfig& c, const nlohmann::json& j, const std::string& kwargs_key, const std::string& source) {
@@ -106,6 +111,11 @@ void checkSizes(const SaeConfig& c, const std::string& source) {
   if (c.d_sae <= 0) throw Error(source, "d_sae", "must be positive");
   if (!std::isfinite(c.l1_coefficient) || c.l1_coefficient < 0)
     throw Error(source, "l1_coefficient", "must be a finite non-negative number");
+  // What the float32 parameters take (W_enc, W_dec, b_enc, b_dec), against --max-memory,
+  // before an SAE of this config is built. Doubles: hostile sizes overflow int64.
+  const double bytes = (2.0 * double(c.d_in) * double(c.d_sae) + double(c.d_in) + double(c.d_sae)) * sizeof(float);
+  checkMemoryBudget(bytes >= double(UINT64_MAX) ? UINT64_MAX : static_cast<uint64_t>(bytes), source, "d_sae",
+                    "the parameters of a " + std::to_string(c.d_in) + " x " + std::to_string(c.d_sae) + " SAE");
 }
 
 // ViT-Prisma's trainer writes n_images_N.pt (and n_images_N_log_feature_sparsity.pt):
@@ -149,8 +159,10 @@ LoadedSae loadPrismaPt(const std::string& pt, const std::string& config_json) {
     out.notes.push_back("config from " + config_json);
   }
   SaeConfig c = saeConfigFromPrisma(cfg, cfg_source, out.notes);
+  const std::map<std::string, torch::Tensor> tensors = archive.tensors(*state);
+  checkWeights(c, tensors, pt);
   out.sae = SparseAutoencoder(c);
-  setWeights(*out.sae, archive.tensors(*state), pt);
+  setWeights(*out.sae, tensors);
   return out;
 }
 
@@ -161,11 +173,12 @@ LoadedSae loadSafetensorsSae(const std::string& weights, const std::string& conf
   const nlohmann::json j = readJsonFile(config);
   SaeConfig c = saelens ? saeConfigFromSaeLens(j, config, out.notes) : saeConfigFromJson(j, config);
   if (!saelens) out.training = j.value("training", nlohmann::json());
-  out.sae = SparseAutoencoder(c);
   io::SafeTensorsFile file(weights);
   std::map<std::string, torch::Tensor> tensors;
   for (const auto& name : file.names()) tensors.emplace(name, file.float_tensor(name));
-  setWeights(*out.sae, std::move(tensors), weights);
+  checkWeights(c, tensors, weights);
+  out.sae = SparseAutoencoder(c);
+  setWeights(*out.sae, tensors);
   return out;
 }
 
@@ -221,7 +234,8 @@ SaeConfig saeConfigFromPrisma(const nlohmann::json& j, const std::string& source
   c.d_in = jsonRequired<int64_t>(j, "d_in", source);
   if (j.contains("d_sae") && !j["d_sae"].is_null()) c.d_sae = jsonRequired<int64_t>(j, "d_sae", source);
   else {
-    c.d_sae = c.d_in * jsonRequired<int64_t>(j, "expansion_factor", source);
+    if (__builtin_mul_overflow(c.d_in, jsonRequired<int64_t>(j, "expansion_factor", source), &c.d_sae))
+      throw Error(source, "expansion_factor", "d_in x expansion_factor does not fit in 64 bits");
     notes.push_back("d_sae = d_in x expansion_factor = " + std::to_string(c.d_sae));
   }
   c.activation = named(source, "activation_fn_str", [&] {

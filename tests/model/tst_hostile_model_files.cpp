@@ -12,12 +12,14 @@
 #include "datasets/ImageIO.h"
 #include "datasets/Preprocess.h"
 #include "model/Error.h"
+#include "model/clip/ClipModel.h"
 #include "model/io/ImageNetClasses.h"
 #include "model/io/ModelExport.h"
 #include "model/io/ModelLoader.h"
 #include "model/io/RestrictedUnpickler.h"
 #include "model/io/SafeTensors.h"
 #include "model/io/TorchArchive.h"
+#include "model/sae/SaeFiles.h"
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -27,6 +29,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sys/resource.h>
 
 using namespace prisma;
 using prisma::test::expectError;
@@ -208,6 +211,75 @@ private slots:
     j["config"]["n_layers"] = 100000;
     writeText(dir + "/config.json", j.dump());
     expectError([&] { io::loadModel(dir); }, "model.safetensors", "the config implies");
+  }
+
+  // Found by fuzz_model_files: configs of the newer formats whose sizes the text tower
+  // and the SAE allocated before comparing them with anything (terabytes from a few
+  // bytes; int64 overflow in ViT-Prisma's d_in x expansion_factor).
+  void oversizedTextTowerIsRefusedBeforeAllocating_data() {
+    QTest::addColumn<QString>("pointer");
+    QTest::addColumn<qint64>("value");
+    QTest::newRow("vocabulary 2^31") << "/model_cfg/text_cfg/vocab_size" << qint64(2147483647);
+    QTest::newRow("context 2e9") << "/model_cfg/text_cfg/context_length" << qint64(2000000000);
+  }
+
+  void oversizedTextTowerIsRefusedBeforeAllocating() {
+    QFETCH(QString, pointer);
+    QFETCH(qint64, value);
+    qputenv("PRISMA_MAX_MEMORY", "4G");
+    const auto restore = qScopeGuard([] { qunsetenv("PRISMA_MAX_MEMORY"); });
+    const fs::path src = fixture("open_clip_vit");
+    const fs::path dir = path("open_clip-" + QString(pointer).replace('/', '_').toStdString());
+    fs::create_directories(dir);
+    fs::create_symlink(src / "open_clip_model.safetensors", dir / "open_clip_model.safetensors");
+    nlohmann::json cfg = nlohmann::json::parse(readText((src / "open_clip_config.json").string()));
+    cfg[nlohmann::json::json_pointer(pointer.toStdString())] = value;
+    writeText((dir / "open_clip_config.json").string(), cfg.dump());
+    expectError([&] { clip::loadClip(dir.string()); }, "open_clip_config.json", "model_cfg.text_cfg.width");
+  }
+
+  void oversizedSaeIsRefusedBeforeAllocating_data() {
+    QTest::addColumn<QString>("field");
+    QTest::addColumn<qint64>("value");
+    QTest::addColumn<QString>("budget");
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<QString>("needle");
+    QTest::newRow("d_sae 2^40") << "d_sae" << (qint64(1) << 40) << "4G" << "sae.json" << "d_sae";
+    QTest::newRow("d_in 2^40") << "d_in" << (qint64(1) << 40) << "4G" << "sae.json" << "d_sae";
+    // Within the budget but not what the file holds: refused by the shapes, unbuilt.
+    QTest::newRow("d_sae 2^22, budget 1T") << "d_sae" << (qint64(1) << 22) << "1T" << "sae.safetensors"
+                                           << "'W_enc': has shape [64, 256], expected [64, 4194304]";
+  }
+
+  void oversizedSaeIsRefusedBeforeAllocating() {
+    QFETCH(QString, field);
+    QFETCH(qint64, value);
+    QFETCH(QString, budget);
+    QFETCH(QString, file);
+    QFETCH(QString, needle);
+    // The 2^22 row's SAE would take 2 GiB: the peak resident size must not grow by that.
+    constexpr long kMaxGrowthKiB = 512L << 10;
+    const std::string dir = path("sae-" + field.toStdString() + "-" + std::to_string(value));
+    sae::saveSae(*sae::loadSae(fixture("prisma_sae")).sae, dir);
+    nlohmann::json j = nlohmann::json::parse(readText(dir + "/sae.json"));
+    j[field.toStdString()] = value;
+    writeText(dir + "/sae.json", j.dump());
+    qputenv("PRISMA_MAX_MEMORY", budget.toUtf8());
+    const auto restore = qScopeGuard([] { qunsetenv("PRISMA_MAX_MEMORY"); });
+    rusage before{}, after{};
+    getrusage(RUSAGE_SELF, &before);
+    expectError([&] { sae::loadSae(dir); }, file.toStdString(), needle.toStdString());
+    getrusage(RUSAGE_SELF, &after);
+    QVERIFY2(after.ru_maxrss - before.ru_maxrss < kMaxGrowthKiB,
+             ("peak RSS grew by " + std::to_string(after.ru_maxrss - before.ru_maxrss) + " KiB").c_str());
+  }
+
+  void saeExpansionOverflowIsRefused() {
+    nlohmann::json j = nlohmann::json::parse(readText(fixture("prisma_sae") + "/config.json"));
+    j["d_in"] = qint64(1) << 40;
+    j["expansion_factor"] = qint64(1) << 40;
+    std::vector<std::string> notes;
+    expectError([&] { sae::saeConfigFromPrisma(j, "config.json", notes); }, "config.json", "expansion_factor");
   }
 };
 
