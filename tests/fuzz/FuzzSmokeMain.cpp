@@ -39,6 +39,11 @@ std::vector<std::string> builtinInputs() {
       "\x02" + deep,                                                        // JSON nested 10,000 deep
       std::string("\x03\x00{}", 3),                                         // an empty config.json
       std::string("\x04\x80\x02}q\x00.", 7),                               // torch.save archive, empty dict
+      "\x03\x04{\"model_cfg\":{}}",                                          // open_clip config, no towers
+      "\x05\x01{\"d_in\":64,\"d_sae\":-1}",                                   // SAELens cfg.json, a negative size
+      std::string("\x06\x80\x02}q\x00.", 7),                               // an SAE checkpoint, empty dict
+      std::string(1, '\0') + "a photo of a cat &amp; \xef\xac\x81sh",           // tokenizer text (with a ligature)
+      std::string("\x05\x80\x00" "a b\n</w> <start_of_text>", 27),          // tokenizer: merges edited mid-file
       png,                                                                  // 20,000 x 20,000 declared
       std::string("\xff\xd8\xff\xe0\x00\x10JFIF", 10),                    // a JPEG cut short
       arguments({"--reps", "-1"}),
