@@ -1,6 +1,8 @@
 #include "widgets/TopKBars.h"
 
+#include <QHelpEvent>
 #include <QPainter>
+#include <QToolTip>
 
 namespace prisma::widgets {
 
@@ -27,6 +29,27 @@ QRect TopKBars::barArea() const {
   return QRect(left, kMargin, std::max(0, width() - left - kPercentWidth - kMargin), height() - 2 * kMargin);
 }
 
+QRect TopKBars::nameRect(int i) const {
+  return QRect(kMargin, kMargin + i * kRowHeight, barArea().left() - 2 * kMargin, kRowHeight);
+}
+
+bool TopKBars::event(QEvent* event) {
+  if (event->type() == QEvent::ToolTip) {
+    auto* help = static_cast<QHelpEvent*>(event);
+    const int row = (help->pos().y() - kMargin) / kRowHeight;
+    if (help->pos().y() >= kMargin && row >= 0 && row < scores_.size()) {
+      QToolTip::showText(help->globalPos(),
+                         QStringLiteral("%1 \u2014 %2%").arg(scores_[row].name).arg(scores_[row].probability * kPercent, 0, 'f', 1),
+                         this);
+    } else {
+      QToolTip::hideText();
+      event->ignore();
+    }
+    return true;
+  }
+  return QWidget::event(event);
+}
+
 int TopKBars::barWidth(int i) const {
   return int(std::lround(barArea().width() * std::clamp(scores_[i].probability, 0.0, 1.0)));
 }
@@ -36,10 +59,9 @@ void TopKBars::paintEvent(QPaintEvent*) {
   const QRect bars = barArea();
   for (int i = 0; i < scores_.size(); ++i) {
     const int y = kMargin + i * kRowHeight;
-    const QRect nameRect(kMargin, y, bars.left() - 2 * kMargin, kRowHeight);
+    const QRect name = nameRect(i);
     p.setPen(palette().text().color());
-    p.drawText(nameRect, Qt::AlignRight | Qt::AlignVCenter,
-               fontMetrics().elidedText(scores_[i].name, Qt::ElideRight, nameRect.width()));
+    p.drawText(name, Qt::AlignRight | Qt::AlignVCenter, fontMetrics().elidedText(scores_[i].name, Qt::ElideMiddle, name.width()));
     p.fillRect(QRect(bars.left(), y + 3, barWidth(i), kRowHeight - 6), palette().highlight());
     p.drawText(QRect(bars.right() + kMargin, y, kPercentWidth, kRowHeight), Qt::AlignLeft | Qt::AlignVCenter,
                QString::number(scores_[i].probability * kPercent, 'f', 1) + QLatin1Char('%'));

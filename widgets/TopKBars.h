@@ -1,5 +1,7 @@
 #pragma once
 // The prediction panel: the top classes as horizontal bars with names and probabilities.
+// A name too long for its column is cut in the middle, so names that share a beginning
+// ("horizontal stripes left" / "... right") still differ, and hovering it shows it whole.
 
 #include <QWidget>
 
@@ -23,9 +25,13 @@ public:
 
   QSize sizeHint() const override;
 
+protected:
+  bool event(QEvent* event) override;
+
 private:
   void paintEvent(QPaintEvent* event) override;
   QRect barArea() const;
+  QRect nameRect(int i) const;
 
   QVector<ClassScore> scores_;
 };

@@ -245,6 +245,46 @@ private slots:
     QCOMPARE(QString::fromStdString(backend.requests.last().setup.metric.key()), key);
   }
 
+  // The sweep status's durations: an ETA of 2638.5 s reads 0:43:59, a sweep of 12 ms does
+  // not read "0.0 s".
+  void durationsReadAsAPersonWould_data() {
+    QTest::addColumn<qint64>("ms");
+    QTest::addColumn<QString>("clock");
+    QTest::addColumn<QString>("shortText");
+    QTest::newRow("nothing") << qint64(0) << "0:00:00" << "< 1 ms";
+    QTest::newRow("12 ms") << qint64(12) << "0:00:00" << "12 ms";
+    QTest::newRow("999 ms") << qint64(999) << "0:00:01" << "999 ms";
+    QTest::newRow("3.4 s") << qint64(3400) << "0:00:03" << "3.4 s";
+    QTest::newRow("59.9 s") << qint64(59900) << "0:01:00" << "59.9 s";
+    QTest::newRow("2638.5 s") << qint64(2638500) << "0:43:59" << "0:43:59";
+    QTest::newRow("2 h") << qint64(7322000) << "2:02:02" << "2:02:02";
+  }
+  void durationsReadAsAPersonWould() {
+    QFETCH(qint64, ms);
+    QFETCH(QString, clock);
+    QFETCH(QString, shortText);
+    QCOMPARE(app::clockDuration(ms), clock);
+    QCOMPARE(app::shortDuration(ms), shortText);
+  }
+
+  // What the empty map tells the user to do, step by step.
+  void nextStepFollowsWhatIsMissing() {
+    FakeBackend backend;
+    PatchingPresenter p(&backend);
+    QVERIFY(p.nextStep().contains(QStringLiteral("Open a model")));
+    p.setModel(model("A"));
+    QVERIFY(p.nextStep().contains(QStringLiteral("Drop a clean image and a corrupted image")));
+    p.setSource(Source::Clean, app::ImageRequest::file("x.png"));
+    QVERIFY(p.nextStep().contains(QStringLiteral("Drop a clean image and a corrupted image")));
+    p.setSource(Source::Corrupt, app::ImageRequest::file("y.png"));
+    QVERIFY(p.nextStep().startsWith(QStringLiteral("Running")));
+    p.onPairReady(backend.idOf("pair"), pairInfo());
+    QVERIFY(p.nextStep().contains(QStringLiteral("Run exact")));
+    p.setSource(Source::Clean, app::ImageRequest::file("z.png"));
+    p.onFailed(backend.idOf("pair"), QStringLiteral("z.png: not an image"));
+    QCOMPARE(p.nextStep(), QStringLiteral("z.png: not an image"));
+  }
+
   void aComponentTheModelLacksFails() {
     FakeBackend backend;
     PatchingPresenter p(&backend);

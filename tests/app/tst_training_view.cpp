@@ -21,8 +21,13 @@
 
 #include <qcustomplot.h>
 
+#include <QComboBox>
+#include <QLabel>
 #include <QListWidget>
+#include <QPlainTextEdit>
 #include <QPushButton>
+#include <QScrollBar>
+#include <QTextBlock>
 #include <QSlider>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -93,6 +98,54 @@ private:
   }
 
 private slots:
+  // The tab opens on the preset that trains in seconds on a CPU, not on the first by name.
+  void opensOnTheInductionPreset() {
+    TrainingView fresh;
+    QCOMPARE(fresh.findChild<QComboBox*>(QStringLiteral("presetCombo"))->currentText(), QStringLiteral("induction"));
+    QCOMPARE(fresh.form()->presetName(), QStringLiteral("induction"));
+  }
+
+  // A log line longer than the panel wraps: nothing is cut off behind a scroll bar.
+  void logLinesWrap() {
+    TrainingView fresh;
+    fresh.resize(1000, 700);
+    fresh.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&fresh));
+    const QString line = QStringLiteral("step 20: train loss 1.3501 acc 0.3125 top5 1.0000 | test loss 1.2 acc 0.4 top5 1.0 ").repeated(4);
+    fresh.logPanel()->appendPlainText(line);
+    QTest::qWait(50);
+    QCOMPARE(fresh.logPanel()->horizontalScrollBar()->maximum(), 0);
+    const QTextBlock last = fresh.logPanel()->document()->lastBlock();
+    QVERIFY(last.layout() && last.layout()->lineCount() > 1);
+  }
+
+  // Legends sit outside the plot area (they covered the curves), and a curve with no value
+  // yet (a learning rate before the first update) has no empty legend entry.
+  void legendsLeaveTheCurvesVisible() {
+    TrainingPlots plots;
+    QVector<app::TrainingMetrics> rows(5);
+    for (int i = 0; i < rows.size(); ++i) {
+      rows[i].step = 10 * i;
+      rows[i].setValue(QStringLiteral("train_loss"), 2.0 - 0.3 * i);
+      rows[i].setValue(QStringLiteral("test_loss"), 2.1 - 0.3 * i);
+      rows[i].setValue(QStringLiteral("lr"), app::TrainingMetrics::kMissing);
+    }
+    plots.addRun(QStringLiteral("run"), rows);
+    plots.resize(800, 600);
+    plots.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plots));
+    plots.flush();
+    QCustomPlot* loss = plots.plot(QStringLiteral("loss"));
+    QVERIFY(loss->legend->visible());
+    QCOMPARE(loss->legend->itemCount(), 2);
+    QVERIFY2(!loss->legend->outerRect().intersects(loss->axisRect()->rect()),
+             qPrintable(QStringLiteral("legend %1,%2 %3x%4").arg(loss->legend->outerRect().x()).arg(loss->legend->outerRect().y())
+                            .arg(loss->legend->outerRect().width()).arg(loss->legend->outerRect().height())));
+    QCustomPlot* lr = plots.plot(QStringLiteral("lr"));
+    QVERIFY(lr);
+    QVERIFY(lr->legend->itemCount() == 0 || !lr->legend->visible());
+  }
+
   void initTestCase() {
     QStandardPaths::setTestModeEnabled(true);
     QCoreApplication::setOrganizationName(QStringLiteral("PrismaTest"));
@@ -125,8 +178,17 @@ private slots:
     QCOMPARE(form->errorField(), field);
     QVERIFY(!form->editor(field)->styleSheet().isEmpty());
     QVERIFY(!start->isEnabled());
+    // Next to Start, in words: which field (not its dotted path) and what is wrong.
+    auto* problem = view_->findChild<QLabel*>(QStringLiteral("startProblem"));
+    QVERIFY(problem);
+    QVERIFY(problem->isVisible());
+    const QString words = field.section('.', -1).replace('_', ' ');
+    QVERIFY2(problem->text().contains(words, Qt::CaseInsensitive) && !problem->text().contains(field), qPrintable(problem->text()));
+    const QPoint startAt = start->mapTo(view_, QPoint(0, 0)), problemAt = problem->mapTo(view_, QPoint(0, 0));
+    QVERIFY2(std::abs(problemAt.y() - startAt.y()) < 3 * start->height(), qPrintable(QStringLiteral("%1 vs %2").arg(problemAt.y()).arg(startAt.y())));
     QVERIFY(!view_->start());
     QVERIFY(form->setField(field, before));
+    QVERIFY(!problem->isVisible());
     QVERIFY(form->valid());
     QVERIFY(form->editor(field)->styleSheet().isEmpty());
   }
@@ -256,6 +318,10 @@ private slots:
     QCOMPARE(outcome.stopReason, QStringLiteral("stopped"));
     QVERIFY(outcome.steps >= kStopAfter && outcome.steps < kSteps);
     stoppedAt_ = outcome.steps;
+    // A stopped run has no ETA, and says it was stopped in words.
+    QVERIFY2(!view_->progressBar()->format().contains(QStringLiteral("ETA")), qPrintable(view_->progressBar()->format()));
+    QVERIFY2(view_->progressBar()->format().contains(QStringLiteral("Stopped")), qPrintable(view_->progressBar()->format()));
+    QVERIFY(!view_->logPanel()->toPlainText().contains(QStringLiteral("(stopped)")));
 
     // The final checkpoint is the list's last entry, at the stop step, on disk.
     QVERIFY(!view_->checkpoints().isEmpty());
@@ -289,8 +355,13 @@ private slots:
   void resumeContinuesCurvesAndCloseStops() {
     const int run = view_->currentRun();
     const int pointsBefore = view_->plots()->graph(run, QStringLiteral("test_loss"))->data()->size();
+    // The folder field had been changed; while the run resumes it shows the run's folder.
+    auto* output = view_->findChild<QLineEdit*>(QStringLiteral("outputDir"));
+    output->selectAll();
+    QTest::keyClicks(output, runs_.filePath(QStringLiteral("another")));
     QVERIFY(view_->resume());  // not paused, stopped: continues the run in its folder
     QVERIFY(view_->running());
+    QCOMPARE(QDir::cleanPath(view_->outputDir()), QDir::cleanPath(view_->runDir()));
     QTRY_VERIFY_WITH_TIMEOUT(view_->lastStatus().step >= stoppedAt_ + kResumeFor, kWaitMs);
     QCOMPARE(view_->currentRun(), run);  // the same curves continue
     QVERIFY(view_->plots()->graph(run, QStringLiteral("test_loss"))->data()->size() > pointsBefore);
@@ -326,6 +397,76 @@ private slots:
     QVERIFY(!view_->checkpoints().isEmpty());
     QVERIFY(!view_->resume());
     QVERIFY(!view_->running());
+  }
+
+  // An opened run: the Preset box matches the form (the run's own settings), and a Start that
+  // fails changes nothing -- checkpoints, Resume and the plotted runs stay as they were.
+  void openedRunKeepsItsStateWhenAStartFails() {
+    const QString dir = runs_.filePath(QStringLiteral("induction-run"));
+    auto* presets = view_->findChild<QComboBox*>(QStringLiteral("presetCombo"));
+    QVERIFY(view_->selectPreset(QStringLiteral("circle")));
+    QString error;
+    QVERIFY2(view_->openRun(dir, error), qPrintable(error));
+    QVERIFY2(presets->currentText().contains(QStringLiteral("from run")), qPrintable(presets->currentText()));
+    QCOMPARE(view_->form()->presetName(), QStringLiteral("induction"));
+    QCOMPARE(static_cast<qint64>(view_->form()->config()->optimization.max_steps), kSteps);
+    auto* resume = view_->findChild<QPushButton*>(QStringLiteral("resumeButton"));
+    QVERIFY(resume->isEnabled());
+    const int checkpoints = view_->checkpointList()->count(), runs = view_->plots()->runCount();
+    QVERIFY(checkpoints > 0);
+    // A folder the trainer cannot create: the run fails at once.
+    view_->setOutputDir(QStringLiteral("/proc/prisma-cannot-create/run"));
+    QSignalSpy finished(view_, &TrainingView::runFinished);
+    if (view_->start()) {
+      QVERIFY(finished.wait(kWaitMs));
+      QVERIFY(finished.takeFirst().at(0).value<TrainingOutcome>().failed());
+    }
+    QCOMPARE(view_->checkpointList()->count(), checkpoints);
+    QVERIFY(resume->isEnabled());
+    QCOMPARE(view_->plots()->runCount(), runs);
+    QCOMPARE(QDir::cleanPath(view_->runDir()), QDir::cleanPath(dir));
+  }
+
+  // Start on a folder that holds a run asks instead of failing: Cancel changes nothing, "new
+  // folder" trains beside it, "resume" continues that run.
+  void startOnAFolderWithARunAsks() {
+    const QString dir = QDir::cleanPath(runs_.filePath(QStringLiteral("induction-run")));
+    QString error;
+    QVERIFY2(view_->openRun(dir, error), qPrintable(error));
+    const int checkpoints = view_->checkpointList()->count(), runs = view_->plots()->runCount();
+    QStringList asked;
+    auto answer = [&](TrainingView::StartChoice choice) {
+      view_->setStartQuestion([&asked, choice](const QString& folder) {
+        asked << folder;
+        return choice;
+      });
+    };
+    answer(TrainingView::StartChoice::Cancel);
+    QVERIFY(!view_->start());
+    QCOMPARE(asked, QStringList{dir});
+    QCOMPARE(view_->checkpointList()->count(), checkpoints);
+    QCOMPARE(view_->plots()->runCount(), runs);
+    QVERIFY(!view_->running());
+
+    QSignalSpy finished(view_, &TrainingView::runFinished);
+    answer(TrainingView::StartChoice::NewFolder);
+    QVERIFY(view_->start());
+    QCOMPARE(view_->runDir(), dir + QStringLiteral("-2"));
+    QCOMPARE(QDir::cleanPath(view_->outputDir()), view_->runDir());
+    view_->stop();
+    QVERIFY(finished.wait(kWaitMs));
+    QVERIFY(!finished.takeFirst().at(0).value<TrainingOutcome>().failed());
+
+    answer(TrainingView::StartChoice::Resume);
+    view_->setOutputDir(dir);
+    QVERIFY(view_->start());
+    QCOMPARE(view_->runDir(), dir);
+    QVERIFY(view_->running());
+    view_->stop();
+    QVERIFY(finished.wait(kWaitMs));
+    const auto outcome = finished.takeFirst().at(0).value<TrainingOutcome>();
+    QVERIFY2(!outcome.failed(), qPrintable(outcome.error));
+    QCOMPARE(asked.size(), 3);
   }
 };
 

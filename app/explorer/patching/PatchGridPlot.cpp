@@ -1,5 +1,7 @@
 #include "app/explorer/patching/PatchGridPlot.h"
 
+#include <QLabel>
+
 #include <cmath>
 
 namespace prisma::app {
@@ -7,6 +9,11 @@ namespace prisma::app {
 namespace {
 constexpr double kHalfCell = 0.5;
 constexpr int kMaxTicks = 12;
+// The plot's own minimum (QCustomPlot's is its title's and colour bar's full width): three
+// plots side by side share the board's width rather than widening the window.
+constexpr int kMinimumWidth = 120;
+constexpr int kMinimumHeight = 120;
+constexpr int kPlaceholderMargin = 12;
 const QColor kReachColor(255, 200, 0, 50);
 const QColor kReachEdge(255, 200, 0);
 const QColor kPatchedEdge(0, 0, 0);
@@ -72,16 +79,39 @@ PatchGridPlot::PatchGridPlot(const QString& title, QWidget* parent) : QCustomPlo
   patched_->setPen(QPen(kPatchedEdge, 2));
   patched_->setVisible(false);
   connect(this, &QCustomPlot::mousePress, this, &PatchGridPlot::onPress);
+  setMinimumSize(kMinimumWidth, kMinimumHeight);
+  placeholder_ = new QLabel(this);
+  placeholder_->setObjectName(QStringLiteral("plotPlaceholder"));
+  placeholder_->setAlignment(Qt::AlignCenter);
+  placeholder_->setWordWrap(true);
+  placeholder_->setMargin(kPlaceholderMargin);
+  placeholder_->setAutoFillBackground(true);  // covers the empty axes
+  placeholder_->setForegroundRole(QPalette::PlaceholderText);
   clearGrid();
 }
 
-void PatchGridPlot::setTitle(const QString& title) { title_->setText(title); }
+void PatchGridPlot::setTitle(const QString& title) {
+  title_->setText(title);
+  replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString PatchGridPlot::title() const { return title_->text(); }
+
+void PatchGridPlot::setPlaceholder(const QString& text) { placeholder_->setText(text); }
+
+void PatchGridPlot::resizeEvent(QResizeEvent* event) {
+  QCustomPlot::resizeEvent(event);
+  placeholder_->setGeometry(rect());
+}
 
 void PatchGridPlot::clearGrid() {
   rows_ = cols_ = 0;
   map_->data()->clear();
   map_->setVisible(false);
   clearReach();
+  placeholder_->setGeometry(rect());
+  placeholder_->show();
+  placeholder_->raise();
   replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -122,6 +152,7 @@ void PatchGridPlot::setGrid(const PatchingGrid& grid, Scale scale, const QString
   }
   scale_->axis()->setLabel(valueLabel);
   map_->setVisible(true);
+  placeholder_->hide();
   replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -145,6 +176,7 @@ void PatchGridPlot::showReach(int row, int col) {
 void PatchGridPlot::clearReach() {
   reach_->setVisible(false);
   patched_->setVisible(false);
+  replot(QCustomPlot::rpQueuedReplot);
 }
 
 void PatchGridPlot::onPress(QMouseEvent* event) {

@@ -2,11 +2,14 @@
 // A patching grid as a QCustomPlot colour map: layers down, positions / heads across, a
 // colour scale beside it. Cells not run yet (NaN) stay transparent, so an exact sweep
 // fills in as it goes. Normalised metrics and differences use a diverging map centred on
-// 0; raw metrics a sequential one. Clicking a cell emits cellClicked.
+// 0; raw metrics a sequential one. Clicking a cell emits cellClicked. Without a grid the
+// plot shows a short text saying what to do instead of empty axes and a colour bar.
 
 #include "app/explorer/patching/PatchingTypes.h"
 
 #include <qcustomplot.h>
+
+class QLabel;
 
 namespace prisma::app {
 
@@ -22,6 +25,9 @@ public:
   void clearGrid();
   bool hasGrid() const { return rows_ > 0; }
   void setTitle(const QString& title);
+  QString title() const;
+  // What the empty plot says (what to do to fill it).
+  void setPlaceholder(const QString& text);
 
   // The value the map holds at a cell, and a cell's centre in widget pixels (tests).
   double shownValue(int row, int col) const;
@@ -34,6 +40,9 @@ public:
 signals:
   void cellClicked(int row, int col);
 
+protected:
+  void resizeEvent(QResizeEvent* event) override;
+
 private:
   void onPress(QMouseEvent* event);
 
@@ -42,6 +51,7 @@ private:
   QCPTextElement* title_ = nullptr;
   QCPItemRect* reach_ = nullptr;
   QCPItemRect* patched_ = nullptr;
+  QLabel* placeholder_ = nullptr;
   int rows_ = 0, cols_ = 0;
 };
 

@@ -19,8 +19,13 @@ constexpr int kHighlightAlpha = 90;
 constexpr int kSelectionPen = 3;
 }  // namespace
 
-PatchImageView::PatchImageView(QWidget* parent) : QWidget(parent) {
+PatchImageView::PatchImageView(QWidget* parent) : QWidget(parent), placeholder_(tr("Drop an image here")) {
   setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+}
+
+void PatchImageView::setPlaceholder(const QString& text) {
+  placeholder_ = text;
+  update();
 }
 
 void PatchImageView::setImage(const QImage& image, int gridRows, int gridCols, bool hasCls) {
@@ -88,7 +93,7 @@ void PatchImageView::paintEvent(QPaintEvent*) {
   p.fillRect(rect(), palette().window());
   if (image_.isNull()) {
     p.setPen(palette().color(QPalette::PlaceholderText));
-    p.drawText(rect(), Qt::AlignCenter | Qt::TextWordWrap, tr("Drop an image here"));
+    p.drawText(rect(), Qt::AlignCenter | Qt::TextWordWrap, placeholder_);
     return;
   }
   const QRect r = imageRect();

@@ -19,6 +19,9 @@ public:
 
   void setImage(const QImage& image, int gridRows, int gridCols, bool hasCls);
   void clear();
+  bool hasImage() const { return !image_.isNull(); }
+  // What an empty view says (by default, to drop an image).
+  void setPlaceholder(const QString& text);
   // Token positions to mark (a CLS token is drawn as a frame around the image).
   void setHighlighted(const QVector<int>& tokens);
   const QVector<int>& highlighted() const { return highlighted_; }
@@ -49,6 +52,7 @@ private:
   QPoint patchAt(const QPoint& pos) const;  // clamped to the grid
 
   QImage image_;
+  QString placeholder_;
   int rows_ = 0, cols_ = 0;
   bool hasCls_ = false;
   QVector<int> highlighted_;

@@ -7,6 +7,7 @@
 
 #include <QDragEnterEvent>
 #include <QDropEvent>
+#include <QImageReader>
 #include <QLabel>
 #include <QMimeData>
 #include <QUrl>
@@ -36,6 +37,29 @@ void PatchSourceSlot::setRequest(const ImageRequest& request) {
   title_->setText(QStringLiteral("<b>%1</b> \u2014 %2").arg(role_.toHtmlEscaped(), request.title.toHtmlEscaped()));
   title_->setToolTip(request.path.isEmpty() ? request.title : request.path);
   clearInfo();
+  showPreview();
+}
+
+void PatchSourceSlot::showPreview() {
+  QImage preview = request_.pixels;
+  if (preview.isNull() && !request_.path.isEmpty()) {
+    // An image file decodes here in milliseconds; a FILE.safetensors:KEY spec is a
+    // preprocessed tensor that only the model's run turns back into an image.
+    QImageReader reader(request_.path);
+    reader.setAutoTransform(true);
+    preview = reader.read();
+  }
+  if (!preview.isNull()) {
+    image_->setImage(preview, 0, 0, false);
+    return;
+  }
+  image_->clear();
+  image_->setPlaceholder(tr("%1\nshown once the model has run it").arg(request_.title));
+}
+
+void PatchSourceSlot::clearResults() {
+  bars_->setScores({});
+  metric_->clear();
 }
 
 QString PatchSourceSlot::sourceKey() const {

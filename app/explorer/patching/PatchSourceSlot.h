@@ -2,7 +2,9 @@
 // One source of the patching board (clean or corrupted): accepts an image dropped from
 // the file manager (file URLs, including FILE.safetensors:KEY:INDEX specs), from the
 // images panel (kDatasetItemMime), any other image drag, or a patch region dragged from
-// the clean slot; shows the image, the model's top-k and the metric on this run.
+// the clean slot; shows the image, the model's top-k and the metric on this run. A dropped
+// image shows at once (its pixels, or the file decoded here); the model's input, with its
+// patch grid, replaces it once the pair has run.
 
 #include "app/explorer/ExplorerTypes.h"
 #include "app/explorer/patching/PatchingTypes.h"
@@ -36,6 +38,8 @@ public:
 
   void setInfo(const PatchSourceInfo& info, int gridRows, int gridCols, bool hasCls);
   void clearInfo();
+  // Drops what the model said about the image (top-k, metric); the image stays.
+  void clearResults();
   void setMetricText(const QString& text);
 
   PatchImageView* imageView() const { return image_; }
@@ -54,6 +58,8 @@ protected:
   void dropEvent(QDropEvent* event) override;
 
 private:
+  void showPreview();
+
   QLabel* title_ = nullptr;
   PatchImageView* image_ = nullptr;
   widgets::TopKBars* bars_ = nullptr;

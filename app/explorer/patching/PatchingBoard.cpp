@@ -30,7 +30,6 @@ namespace prisma::app {
 
 namespace {
 constexpr int kControlsWidth = 300;
-constexpr int kMsPerSecond = 1000;
 constexpr int kCsvPrecision = 9;
 constexpr int kShownDigits = 5;
 
@@ -58,8 +57,6 @@ std::vector<interp::ComponentKind> positionKinds(const std::vector<interp::Compo
 }
 
 interp::ComponentKind kindIn(const QComboBox* box) { return static_cast<interp::ComponentKind>(box->currentData().toInt()); }
-
-QString seconds(qint64 ms) { return QStringLiteral("%1 s").arg(static_cast<double>(ms) / kMsPerSecond, 0, 'f', 1); }
 
 // exact − attribution, cell by cell: where the linear approximation misses.
 PatchingGrid difference(const PatchingGrid& exact, const PatchingGrid& attribution) {
@@ -104,6 +101,7 @@ PatchingBoard::PatchingBoard(ExplorerController* controller, QWidget* parent)
   progress_->setRange(0, 1);
   progress_->setValue(0);
   eta_ = new QLabel(this);
+  eta_->setObjectName(QStringLiteral("sweepEta"));
   compare_ = new QCheckBox(tr("Exact vs attribution"), this);
   compare_->setObjectName(QStringLiteral("compareToggle"));
   csvButton_ = new QPushButton(tr("CSV…"), this);
@@ -167,15 +165,23 @@ PatchingBoard::PatchingBoard(ExplorerController* controller, QWidget* parent)
   differencePlot_->hide();
 
   cleanBars_ = new widgets::TopKBars(this);
+  cleanBars_->setObjectName(QStringLiteral("cleanPredictionBars"));
   corruptBars_ = new widgets::TopKBars(this);
+  corruptBars_->setObjectName(QStringLiteral("corruptPredictionBars"));
   patchedBars_ = new widgets::TopKBars(this);
   patchedBars_->setObjectName(QStringLiteral("patchedBars"));
-  patchedLabel_ = new QLabel(tr("Click a cell, or drop a region, to run one patch."), this);
+  patchedLabel_ = new QLabel(patchHint(), this);
   patchedLabel_->setObjectName(QStringLiteral("patchedLabel"));
+  // The patch's text wraps inside its column: a longer one must not widen it.
+  patchedLabel_->setWordWrap(true);
+  patchedLabel_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
   auto* predictions = new QHBoxLayout;
   auto column = [&](const QString& title, QWidget* bars, QWidget* extra = nullptr) {
     auto* v = new QVBoxLayout;
-    v->addWidget(new QLabel(QStringLiteral("<b>%1</b>").arg(title), this));
+    auto* heading = new QLabel(QStringLiteral("<b>%1</b>").arg(title), this);
+    heading->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    bars->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    v->addWidget(heading);
     v->addWidget(bars);
     if (extra) v->addWidget(extra);
     predictions->addLayout(v, 1);
@@ -219,12 +225,13 @@ PatchingBoard::PatchingBoard(ExplorerController* controller, QWidget* parent)
   connect(p, &PatchingPresenter::sweepProgress, this, &PatchingBoard::onProgress);
   connect(p, &PatchingPresenter::patchedRunChanged, this, &PatchingBoard::onPatchedRunChanged);
   connect(p, &PatchingPresenter::statusChanged, status_, &QLabel::setText);
+  connect(p, &PatchingPresenter::statusChanged, this, &PatchingBoard::showNextStep);
   connect(p, &PatchingPresenter::exactFinished, this, [this] {
     const PatchingGrid& g = exactGrid();
     progress_->setRange(0, static_cast<int>(g.total));
     progress_->setValue(static_cast<int>(g.done));
     eta_->setText(presenter_->exactFromCache() ? tr("%1 cells, from the cache").arg(g.done)
-                                               : tr("%1 cells in %2").arg(g.done).arg(seconds(presenter_->sweepElapsedMs())));
+                                               : tr("%1 cells in %2").arg(g.done).arg(shortDuration(presenter_->sweepElapsedMs())));
   });
   connect(p, &PatchingPresenter::pairPrepared, this, &PatchingBoard::pairPrepared);
   connect(p, &PatchingPresenter::sweepProgress, this, &PatchingBoard::sweepProgress);
@@ -234,6 +241,23 @@ PatchingBoard::PatchingBoard(ExplorerController* controller, QWidget* parent)
   connect(p, &PatchingPresenter::failed, this, &PatchingBoard::failed);
   status_->setText(p->status());
   onStateChanged();
+  showNextStep();
+}
+
+QString PatchingBoard::patchHint() const { return tr("Click a cell, or drop a region, to run one patch."); }
+
+void PatchingBoard::showNextStep() { mainPlot_->setPlaceholder(presenter_->nextStep()); }
+
+void PatchingBoard::resetResults() {
+  progress_->setRange(0, 1);
+  progress_->setValue(0);
+  eta_->clear();
+  patchedLabel_->setText(patchHint());
+  for (widgets::TopKBars* bars : {cleanBars_, corruptBars_, patchedBars_}) bars->setScores({});
+  clean_->clearResults();
+  corrupt_->clearResults();
+  corrupt_->imageView()->setHighlighted({});
+  mainPlot_->clearReach();
 }
 
 PatchingBoard::~PatchingBoard() = default;
@@ -306,7 +330,10 @@ QString PatchingBoard::plotTitle(const QString& what) const {
 }
 
 void PatchingBoard::onPairChanged() {
-  if (!presenter_->pairReady()) return;  // the slots keep the previous run until the new one is in
+  showNextStep();
+  // A new model or image: nothing the previous pair gave stays on screen. The slots keep
+  // their images until the new pair is in.
+  if (!presenter_->pairReady()) return resetResults();
   const PatchingPairInfo& info = pairInfo();
   clean_->setInfo(info.clean, info.gridRows, info.gridCols, info.hasCls);
   corrupt_->setInfo(info.corrupt, info.gridRows, info.gridCols, info.hasCls);
@@ -355,7 +382,8 @@ void PatchingBoard::runExact() { presenter_->runExact(); }
 void PatchingBoard::cancel() {
   if (!sweepRunning()) return;
   presenter_->cancel();
-  eta_->setText(tr("Cancelled at %1 / %2 cells").arg(exactGrid().done).arg(exactGrid().total));
+  eta_->setText(exactGrid().isValid() ? tr("Cancelled at %1 / %2 cells").arg(exactGrid().done).arg(exactGrid().total)
+                                      : tr("Cancelled before the first batch"));
 }
 
 void PatchingBoard::onStateChanged() {
@@ -383,7 +411,7 @@ void PatchingBoard::onProgress(qint64 done, qint64 total) {
   progress_->setValue(static_cast<int>(done));
   const qint64 elapsed = presenter_->sweepElapsedMs();
   const qint64 left = done > 0 ? elapsed * (total - done) / done : 0;
-  eta_->setText(tr("%1 / %2 cells, %3 elapsed, ETA %4").arg(done).arg(total).arg(seconds(elapsed), seconds(left)));
+  eta_->setText(tr("%1 / %2 cells, %3 elapsed, ETA %4").arg(done).arg(total).arg(shortDuration(elapsed), clockDuration(left)));
 }
 
 void PatchingBoard::showGrids() {
@@ -398,6 +426,12 @@ void PatchingBoard::showGrids() {
     mainPlot_->setGrid(attribution, scale, valueLabel());
   } else {
     mainPlot_->clearGrid();
+  }
+  if (!exact.isValid() && !sweepRunning()) {
+    // No exact grid (another component or metric, not swept yet): its count and time go too.
+    progress_->setRange(0, 1);
+    progress_->setValue(0);
+    eta_->clear();
   }
   const PatchingGrid& any = presenter_->shownGrid();
   clean_->setMetricText(any.isValid() ? tr("metric: %1").arg(any.cleanMetric, 0, 'g', kShownDigits) : QString());
@@ -438,7 +472,9 @@ void PatchingBoard::onPatchedRunChanged() {
   const PatchedRun& run = lastPatchedRun();
   if (run.requestId == 0) {  // cleared: the setup or the pair changed
     patchedBars_->setScores({});
+    patchedLabel_->setText(patchHint());
     corrupt_->imageView()->setHighlighted({});
+    mainPlot_->clearReach();
     return;
   }
   patchedBars_->setScores(run.topk);

@@ -96,6 +96,9 @@ private:
   void onStateChanged();
   void onProgress(qint64 done, qint64 total);
   void onPatchedRunChanged();
+  void resetResults();
+  void showNextStep();
+  QString patchHint() const;
   void fillClassBoxes();
   void fillComponentBoxes();
   void readSetup();

@@ -1,10 +1,15 @@
 #include "app/explorer/patching/PatchingPresenter.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace prisma::app {
 
 namespace {
+
+constexpr qint64 kMsPerSecond = 1000;
+constexpr qint64 kSecondsPerMinute = 60;
+constexpr qint64 kSecondsPerHour = 3600;
 
 bool offers(const PatchingPairInfo& pair, interp::ComponentKind kind) {
   return std::find(pair.components.begin(), pair.components.end(), kind) != pair.components.end();
@@ -22,6 +27,22 @@ QString sourceKey(const ImageRequest& request) {
   if (!request.path.isEmpty()) return request.path;
   if (request.row >= 0) return QStringLiteral("%1/%2/%3").arg(request.dataset, request.split).arg(request.row);
   return QStringLiteral("pixels:%1").arg(request.pixels.cacheKey());
+}
+
+QString clockDuration(qint64 ms) {
+  const qint64 s = (std::max<qint64>(0, ms) + kMsPerSecond / 2) / kMsPerSecond;
+  return QStringLiteral("%1:%2:%3")
+      .arg(s / kSecondsPerHour)
+      .arg((s % kSecondsPerHour) / kSecondsPerMinute, 2, 10, QChar('0'))
+      .arg(s % kSecondsPerMinute, 2, 10, QChar('0'));
+}
+
+QString shortDuration(qint64 ms) {
+  ms = std::max<qint64>(0, ms);
+  if (ms < 1) return QObject::tr("< 1 ms");
+  if (ms < kMsPerSecond) return QObject::tr("%1 ms").arg(ms);
+  if (ms < kSecondsPerMinute * kMsPerSecond) return QObject::tr("%1 s").arg(static_cast<double>(ms) / kMsPerSecond, 0, 'f', 1);
+  return clockDuration(ms);
 }
 
 PatchingPresenter::PatchingPresenter(PatchingBackend* backend, QObject* parent) : QObject(parent), backend_(backend) {
@@ -82,12 +103,21 @@ PatchingSetup PatchingPresenter::setup() const {
   s.component = component_;
   s.metric.kind = metricKind_;
   s.metric.normalized = normalized_;
-  if (classA_ >= 0) {
+  if (classA_ >= 0 && interp::classesNeeded(metricKind_) > 0) {  // cosine_to_clean takes none
     s.metric.classes = {classA_};
     if (interp::classesNeeded(metricKind_) == 2) s.metric.classes.push_back(classB_);
   }
   s.batchSize = batchSize_;
   return s;
+}
+
+QString PatchingPresenter::nextStep() const {
+  if (!hasModel_) return tr("Open a model first: double-click one in the Models panel, or File \u25b8 Open Model.");
+  if (!clean_ || !corrupt_)
+    return tr("Drop a clean image and a corrupted image on the two slots above, from the Images panel or a file manager.");
+  if (pairId_) return tr("Running the clean and corrupted images\u2026");
+  if (!pairReady_) return status_;  // the pair failed: its message says why
+  return tr("Preview (attribution patching) or Run exact to fill this map.");
 }
 
 bool PatchingPresenter::comparable() const {

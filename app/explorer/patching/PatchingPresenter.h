@@ -36,6 +36,12 @@ public:
 // Identifies an image for the results cache: its spec, dataset item, or pixels.
 QString sourceKey(const ImageRequest& request);
 
+// Durations as the sweep status shows them. An ETA as h:mm:ss ("0:43:59"); an elapsed time
+// in milliseconds below a second ("12 ms", so a fast sweep does not read "0.0 s"), in
+// seconds below a minute ("3.4 s"), as h:mm:ss above.
+QString clockDuration(qint64 ms);
+QString shortDuration(qint64 ms);
+
 class PatchingPresenter : public QObject {
   Q_OBJECT
 
@@ -86,6 +92,9 @@ public:
   const PatchingGrid& shownGrid() const { return exact_.isValid() ? exact_ : attribution_; }
   const PatchedRun& patchedRun() const { return patched_; }
   const QString& status() const { return status_; }
+  // What the user does next while no grid is shown, for the empty map: open a model, drop
+  // the images, wait for the pair, or run a sweep.
+  QString nextStep() const;
   qint64 sweepElapsedMs() const { return sweepClock_.isValid() ? sweepClock_.elapsed() : 0; }
   // The exact grid shown came from the cache, not from a sweep just run.
   bool exactFromCache() const { return exactFromCache_; }

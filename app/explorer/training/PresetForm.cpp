@@ -33,6 +33,32 @@ const char* const kKindProperty = "prismaJsonKind";
 // How an editor's text becomes JSON again: by the kind of value the preset held.
 enum class Kind { Boolean, String, Json };
 
+// "optimization.schedule.warmup_steps" as a person reads it: "Warmup steps (Optimisation,
+// schedule)".
+QString fieldInWords(const QString& path) {
+  const QStringList parts = path.split(QLatin1Char('.'));
+  QString name = parts.last();
+  name.replace(QLatin1Char('_'), QLatin1Char(' '));
+  if (!name.isEmpty()) name[0] = name[0].toUpper();
+  QStringList where;
+  for (const Section& s : kSections)
+    if (parts.first() == QLatin1String(s.key)) where << PresetForm::tr(s.title);
+  if (where.isEmpty()) where << parts.first();
+  for (int i = 1; i + 1 < parts.size(); ++i) where << QString(parts[i]).replace(QLatin1Char('_'), QLatin1Char(' '));
+  return parts.size() > 1 ? QStringLiteral("%1 (%2)").arg(name, where.join(QStringLiteral(", "))) : name;
+}
+
+// An Error's message without the "SOURCE: 'FIELD': " it starts with: the form names both.
+QString bareMessage(const Error& e) {
+  const std::string what = e.what();
+  const std::string fieldPrefix = "'" + e.field() + "': ";
+  const size_t at = e.field().empty() ? std::string::npos : what.find(fieldPrefix);
+  if (at != std::string::npos) return QString::fromStdString(what.substr(at + fieldPrefix.size()));
+  const std::string sourcePrefix = e.source() + ": ";
+  if (!e.source().empty() && what.rfind(sourcePrefix, 0) == 0) return QString::fromStdString(what.substr(sourcePrefix.size()));
+  return QString::fromStdString(what);
+}
+
 }  // namespace
 
 PresetForm::PresetForm(QWidget* parent) : QWidget(parent) {
@@ -160,7 +186,7 @@ std::optional<nlohmann::json> PresetForm::editedDocument(QString& badField, QStr
       parsed = parseJson(text.toStdString(), source_.toStdString() + ": " + it.key().toStdString());
     } catch (const Error&) {
       badField = it.key();
-      message = tr("%1: '%2': not a number or JSON value").arg(source_, it.key());
+      message = tr("not a number or JSON value");
       return std::nullopt;
     }
     slot = parsed;
@@ -173,8 +199,10 @@ void PresetForm::revalidate() {
   config_.reset();
   error_.clear();
   errorField_.clear();
+  problem_.clear();
   const std::string source = source_.toStdString();
-  if (auto doc = editedDocument(errorField_, error_)) {
+  QString message;  // what is wrong, without the file and field
+  if (auto doc = editedDocument(errorField_, message)) {
     try {
       train::TrainConfig c = train::trainConfigFromJson(*doc, source);
       c.validate(source);
@@ -182,12 +210,19 @@ void PresetForm::revalidate() {
     } catch (const Error& e) {
       error_ = QString::fromStdString(e.what());
       errorField_ = QString::fromStdString(e.field());
+      message = bareMessage(e);
     } catch (const std::exception& e) {
-      error_ = QString::fromStdString(e.what());
+      error_ = message = QString::fromStdString(e.what());
     }
+  } else {
+    error_ = QStringLiteral("%1: '%2': %3").arg(source_, errorField_, message);
   }
-  for (auto it = editors_.constBegin(); it != editors_.constEnd(); ++it)
-    it.value()->setStyleSheet(it.key() == errorField_ ? QString::fromLatin1(kInvalidStyle) : QString());
+  if (!config_) problem_ = errorField_.isEmpty() ? message : QStringLiteral("%1: %2").arg(fieldInWords(errorField_), message);
+  for (auto it = editors_.constBegin(); it != editors_.constEnd(); ++it) {
+    const bool bad = it.key() == errorField_;
+    it.value()->setStyleSheet(bad ? QString::fromLatin1(kInvalidStyle) : QString());
+    it.value()->setToolTip(bad ? problem_ : it.key());
+  }
   errorLabel_->setText(error_);
   if (wasValid != config_.has_value()) emit validityChanged(config_.has_value());
 }

@@ -36,6 +36,9 @@ public:
   bool valid() const { return config_.has_value(); }
   QString error() const { return error_; }        // the trainer's message, "" when valid
   QString errorField() const { return errorField_; }  // its dotted field, e.g. "optimization.lr"
+  // The error in words for a person: the field as its label and section read, and what is
+  // wrong ("Patch size (Architecture): ..."); "" when valid.
+  QString problem() const { return problem_; }
   QString presetName() const;
 
   // Sets a field as a user typing into it would ("optimization.max_steps", "300");
@@ -60,7 +63,7 @@ private:
   QLabel* description_ = nullptr;
   QLabel* errorLabel_ = nullptr;
   std::optional<train::TrainConfig> config_;
-  QString error_, errorField_;
+  QString error_, errorField_, problem_;
 };
 
 }  // namespace prisma::app

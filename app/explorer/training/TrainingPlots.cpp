@@ -21,7 +21,6 @@ namespace prisma::app {
 namespace {
 
 constexpr int kLegendFontPt = 7;
-constexpr int kLegendAlpha = 170;
 constexpr int kLegendIconWidth = 24;
 constexpr int kLegendIconHeight = 8;
 constexpr int kStepTicks = 3;
@@ -29,6 +28,11 @@ constexpr double kNsPerMs = 1e6;
 constexpr int kPlotMinHeight = 160;
 constexpr double kThinPen = 1.5;
 constexpr double kAccuracyMax = 1.0;
+// The legend sits in a row of its own under the axes (inside them it covered the curves);
+// a stretch this small gives that row its minimum height and the axes the rest.
+constexpr int kLegendRow = 2;
+constexpr double kLegendRowStretch = 0.001;
+constexpr int kLegendColumns = 2;
 // A flat series is shown this fraction of its value above and below it (or ±1 around 0).
 constexpr double kFlatMarginFraction = 0.1;
 
@@ -173,13 +177,18 @@ TrainingPlots::Plot& TrainingPlots::plotFor(const QString& column) {
   p->plotLayout()->insertRow(0);
   p->plotLayout()->addElement(0, 0, new QCPTextElement(p, plotTitle(name), QFont(font().family(), -1, QFont::Bold)));
   p->xAxis->setLabel(tr("step"));
-  p->legend->setVisible(true);
+  p->legend->setVisible(false);  // until a curve has a value
   p->legend->setFont(QFont(font().family(), kLegendFontPt));
-  p->legend->setBrush(QColor(255, 255, 255, kLegendAlpha));  // curves stay visible behind it
+  p->legend->setBrush(Qt::NoBrush);
+  p->legend->setBorderPen(Qt::NoPen);
   p->legend->setRowSpacing(0);
   p->legend->setIconSize(kLegendIconWidth, kLegendIconHeight);
+  p->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+  p->legend->setWrap(kLegendColumns);
+  p->axisRect()->insetLayout()->take(p->legend);
+  p->plotLayout()->addElement(kLegendRow, 0, p->legend);
+  p->plotLayout()->setRowStretchFactor(kLegendRow, kLegendRowStretch);
   p->xAxis->ticker()->setTickCount(kStepTicks);  // step labels of long runs must not collide
-  p->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
   if (plot.unitRange) p->yAxis->setRange(0.0, kAccuracyMax);
   p->installEventFilter(this);
   p->setMouseTracking(true);
@@ -206,7 +215,8 @@ TrainingPlots::Curve& TrainingPlots::curveFor(Run& run, const QString& column) {
   QCPGraph* g = p->addGraph();
   g->setPen(QPen(run.color, kThinPen, columnInfo(column).style));
   g->setName(run.label + QStringLiteral(": ") + seriesName(column));
-  return run.curves[column] = Curve{g, {}};
+  g->removeFromLegend();  // listed once it has a value: no entry for an empty curve
+  return run.curves[column] = Curve{g, {}, false};
 }
 
 bool TrainingPlots::eventFilter(QObject* watched, QEvent* event) {
@@ -228,6 +238,14 @@ int TrainingPlots::addRun(const QString& label, const QVector<TrainingMetrics>& 
   return index;
 }
 
+void TrainingPlots::removeLastRun() {
+  if (runs_.empty()) return;
+  for (auto& [column, c] : runs_.back().curves) plotFor(column).widget->removeGraph(c.graph);
+  runs_.pop_back();
+  nextColor_ = std::max(0, nextColor_ - 1);  // the next run takes its colour
+  markDirty();
+}
+
 void TrainingPlots::addPoint(Run& run, const TrainingMetrics& m) {
   const double w = smoothing_;
   // The objective's quantities first, the loop's learning rate and gradient norm last, so
@@ -244,6 +262,7 @@ void TrainingPlots::addPoint(Run& run, const TrainingMetrics& m) {
       }
       // NaN (no value yet, e.g. the learning rate before the first update) is a gap.
       c.graph->addData(static_cast<double>(m.step), shown);
+      if (!c.listed && std::isfinite(shown)) c.listed = c.graph->addToLegend();
     }
   }
 }
@@ -338,6 +357,7 @@ void TrainingPlots::replotNow() {
   timer.start();
   for (Plot& plot : plots_) {
     QCustomPlot* p = plot.widget;
+    p->legend->setVisible(p->legend->itemCount() > 0);
     if (!plot.userView) {
       p->xAxis->rescale(true);
       if (plot.unitRange) p->yAxis->setRange(0.0, kAccuracyMax);

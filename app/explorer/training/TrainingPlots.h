@@ -7,6 +7,8 @@
 // autoencoder's MSE, L0 or explained variance appear as plots of their own without a change
 // here. Train is drawn solid, test dashed, training batches dotted.
 //
+// Legends sit under each plot, listing only curves that have a value.
+//
 // Points arrive as values and are appended; nothing replots per point: a single-shot timer
 // replots the dirty plots at most every kReplotIntervalMs (PlotJuggler's approach), so a
 // fast run costs the GUI thread a few replots per second whatever its step rate.
@@ -45,6 +47,8 @@ public:
   // A new run's curves; returns its index.
   int addRun(const QString& label, const QVector<TrainingMetrics>& metrics = {});
   void appendMetrics(int run, const TrainingMetrics& metrics);
+  // Takes back the newest run (one whose start failed before it logged anything).
+  void removeLastRun();
   void setRunMetrics(int run, const QVector<TrainingMetrics>& metrics);
   int runCount() const { return static_cast<int>(runs_.size()); }
   const QVector<TrainingMetrics>& metrics(int run) const { return runs_.at(run).metrics; }
@@ -84,6 +88,7 @@ private:
   struct Curve {
     QCPGraph* graph = nullptr;
     Ema ema;
+    bool listed = false;  // in the legend: it has had a finite value
   };
   struct Run {
     QString label;

@@ -46,6 +46,20 @@ constexpr int kTrayMessageMs = 8000;
 constexpr int kSecondsPerMinute = 60;
 constexpr int kSecondsPerHour = 3600;
 const char* const kRunsParent = "runs";
+// The preset the tab opens on: it trains in seconds on a CPU (circle, first by name, says
+// itself that it is slow there).
+const char* const kDefaultPreset = "induction";
+// Marks the Preset box's entry for an opened run's own preset.json (its path).
+constexpr int kFromRunRole = Qt::UserRole + 1;
+
+// A trainer's stop reason in words.
+QString stopReasonInWords(const QString& reason) {
+  if (reason == QLatin1String("max_steps")) return TrainingView::tr("max_steps reached");
+  if (reason == QLatin1String("epochs")) return TrainingView::tr("all epochs done");
+  if (reason == QLatin1String("early_stopping")) return TrainingView::tr("early stopping: the test metric stopped improving");
+  if (reason == QLatin1String("stopped")) return TrainingView::tr("Stop pressed");
+  return reason;
+}
 
 QString duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return QStringLiteral("\u2014");
@@ -80,8 +94,9 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
   connect(form_, &PresetForm::validityChanged, this, &TrainingView::updateButtons);
 
   for (const auto& p : train::listPresets()) presets_->addItem(QString::fromStdString(p.name), QString::fromStdString(p.path));
-  connect(presets_, &QComboBox::currentTextChanged, this, &TrainingView::choosePreset);
-  if (presets_->count() > 0) choosePreset(presets_->currentText());
+  presets_->setCurrentIndex(std::max(0, presets_->findText(QLatin1String(kDefaultPreset))));
+  connect(presets_, &QComboBox::currentIndexChanged, this, &TrainingView::choosePreset);
+  if (presets_->count() > 0) choosePreset(presets_->currentIndex());
   updateButtons();
 }
 
@@ -138,6 +153,14 @@ QWidget* TrainingView::createSidePanel() {
   connect(resumeButton_, &QPushButton::clicked, this, [this] { resume(); });
   connect(stopButton_, &QPushButton::clicked, this, &TrainingView::stop);
   layout->addLayout(buttons);
+  // Why Start is disabled, in words, where the user looks (the form's own message may be
+  // scrolled out of sight).
+  startProblem_ = new QLabel(panel);
+  startProblem_->setObjectName(QStringLiteral("startProblem"));
+  startProblem_->setWordWrap(true);
+  startProblem_->setStyleSheet(QStringLiteral("color: #b00000;"));
+  startProblem_->hide();
+  layout->addWidget(startProblem_);
   openRunButton_ = new QPushButton(tr("Open Run Folder\u2026"), panel);
   openRunButton_->setToolTip(tr("Open an earlier run: its curves stay overlaid, and a stopped run can be resumed"));
   connect(openRunButton_, &QPushButton::clicked, this, &TrainingView::chooseRunToOpen);
@@ -183,7 +206,9 @@ QWidget* TrainingView::createMainPanel() {
   log_->setObjectName(QStringLiteral("trainingLog"));
   log_->setReadOnly(true);
   log_->setMaximumBlockCount(kLogLines);
-  log_->setLineWrapMode(QPlainTextEdit::NoWrap);
+  // Lines wrap: a horizontal scroll bar hid the end of long lines behind the checkpoints.
+  log_->setLineWrapMode(QPlainTextEdit::WidgetWidth);
+  log_->setWordWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
   bottom->addWidget(log_, 1);
 
   auto* box = new QGroupBox(tr("Checkpoints"), panel);
@@ -192,7 +217,10 @@ QWidget* TrainingView::createMainPanel() {
   checkpointList_->setObjectName(QStringLiteral("checkpointList"));
   checkpointList_->setToolTip(tr("Double-click to open the checkpoint in the explorer"));
   connect(checkpointList_, &QListWidget::itemDoubleClicked, this, [this](QListWidgetItem* item) {
-    emit openModelRequested(item->data(Qt::UserRole).toString());
+    // The scrubber follows the list: moving it opens the checkpoint (valueChanged below).
+    const int row = checkpointList_->row(item);
+    if (scrubber_->isEnabled() && row != scrubber_->value()) scrubber_->setValue(row);
+    else emit openModelRequested(item->data(Qt::UserRole).toString());
   });
   scrubber_ = new QSlider(Qt::Horizontal, box);
   scrubber_->setObjectName(QStringLiteral("checkpointScrubber"));
@@ -223,22 +251,38 @@ QWidget* TrainingView::createMainPanel() {
 bool TrainingView::selectPreset(const QString& name) {
   const int i = presets_->findText(name);
   if (i < 0) return false;
-  if (i == presets_->currentIndex()) choosePreset(name);
+  if (i == presets_->currentIndex()) choosePreset(i);
   else presets_->setCurrentIndex(i);
   return true;
 }
 
-void TrainingView::choosePreset(const QString& name) {
+void TrainingView::choosePreset(int index) {
+  if (index < 0) return;
+  const QString fromRun = presets_->itemData(index, kFromRunRole).toString();
   QString error;
-  if (!form_->loadPreset(name, error)) appendLog(error);
+  if (!form_->loadPreset(fromRun.isEmpty() ? presets_->itemText(index) : fromRun, error)) appendLog(error);
   if (!outputEdited_) output_->setText(freshOutputDir());
   updateButtons();
+}
+
+// The Preset box names what the form holds: an opened run's own settings, not the preset
+// chosen before.
+void TrainingView::showRunPreset(const QString& dir, const QString& name) {
+  const QSignalBlocker block(presets_);
+  for (int i = presets_->count() - 1; i >= 0; --i)
+    if (!presets_->itemData(i, kFromRunRole).toString().isEmpty()) presets_->removeItem(i);
+  presets_->addItem(tr("%1 (from run %2)").arg(name, QFileInfo(QDir::cleanPath(dir)).fileName()));
+  const int i = presets_->count() - 1;
+  presets_->setItemData(i, QDir(dir).filePath(QStringLiteral("preset.json")), kFromRunRole);
+  presets_->setItemData(i, dir, Qt::ToolTipRole);
+  presets_->setCurrentIndex(i);
 }
 
 QString TrainingView::freshOutputDir() const {
   const auto config = form_->config();
   if (!config) return output_->text();
-  return RunFolder::defaultDir(*config, QString::fromLatin1(kRunsParent));
+  // Absolute: the folder stays the same one whichever folder the program was started from.
+  return RunFolder::defaultDir(*config, QDir(QString::fromLatin1(kRunsParent)).absolutePath());
 }
 
 void TrainingView::setOutputDir(const QString& dir) {
@@ -280,25 +324,64 @@ void TrainingView::updateButtons() {
   output_->setEnabled(!run);
   threads_->setEnabled(!run);
   openRunButton_->setEnabled(!run);
+  const bool blocked = !run && !form_->valid();
+  startProblem_->setText(blocked ? tr("Cannot start \u2014 %1").arg(form_->problem()) : QString());
+  startProblem_->setVisible(blocked);
 }
 
 bool TrainingView::start() {
   if (controller_->running()) return false;
   if (!form_->valid()) {
-    appendLog(tr("Cannot start: %1").arg(form_->error()));
+    appendLog(tr("Cannot start: %1").arg(form_->problem()));
     return false;
   }
   if (!outputEdited_ || output_->text().isEmpty()) output_->setText(freshOutputDir());
-  // The trainer refuses a folder that already holds a run; a default one gets a suffix.
-  QString dir = output_->text();
-  if (!outputEdited_) {
-    for (int n = 2; RunFolder::isRun(dir); ++n) dir = output_->text() + QStringLiteral("-%1").arg(n);
+  QString dir = QDir::cleanPath(output_->text());
+  // The trainer refuses a folder that already holds a run: a default folder gets a suffix;
+  // one the user chose (or opened) asks whether to resume that run or start beside it.
+  if (RunFolder::isRun(dir)) {
+    const StartChoice choice = outputEdited_ ? askAboutExistingRun(dir) : StartChoice::NewFolder;
+    if (choice == StartChoice::Cancel) return false;
+    if (choice == StartChoice::Resume) return resumeFolder(dir);
+    const QString base = dir;
+    for (int n = 2; RunFolder::isRun(dir); ++n) dir = base + QStringLiteral("-%1").arg(n);
     output_->setText(dir);
   }
-  runDir_ = QDir::cleanPath(dir);
+  beforeStart_ = {true, runDir_, currentRun_, canResume_, checkpoints_};
+  runDir_ = dir;
   setCheckpoints({});
   currentRun_ = plots_->addRun(QFileInfo(runDir_).fileName());
   return launch(false);
+}
+
+TrainingView::StartChoice TrainingView::askAboutExistingRun(const QString& dir) {
+  if (startQuestion_) return startQuestion_(dir);
+  QMessageBox box(QMessageBox::Question, tr("The folder holds a run"),
+                  tr("%1 already holds a training run. Resume that run, or train into a new folder beside it?").arg(dir),
+                  QMessageBox::Cancel, this);
+  QPushButton* resumeIt = box.addButton(tr("Resume It"), QMessageBox::AcceptRole);
+  QPushButton* newFolder = box.addButton(tr("New Folder"), QMessageBox::ActionRole);
+  box.setDefaultButton(newFolder);
+  box.exec();
+  if (box.clickedButton() == resumeIt) return StartChoice::Resume;
+  if (box.clickedButton() == newFolder) return StartChoice::NewFolder;
+  return StartChoice::Cancel;
+}
+
+bool TrainingView::resumeFolder(const QString& dir) {
+  if (QDir::cleanPath(dir) != QDir::cleanPath(runDir_)) {
+    QString error;
+    const RunFolder folder = RunFolder::read(dir, error);
+    if (!error.isEmpty()) {
+      appendLog(error);
+      return false;
+    }
+    runDir_ = QDir::cleanPath(dir);
+    currentRun_ = -1;  // its curves are new here
+    canResume_ = folder.resumable;
+  }
+  if (!canResume_) appendLog(tr("%1: its last checkpoint keeps no optimizer state; it cannot be resumed").arg(runDir_));
+  return resume();
 }
 
 bool TrainingView::launch(bool resume) {
@@ -318,6 +401,8 @@ bool TrainingView::launch(bool resume) {
   request.runDir = runDir_;
   request.resume = resume;
   request.threads = threads_->value();
+  if (resume) beforeStart_ = {};
+  output_->setText(runDir_);  // the field names the folder being written
   canResume_ = false;
   closeAfterStop_ = false;
   appendLog(resume ? tr("Resuming %1").arg(runDir_) : tr("Training %1 into %2").arg(form_->presetName(), runDir_));
@@ -374,8 +459,10 @@ bool TrainingView::openRun(const QString& dir, QString& error) {
   const RunFolder folder = RunFolder::read(dir, error);
   if (!error.isEmpty()) return false;
   runDir_ = QDir::cleanPath(dir);
+  beforeStart_ = {};
   QString presetError;
-  if (!form_->loadPreset(QDir(dir).filePath(QStringLiteral("preset.json")), presetError)) appendLog(presetError);
+  if (form_->loadPreset(QDir(dir).filePath(QStringLiteral("preset.json")), presetError)) showRunPreset(runDir_, form_->presetName());
+  else appendLog(presetError);
   setOutputDir(runDir_);
   currentRun_ = plots_->addRun(folder.name, folder.metrics);
   setCheckpoints(folder.checkpoints);
@@ -403,13 +490,15 @@ void TrainingView::onStatus(const TrainingStatus& s) {
       text = tr("Paused at step %1 / %2").arg(s.step).arg(s.totalSteps);
       break;
     case TrainingStatus::Phase::Training:
-    case TrainingStatus::Phase::Finished:
       text = tr("step %1 / %2 \u00b7 epoch %3 \u00b7 %4 img/s \u00b7 ETA %5")
                  .arg(s.step)
                  .arg(s.totalSteps)
                  .arg(s.epoch, 0, 'f', 2)
                  .arg(std::isfinite(s.imagesPerS) ? QString::number(s.imagesPerS, 'f', 0) : QStringLiteral("\u2014"))
-                 .arg(s.phase == TrainingStatus::Phase::Finished ? duration(0) : duration(s.etaS));
+                 .arg(duration(s.etaS));
+      break;
+    case TrainingStatus::Phase::Finished:  // the outcome (finished, stopped, failed) follows
+      text = tr("step %1 / %2 \u00b7 epoch %3 \u00b7 writing the final checkpoint").arg(s.step).arg(s.totalSteps).arg(s.epoch, 0, 'f', 2);
       break;
   }
   progress_->setFormat(text);
@@ -442,15 +531,39 @@ void TrainingView::setCheckpoints(const QVector<TrainingCheckpoint>& checkpoints
 }
 
 void TrainingView::onFinished(const TrainingOutcome& outcome) {
-  QString message;
-  if (outcome.failed()) message = tr("Training failed: %1").arg(outcome.error);
-  else if (outcome.stoppedEarly())
-    message = tr("Training stopped early (%1) at step %2: %3").arg(outcome.stopReason).arg(outcome.steps).arg(runDir_);
-  else message = tr("Training finished (%1) at step %2: %3").arg(outcome.stopReason).arg(outcome.steps).arg(runDir_);
+  QString message, bar;
+  const qint64 total = status_.totalSteps;
+  if (outcome.failed()) {
+    message = tr("Training failed: %1").arg(outcome.error);
+    bar = tr("Failed");
+  } else if (outcome.stopReason == QLatin1String("stopped")) {
+    message = tr("Training stopped at step %1 (%2): %3").arg(outcome.steps).arg(stopReasonInWords(outcome.stopReason), runDir_);
+    bar = tr("Stopped at step %1 / %2").arg(outcome.steps).arg(total);
+  } else if (outcome.stoppedEarly()) {
+    message = tr("Training ended early at step %1 (%2): %3").arg(outcome.steps).arg(stopReasonInWords(outcome.stopReason), runDir_);
+    bar = tr("Stopped early at step %1 / %2").arg(outcome.steps).arg(total);
+  } else {
+    message = tr("Training finished at step %1 (%2): %3").arg(outcome.steps).arg(stopReasonInWords(outcome.stopReason), runDir_);
+    bar = tr("Finished at step %1").arg(outcome.steps);
+  }
   appendLog(message);
   notify(message);
-  // Any run that wrote a checkpoint can continue (with more steps, or after a stop).
-  canResume_ = !checkpoints_.isEmpty();
+  progress_->setFormat(bar);
+  const bool nothingWritten = currentRun_ >= 0 && currentRun_ == plots_->runCount() - 1 &&
+                              plots_->metrics(currentRun_).isEmpty() && checkpoints_.isEmpty();
+  if (outcome.failed() && beforeStart_.valid && nothingWritten) {
+    // The run left nothing: show what was there before its Start (the opened run, its
+    // checkpoints, Resume), not an empty run.
+    plots_->removeLastRun();
+    runDir_ = beforeStart_.runDir;
+    currentRun_ = beforeStart_.currentRun;
+    setCheckpoints(beforeStart_.checkpoints);
+    canResume_ = beforeStart_.canResume;
+  } else {
+    // Any run that wrote a checkpoint can continue (with more steps, or after a stop).
+    canResume_ = !checkpoints_.isEmpty();
+  }
+  beforeStart_ = {};
   if (!outputEdited_) output_->setText(freshOutputDir());
   updateButtons();
   emit runFinished(outcome);

@@ -60,6 +60,11 @@ public:
   const QVector<TrainingCheckpoint>& checkpoints() const { return checkpoints_; }
   int currentRun() const { return currentRun_; }
 
+  // What Start does with a run folder that already holds a run: resume that run, train into
+  // a new folder beside it, or nothing. Tests inject an answer; the default asks.
+  enum class StartChoice { Resume, NewFolder, Cancel };
+  void setStartQuestion(std::function<StartChoice(const QString& dir)> question) { startQuestion_ = std::move(question); }
+
   // Asked when the window closes during a run; true = stop the run, then close. Tests
   // inject an answer; the default asks with a message box.
   void setCloseQuestion(std::function<bool()> question) { closeQuestion_ = std::move(question); }
@@ -85,7 +90,8 @@ signals:
 private:
   QWidget* createSidePanel();
   QWidget* createMainPanel();
-  void choosePreset(const QString& name);
+  void choosePreset(int index);
+  void showRunPreset(const QString& dir, const QString& name);
   void chooseOutputDir();
   void chooseRunToOpen();
   void updateButtons();
@@ -96,6 +102,8 @@ private:
   void appendLog(const QString& line);
   void notify(const QString& message);
   bool launch(bool resume);
+  bool resumeFolder(const QString& dir);
+  StartChoice askAboutExistingRun(const QString& dir);
   QString freshOutputDir() const;
 
   TrainingController* controller_ = nullptr;
@@ -109,6 +117,7 @@ private:
   QPushButton* resumeButton_ = nullptr;
   QPushButton* stopButton_ = nullptr;
   QPushButton* openRunButton_ = nullptr;
+  QLabel* startProblem_ = nullptr;
   QCheckBox* logScale_ = nullptr;
   QSlider* smoothing_ = nullptr;
   QLabel* smoothingLabel_ = nullptr;
@@ -127,6 +136,15 @@ private:
   QVector<TrainingCheckpoint> checkpoints_;
   TrainingStatus status_;
   std::function<bool()> closeQuestion_;
+  std::function<StartChoice(const QString&)> startQuestion_;
+  // What a Start replaced, restored when that run fails before logging anything.
+  struct Before {
+    bool valid = false;
+    QString runDir;
+    int currentRun = -1;
+    bool canResume = false;
+    QVector<TrainingCheckpoint> checkpoints;
+  } beforeStart_;
 };
 
 }  // namespace prisma::app
