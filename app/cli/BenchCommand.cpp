@@ -4,6 +4,7 @@
 
 #include "app/cli/CliArgs.h"
 #include "app/cli/Commands.h"
+#include "app/cli/SaeCli.h"
 
 #include "model/runtime/Runtime.h"
 #include "model/vit/HookedViT.h"
@@ -69,9 +70,13 @@ double medianSeconds(int reps, Fn&& fn) {
 }  // namespace
 
 int benchCommand(const Args& args, std::ostream& out) {
+  // The SAE benchmarks take their own options (SaeBenchCommand.cpp).
+  if (!args.empty() && args[0] == "sae-train") return benchSaeTrainCommand(Args(args.begin() + 1, args.end()), out);
+  if (!args.empty() && args[0] == "feature-db") return benchFeatureDbCommand(Args(args.begin() + 1, args.end()), out);
   CliArgs a(args, {"reps", "model", "threads"}, {"quick"});
   const std::string what = a.positional(0, "benchmark name (forward)");
-  if (what != "forward") throw UsageError("unknown benchmark '" + what + "' (available: forward)");
+  if (what != "forward")
+    throw UsageError("unknown benchmark '" + what + "' (available: forward, load, patch, train, sae-train, feature-db)");
   const int reps = a.intValue("reps", a.flag("quick") ? 3 : 10, kCount);
   const std::string only = a.value("model");  // "mouse", "vit-b16" or empty for both
   if (!only.empty() && only != "mouse" && only != "vit-b16")

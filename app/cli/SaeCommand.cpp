@@ -5,13 +5,13 @@
 #include "app/cli/CliArgs.h"
 #include "app/cli/Commands.h"
 #include "app/cli/OutputChecks.h"
+#include "app/cli/SaeCli.h"
 
 #include "model/Error.h"
 #include "model/io/InputSpec.h"
 #include "model/io/ModelLoader.h"
 #include "model/io/OutputPaths.h"
 #include "model/io/SafeTensors.h"
-#include "datasets/DatasetRegistry.h"
 #include "model/sae/FeatureDatabase.h"
 #include "model/sae/SaeFiles.h"
 #include "model/sae/SaeRun.h"
@@ -35,12 +35,14 @@ constexpr const char* kSaeUsage =
     "             [--max-steps S] [--epochs E] [--warmup N] [--log-every N] [--eval-batches N]\n"
     "             [--checkpoint-every N] [--b-dec-init geometric_median|mean|zeros] [--dead-window N]\n"
     "             [--resample-every N] [--seed S] [--threads N] | --resume DIR [--max-steps S]\n"
+    "             [--nproc N | --rank R --world-size W --master-addr HOST --master-port P] [--timeout-s S]\n"
     "       prisma sae eval SAE [--model MODEL] --dataset NAME [--split test|train] [--limit N] [--batch B]\n"
     "       prisma sae features SAE [--model MODEL] --dataset NAME --out DIR [--split test|train] [--limit N]\n"
     "             [--top-k K] [--batch B]\n"
-    "       prisma sae top DB [--feature F] [--count N]\n"
-    "SAE: a folder (ours: sae.json + sae.safetensors; SAELens: cfg.json + sae_weights.safetensors;\n"
-    "     ViT-Prisma: config.json + n_images_N.pt) or a ViT-Prisma .pt file\n";
+    "       prisma sae top DB|sae:NAME [--feature F] [--count N]\n"
+    "SAE: sae:NAME (bundled, e.g. sae:induction-2L), a folder (ours: sae.json + sae.safetensors;\n"
+    "     SAELens: cfg.json + sae_weights.safetensors; ViT-Prisma: config.json + n_images_N.pt)\n"
+    "     or a ViT-Prisma .pt file\n";
 
 int saeInfo(const Args& args, std::ostream& out) {
   CliArgs a(args, {}, {});
@@ -74,7 +76,7 @@ int saeEncode(const Args& args, std::ostream& out) {
   const std::string path = a.required("out");
   std::vector<std::string> inputs = io::modelInputPaths(a.required("model"));
   inputs.push_back(io::inputSpecPath(a.required("input")));
-  inputs.push_back(sae_path);
+  inputs.push_back(sae::resolveSaePath(sae_path));
   io::refuseOutputOverInputs(path, io::OutputKind::File, inputs);
   if (path.size() < 12 || path.compare(path.size() - 12, 12, ".safetensors") != 0)
     throw UsageError("--out must end in .safetensors");
@@ -101,27 +103,18 @@ int saeEncode(const Args& args, std::ostream& out) {
 }
 
 int saeFeatures(const Args& args, std::ostream& out) {
-  CliArgs a(args, {"model", "dataset", "dataset-path", "split", "limit", "batch", "top-k", "out", "seed"}, {});
-  const sae::LoadedSae loaded = sae::loadSae(a.positional(0, "SAE"));
-  const std::string model_path = a.has("model") ? a.required("model") : loaded.sae->cfg().model_name;
-  if (model_path.empty()) throw UsageError("--model is needed: the SAE does not name its model");
+  std::vector<std::string> valued = saeDataOptionNames();
+  valued.insert(valued.end(), {"top-k", "out"});
+  CliArgs a(args, valued, {});
+  const std::string sae_spec = a.positional(0, "SAE");
+  const sae::LoadedSae loaded = sae::loadSae(sae_spec);
   const std::string dir = a.required("out");
-  io::refuseOutputOverInputs(dir, io::OutputKind::Folder, {a.positional(0, "SAE")});
-  auto m = io::loadModel(model_path);
-  datasets::DatasetOptions dopt;
-  dopt.path = a.value("dataset-path");
-  dopt.seed = uint64_t(a.intValue("seed", int(datasets::kDefaultSeed), kNonNegative));
-  std::shared_ptr<const datasets::Dataset> dataset = datasets::makeDataset(a.required("dataset"), dopt);
-  train::TrainingDataOptions topt;
-  topt.split_seed = dopt.seed;
-  topt.n_classes = std::max<int>(1, int(dataset->classNames().size()));
-  train::TrainingData data(dataset, m.preprocess, topt);
+  io::refuseOutputOverInputs(dir, io::OutputKind::Folder, {loaded.source});
+  SaeDataSetup setup = saeDataSetup(a, loaded, SaeClassCount::Dataset);
   sae::FeatureDatabaseOptions o;
-  const std::string split = a.value("split", "test");
-  if (split != "test" && split != "train") throw UsageError("--split must be test or train");
-  o.part = split == "test" ? train::Part::Test : train::Part::Train;
-  o.limit = size_t(a.intValue("limit", 0, kNonNegative));
-  o.batch = a.intValue("batch", 64, kCount);
+  o.part = setup.part;
+  o.limit = setup.limit;
+  o.batch = setup.batch;
   o.top_k = a.intValue("top-k", 16, kCount);
   size_t last_percent = 101;
   o.progress = [&](size_t done, size_t total) {
@@ -129,10 +122,11 @@ int saeFeatures(const Args& args, std::ostream& out) {
     if (percent / 10 != last_percent / 10) std::cerr << "  " << done << "/" << total << " images" << std::endl;
     last_percent = percent;
   };
-  const sae::FeatureDatabase db = sae::buildFeatureDatabase(*m.model, loaded.sae, data, o);
+  const sae::FeatureDatabase db = sae::buildFeatureDatabase(*setup.model.model, loaded.sae, *setup.data, o);
+  // The SAE and model as given (sae:NAME, mouse:NAME stay portable), not resolved paths.
   sae::saveFeatureDatabase(db, dir,
-                           {{"sae", loaded.source}, {"model", m.source}, {"hook", loaded.sae->cfg().hook_name},
-                            {"dataset", dataset->name()}, {"split", split}, {"top_k", o.top_k},
+                           {{"sae", sae_spec}, {"model", setup.model_spec}, {"hook", loaded.sae->cfg().hook_name},
+                            {"dataset", setup.dataset->name()}, {"split", setup.split}, {"top_k", o.top_k},
                             {"tokens", sae::tokenSelectionName(loaded.sae->cfg().tokens)}});
   const double dead = (db.density == 0).to(torch::kFloat64).mean().item<double>();
   out << "prisma sae features: " << db.images << " images, " << db.rows << " rows, " << db.density.size(0)

@@ -4,8 +4,10 @@
 
 #include "app/cli/CliArgs.h"
 #include "app/cli/Commands.h"
+#include "app/cli/DistributedArgs.h"
+#include "app/cli/LocalLauncher.h"
+#include "app/cli/SaeCli.h"
 
-#include "datasets/DatasetRegistry.h"
 #include "model/Error.h"
 #include "model/io/ModelLoader.h"
 #include "model/sae/SaeEvaluation.h"
@@ -43,12 +45,14 @@ void progressLine(const train::TrainProgress& p) {
 }  // namespace
 
 int saeTrainCommand(const Args& args, std::ostream& out) {
-  CliArgs a(args,
-            {"model", "dataset", "dataset-path", "hook", "out", "tokens", "expansion", "d-sae", "activation", "k",
-             "normalize", "l1", "lr", "batch", "rows-per-step", "buffer-rows", "max-steps", "epochs", "warmup",
-             "log-every", "eval-batches", "checkpoint-every", "b-dec-init", "dead-window", "resample-every", "seed",
-             "resume", "threads"},
-            {});
+  std::vector<std::string> valued = {
+      "model", "dataset", "dataset-path", "hook", "out", "tokens", "expansion", "d-sae", "activation", "k",
+      "normalize", "l1", "lr", "batch", "rows-per-step", "buffer-rows", "max-steps", "epochs", "warmup",
+      "log-every", "eval-batches", "checkpoint-every", "b-dec-init", "dead-window", "resample-every", "seed",
+      "resume", "threads"};
+  const auto& dist_names = distributedOptionNames();
+  valued.insert(valued.end(), dist_names.begin(), dist_names.end());
+  CliArgs a(args, valued, {});
   sae::SaeTrainConfig c;
   train::TrainOptions options;
   if (a.has("resume")) {
@@ -110,9 +114,20 @@ int saeTrainCommand(const Args& args, std::ostream& out) {
     c.logging.eval_batches = a.intValue("eval-batches", 10, kNonNegative);
     c.logging.checkpoint_every = a.intValue("checkpoint-every", 0, kNonNegative);
   }
-  options.threads = a.intValue("threads", 0, kNonNegative);
-  options.progress = progressLine;
+  // `--nproc N`: this process becomes the launcher of N workers running this command.
+  Args worker_args{"train"};
+  worker_args.insert(worker_args.end(), args.begin(), args.end());
+  if (auto code = launchLocalWorkersIfRequested("sae", a, worker_args)) return *code;
+  const DistributedArgs dist = DistributedArgs::from(a);
+  if (dist.distributed() && c.optimization.batch_size < dist.world_size)
+    throw UsageError("--batch " + std::to_string(c.optimization.batch_size) +
+                     " is the global batch: it must be at least the world size " + std::to_string(dist.world_size));
+  const std::unique_ptr<distributed::GlooCollective> group = dist.join();
+  options.collective = group.get();
+  options.threads = a.has("threads") ? a.intValue("threads", 0, kNonNegative) : dist.threads();
+  if (dist.rank == 0) options.progress = progressLine;
   const sae::SaeTrainResult r = sae::trainSae(c, options);
+  if (dist.rank != 0) return 0;
   const auto& f = r.loop.final;
   out << "prisma sae train: " << r.loop.state.step << " updates (" << r.loop.stop_reason << "), "
       << std::setprecision(4) << "test mse " << f.scalar("test_mse") << ", L0 " << f.scalar("test_l0")
@@ -123,26 +138,17 @@ int saeTrainCommand(const Args& args, std::ostream& out) {
 }
 
 int saeEvalCommand(const Args& args, std::ostream& out) {
-  CliArgs a(args, {"model", "dataset", "dataset-path", "split", "limit", "batch", "seed"}, {});
+  CliArgs a(args, saeDataOptionNames(), {});
   const sae::LoadedSae loaded = sae::loadSae(a.positional(0, "SAE"));
-  const std::string model_path = a.has("model") ? a.required("model") : loaded.sae->cfg().model_name;
-  if (model_path.empty()) throw UsageError("--model is needed: the SAE does not name its model");
-  auto m = io::loadModel(model_path);
-  datasets::DatasetOptions dopt;
-  dopt.path = a.value("dataset-path");
-  dopt.seed = uint64_t(a.intValue("seed", int(datasets::kDefaultSeed), kNonNegative));
-  std::shared_ptr<const datasets::Dataset> dataset = datasets::makeDataset(a.required("dataset"), dopt);
-  train::TrainingDataOptions topt;
-  topt.split_seed = dopt.seed;
-  topt.n_classes = std::max<int>(m.model->cfg().n_classes, int(dataset->classNames().size()));
-  train::TrainingData data(dataset, m.preprocess, topt);
+  SaeDataSetup setup = saeDataSetup(a, loaded, SaeClassCount::DatasetOrModel);
+  auto& m = setup.model;
+  const auto& dataset = setup.dataset;
+  const std::string& split = setup.split;
   sae::SaeEvalOptions o;
-  const std::string split = a.value("split", "test");
-  if (split != "test" && split != "train") throw UsageError("--split must be test or train");
-  o.part = split == "test" ? train::Part::Test : train::Part::Train;
-  o.limit = size_t(a.intValue("limit", 0, kNonNegative));
-  o.batch = a.intValue("batch", 64, kCount);
-  const sae::SaeEvalResult r = sae::evaluateSae(*m.model, loaded.sae, data, o);
+  o.part = setup.part;
+  o.limit = setup.limit;
+  o.batch = setup.batch;
+  const sae::SaeEvalResult r = sae::evaluateSae(*m.model, loaded.sae, *setup.data, o);
   out << "SAE " << loaded.source << " on " << loaded.sae->cfg().hook_name << " of " << m.source << ", "
       << dataset->name() << " " << split << ": " << r.images << " images, " << r.rows << " rows\n"
       << std::setprecision(4) << "  L0                  " << r.l0 << " of " << loaded.sae->cfg().d_sae << "\n"

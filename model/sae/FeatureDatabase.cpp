@@ -6,6 +6,7 @@
 #include "model/core/Json.h"
 #include "model/io/AtomicFile.h"
 #include "model/io/SafeTensors.h"
+#include "model/sae/SaeFiles.h"
 #include "model/sae/SaeSplice.h"
 
 #include <torch/torch.h>
@@ -113,7 +114,8 @@ void saveFeatureDatabase(const FeatureDatabase& db, const std::string& dir, cons
   io::writeTextAtomically((fs::path(dir) / kJsonFile).string(), j.dump(2) + "\n");
 }
 
-FeatureDatabase loadFeatureDatabase(const std::string& dir) {
+FeatureDatabase loadFeatureDatabase(const std::string& spec) {
+  const std::string dir = resolveSaePath(spec);
   const std::string json_path = (fs::path(dir) / kJsonFile).string();
   const nlohmann::json j = readJsonFile(json_path);
   if (jsonOptional<std::string>(j, "format", "", json_path) != "prisma-sae-features")

@@ -54,6 +54,7 @@ FeatureDatabase buildFeatureDatabase(HookedViTImpl& model, const SparseAutoencod
 
 // Writes `dir`/features.safetensors and `dir`/features.json (`meta` is added to the JSON).
 void saveFeatureDatabase(const FeatureDatabase& db, const std::string& dir, const nlohmann::json& meta);
-FeatureDatabase loadFeatureDatabase(const std::string& dir);
+// `spec`: the database's folder, or `sae:NAME` (a bundled SAE's folder holds its database).
+FeatureDatabase loadFeatureDatabase(const std::string& spec);
 
 }  // namespace prisma::sae

@@ -7,12 +7,14 @@
 #include "model/core/Json.h"
 #include "model/core/MemoryBudget.h"
 #include "model/io/AtomicFile.h"
+#include "model/io/ResourcePaths.h"
 #include "model/io/RestrictedUnpickler.h"
 #include "model/io/SafeTensors.h"
 #include "model/io/TorchArchive.h"
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <regex>
@@ -291,7 +293,39 @@ SaeConfig saeConfigFromSaeLens(const nlohmann::json& j, const std::string& sourc
   return c;
 }
 
-LoadedSae loadSae(const std::string& path) {
+bool isBundledSaeName(const std::string& spec) { return spec.rfind(kBundledSaePrefix, 0) == 0; }
+
+std::vector<std::string> listBundledSaes() {
+  std::error_code ec;
+  for (const auto& root : io::resourceDirectories()) {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(fs::path(root) / kBundledSaeFolder, ec))
+      if (const std::string name = e.path().filename().string();
+          name.front() != '.' && fs::is_regular_file(e.path() / kOurConfig, ec))
+        out.push_back(name);
+    if (!out.empty()) {
+      std::sort(out.begin(), out.end());
+      return out;
+    }
+  }
+  return {};
+}
+
+std::string resolveSaePath(const std::string& spec) {
+  if (!isBundledSaeName(spec)) return spec;
+  const std::string name = spec.substr(std::string(kBundledSaePrefix).size());
+  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
+    throw Error(spec, "", "not a bundled SAE name (expected sae:NAME, e.g. sae:induction-2L)");
+  const std::string dir = io::findResource(std::string(kBundledSaeFolder) + "/" + name);
+  std::error_code ec;
+  if (!dir.empty() && fs::is_regular_file(fs::path(dir) / kOurConfig, ec)) return dir;
+  std::string list;
+  for (const auto& n : listBundledSaes()) list += (list.empty() ? "" : ", ") + n;
+  throw Error(spec, "", "no such bundled SAE (bundled: " + (list.empty() ? std::string("none") : list) + ")");
+}
+
+LoadedSae loadSae(const std::string& spec) {
+  const std::string path = resolveSaePath(spec);
   std::error_code ec;
   if (!fs::exists(path, ec)) throw Error(path, "", "no such file or folder");
   if (fs::is_directory(path, ec)) {

@@ -36,9 +36,21 @@ struct LoadedSae {
   nlohmann::json training;  // training settings the file carries (ours), or null
 };
 
-// `path`: a folder in any of the layouts, a ViT-Prisma `.pt`, or a `.safetensors` with its
-// config beside it. A ViT-Prisma folder with several checkpoints gives the one with the
-// most images.
+// Bundled SAEs: `sae:NAME` is the folder <resources>/sae/NAME, found the way `mouse:NAME`
+// is (model/io/ResourcePaths.h: $PRISMA_RESOURCES, an install's share/prisma-explorer,
+// the source tree). The folder holds the SAE in our layout and its feature database.
+inline constexpr const char* kBundledSaePrefix = "sae:";
+inline constexpr const char* kBundledSaeFolder = "sae";
+bool isBundledSaeName(const std::string& spec);  // "sae:..."
+// The folder `sae:NAME` names (throws prisma::Error listing the bundled ones when there
+// is none); any other spec unchanged.
+std::string resolveSaePath(const std::string& spec);
+// Names of the bundled SAEs in the first resource folder that has any, sorted.
+std::vector<std::string> listBundledSaes();
+
+// `path`: `sae:NAME`, a folder in any of the layouts, a ViT-Prisma `.pt`, or a
+// `.safetensors` with its config beside it. A ViT-Prisma folder with several checkpoints
+// gives the one with the most images.
 LoadedSae loadSae(const std::string& path);
 
 // Writes our layout into `dir` (created if needed): sae.json and sae.safetensors, each

@@ -138,8 +138,38 @@ torch::Tensor SaeObjective::draw(int64_t n) {
 }
 
 void SaeObjective::prime(const torch::Tensor& images, int64_t images_per_step, bool resumed) {
-  const torch::Tensor rows = activationRows(images);
-  const int64_t per_image = rows.size(0) / std::max<int64_t>(1, images.size(0));
+  primeRows(activationRows(images), images.size(0), images_per_step, resumed);
+}
+
+void SaeObjective::setCollective(train::Collective* collective) {
+  collective_ = collective && collective->worldSize() > 1 ? collective : nullptr;
+}
+
+torch::Tensor SaeObjective::gatherRows(const torch::Tensor& rows, double& share) {
+  share = 1.0;
+  if (!collective_) return rows;
+  torch::NoGradGuard no_grad;
+  const int world = collective_->worldSize(), rank = collective_->rank();
+  // Slices differ by an image at most, so the row counts are exchanged first.
+  std::vector<torch::Tensor> counts{torch::zeros({world}, torch::kInt64)};
+  counts[0][rank] = rows.size(0);
+  collective_->allReduceSum(counts);
+  const std::vector<int64_t> n(counts[0].data_ptr<int64_t>(), counts[0].data_ptr<int64_t>() + world);
+  int64_t offset = 0, total = 0;
+  for (int r = 0; r < world; ++r) {
+    if (r < rank) offset += n[size_t(r)];
+    total += n[size_t(r)];
+  }
+  // A sum of zero-padded copies is an all-gather: each rank fills its own rows.
+  std::vector<torch::Tensor> all{torch::zeros({total, rows.size(1)}, rows.options())};  // [total, d_in]
+  all[0].narrow(0, offset, rows.size(0)).copy_(rows);
+  collective_->allReduceSum(all);
+  share = total > 0 ? double(rows.size(0)) / double(total) : 0.0;
+  return all[0];
+}
+
+void SaeObjective::primeRows(const torch::Tensor& rows, int64_t images, int64_t images_per_step, bool resumed) {
+  const int64_t per_image = rows.size(0) / std::max<int64_t>(1, images);
   const int64_t per_step = settings_.rows_per_step > 0 ? settings_.rows_per_step : per_image * images_per_step;
   settings_.rows_per_step = per_step;
   if (settings_.buffer_rows <= 0) settings_.buffer_rows = std::max<int64_t>(kDefaultBufferUpdates * per_step, rows.size(0));
@@ -194,29 +224,48 @@ void SaeObjective::resampleDead() {
 }
 
 train::Objective::Step SaeObjective::step(const train::BatchTensors& batch) {
-  if (!buffer_.defined()) prime(batch.inputs, batch.inputs.size(0), /*resumed=*/true);
-  else push(activationRows(batch.inputs));
+  double image_share = 1.0;  // this rank's share of the batch, as the loop weighs it
+  const torch::Tensor rows = gatherRows(activationRows(batch.inputs), image_share);  // [batch rows, d_in]
+  if (!buffer_.defined()) primeRows(rows, batch.inputs.size(0), batch.inputs.size(0), /*resumed=*/true);
+  else push(rows);
   sae_->normalizeDecoderRows();
   if (settings_.resample_every > 0 && step_ > 0 && step_ % settings_.resample_every == 0) resampleDead();
-  const torch::Tensor x = draw(settings_.rows_per_step);  // [rows, d_in]
+  torch::Tensor x = draw(settings_.rows_per_step);  // [rows, d_in], the same on every rank
+  const torch::Tensor batch_mean = x.mean(0, /*keepdim=*/true);  // [1, d_in]
+  // This rank's contiguous share of the drawn rows; the loop multiplies the returned loss
+  // by image_share, so it is rescaled to weigh the slice by its share of the rows instead.
+  double weight = 1.0;
+  if (collective_) {
+    const int64_t n = x.size(0), world = collective_->worldSize(), rank = collective_->rank();
+    const int64_t begin = n * rank / world, end = n * (rank + 1) / world;
+    x = x.narrow(0, begin, end - begin);
+    weight = image_share > 0 ? (double(end - begin) / double(n)) / image_share : 0.0;
+  }
   const SaeForward f = sae_->run(x);
-  const SaeLosses prisma = prismaLosses(*sae_, x, f);
+  const SaeLosses prisma = prismaLosses(*sae_, x, f, batch_mean);
   const torch::Tensor dec_norms = sae_->W_dec.norm(2, 1);  // [d_sae]
   const torch::Tensor l1 = settings_.sae.activation == Activation::TopK
                                ? torch::zeros({})
                                : settings_.sae.l1_coefficient * (f.feature_acts * dec_norms).sum(1).mean();
-  const torch::Tensor loss = prisma.mse + l1;
+  const torch::Tensor loss = (prisma.mse + l1) * weight;
   double l0 = 0;
   {
     torch::NoGradGuard no_grad;
     const torch::Tensor active = f.feature_acts > 0;  // [rows, d_sae]
-    l0 = active.sum(1).to(torch::kFloat64).mean().item<double>();
+    l0 = active.sum(1).to(torch::kFloat64).mean().item<double>() * weight;
+    torch::Tensor fired = active.any(0);  // [d_sae]
+    if (collective_) {
+      std::vector<torch::Tensor> counts{fired.to(torch::kFloat32)};
+      collective_->allReduceSum(counts);
+      fired = counts[0] > 0;
+    }
     since_fired_ += 1;
-    since_fired_.masked_fill_(active.any(0), 0);
+    since_fired_.masked_fill_(fired, 0);
   }
   ++step_;
+  // The same on every rank, so it is not weighted: the loop's weighted sum returns it.
   const double dead = (since_fired_ > settings_.dead_feature_window).to(torch::kFloat64).mean().item<double>();
-  return {loss, {prisma.mse.item<double>(), l1.item<double>(), l0, dead}};
+  return {loss, {prisma.mse.item<double>() * weight, l1.item<double>() * weight, l0, dead}};
 }
 
 // Sums: rows, Σ squared error, Σ batch-normalised MSE · rows, Σ L1 penalty, Σ L0,

@@ -21,6 +21,14 @@
 //   re-initialised towards rows the SAE reconstructs worst (Anthropic's resampling; the
 //   optimizer's moments for them are kept, which the loop owns).
 //
+// Data parallelism (`prisma sae train --nproc`): the loop gives each rank a slice of the
+// batch's images. Their rows are gathered (in rank order, i.e. the batch's order) so every
+// rank pushes the same rows into an identical buffer and draws the same rows with an
+// identically seeded generator; each rank then runs the SAE on its contiguous share of
+// the drawn rows, with the MSE's batch mean taken over all of them, and the loop sums the
+// gradients. Firing (for dead features and resampling) is summed over ranks. So W
+// processes update like one, float rounding apart.
+//
 // Two deliberate differences from ViT-Prisma: with layer_norm input normalisation the
 // geometric median is taken of the normalised rows (the space b_dec is subtracted in;
 // ViT-Prisma takes it of the raw activations), and the buffer refills from the data
@@ -29,6 +37,7 @@
 // with, an uninterrupted one.
 
 #include "model/sae/SparseAutoencoder.h"
+#include "model/train/Collective.h"
 #include "model/train/Objective.h"
 #include "model/vit/HookedViT.h"
 
@@ -83,6 +92,9 @@ public:
   void prime(const torch::Tensor& images, int64_t images_per_step, bool resumed);
   // Restores the step and dead-feature counters saved in a checkpoint folder (if any).
   void restoreState(const std::string& checkpointDir);
+  // Trains as one rank of a data-parallel group (nullptr or a world of one: alone). Every
+  // rank must have been primed with the same images.
+  void setCollective(train::Collective* collective);
 
   std::vector<std::string> stepScalarNames() const override { return {kMse, kL1, kL0, kDeadFraction}; }
   std::vector<std::string> evaluationScalarNames() const override {
@@ -102,6 +114,9 @@ public:
   int64_t rowsPerStep() const { return settings_.rows_per_step; }
 
 private:
+  void primeRows(const torch::Tensor& rows, int64_t images, int64_t images_per_step, bool resumed);
+  // Every rank's rows, in rank order; `share` gets this rank's fraction of them.
+  torch::Tensor gatherRows(const torch::Tensor& rows, double& share);
   void push(const torch::Tensor& rows);
   torch::Tensor draw(int64_t n);
   void resampleDead();
@@ -115,6 +130,7 @@ private:
   int64_t filled_ = 0;
   int64_t step_ = 0;
   torch::Tensor since_fired_;  // [d_sae] int64: steps since each feature last fired
+  train::Collective* collective_ = nullptr;  // data-parallel group, or none
 };
 
 }  // namespace prisma::sae

@@ -170,6 +170,18 @@ SaeTrainResult trainSae(const SaeTrainConfig& config, const train::TrainOptions&
   }
   SaeObjective objective(m.model, sae, settings);
   if (latest) objective.restoreState(latest->path);
+  if (options.collective && options.collective->worldSize() > 1) {
+    // Every rank must take part in every update's collectives (the gathered rows), so no
+    // batch may leave a rank without images: neither the full nor an epoch's last one.
+    const int world = options.collective->worldSize();
+    const int64_t batch = config.optimization.batch_size;
+    const int64_t last = int64_t(data.size(train::Part::Train)) % batch;
+    if (batch < world || (last > 0 && last < world))
+      throw Error(options.run_dir, "batch_size",
+                  "a batch of " + std::to_string(batch) + " images (an epoch's last: " + std::to_string(last ? last : batch) +
+                      ") leaves some of the " + std::to_string(world) + " processes without images");
+    objective.setCollective(options.collective);
+  }
 
   say("filling the activation buffer");
   const int64_t prime_images =

@@ -127,9 +127,14 @@ void SparseAutoencoderImpl::normalizeDecoderRows() {
 }
 
 SaeLosses prismaLosses(const SparseAutoencoderImpl& sae, const torch::Tensor& x, const SaeForward& f) {
+  return prismaLosses(sae, x, f, x.detach().to(torch::kFloat32).mean(0, /*keepdim=*/true));
+}
+
+SaeLosses prismaLosses(const SparseAutoencoderImpl& sae, const torch::Tensor& x, const SaeForward& f,
+                       const torch::Tensor& batch_mean) {
   SaeLosses l;
   const torch::Tensor target = x.detach().to(torch::kFloat32);
-  const torch::Tensor centred = target - target.mean(0, /*keepdim=*/true);  // batch-centred
+  const torch::Tensor centred = target - batch_mean.detach().to(torch::kFloat32);  // batch-centred
   const torch::Tensor norm = centred.norm(2, -1, /*keepdim=*/true);         // [rows, 1]
   l.mse = ((f.sae_out - target).pow(2) / norm).mean();
   l.sparsity = f.feature_acts.abs().sum(1).mean();

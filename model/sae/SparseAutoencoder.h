@@ -114,5 +114,10 @@ struct SaeLosses {
   torch::Tensor loss;      // mse + l1
 };
 SaeLosses prismaLosses(const SparseAutoencoderImpl& sae, const torch::Tensor& x, const SaeForward& f);
+// The same terms for rows `x` that are a slice of a larger batch whose row mean is
+// `batch_mean` [1, d_in] (data-parallel training: each rank holds a slice, the MSE's
+// normaliser still centres on the whole batch). Means are over the slice's rows.
+SaeLosses prismaLosses(const SparseAutoencoderImpl& sae, const torch::Tensor& x, const SaeForward& f,
+                       const torch::Tensor& batch_mean);
 
 }  // namespace prisma::sae

@@ -12,6 +12,9 @@
 
 #include "model/io/ModelLoader.h"
 #include "model/io/SafeTensors.h"
+#include "datasets/DatasetRegistry.h"
+#include "model/sae/FeatureDatabase.h"
+#include "model/sae/SaeEvaluation.h"
 #include "model/sae/SaeFiles.h"
 #include "model/sae/SaeRun.h"
 #include "model/sae/SaeSplice.h"
@@ -19,6 +22,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -30,6 +34,11 @@ using prisma::test::kGoldenTolerance;
 using prisma::test::relL2;
 namespace fs = std::filesystem;
 namespace sae = prisma::sae;
+
+namespace {
+// Test images the shipped SAE is evaluated on: enough for its accuracy to mean something.
+constexpr size_t kBundledEvalImages = 128;
+}  // namespace
 
 class TestSae : public QObject {
   Q_OBJECT
@@ -246,6 +255,58 @@ private slots:
     const torch::Tensor expected = torch::where(f.hidden_pre >= kth, torch::relu(f.hidden_pre), torch::zeros_like(f.hidden_pre));
     QVERIFY(torch::equal(f.feature_acts, expected));
     QVERIFY(relL2(f.sae_out, f.feature_acts.matmul(s->W_dec) + s->b_dec) <= kEngineTolerance);
+  }
+
+  // The SAE shipped with the default mouse: found by name (also under $PRISMA_RESOURCES,
+  // as an install's resources are), its feature database agrees with it, and it keeps the
+  // README's figures on the first test images (all 656: accuracy 1, EV 0.982).
+  void bundledSaeIsFoundAndWorks() {
+    const sae::LoadedSae loaded = sae::loadSae("sae:induction-2L");
+    const sae::SaeConfig& c = loaded.sae->cfg();
+    QCOMPARE(QString::fromStdString(c.hook_name), QStringLiteral("blocks.1.hook_resid_pre"));
+    QCOMPARE(QString::fromStdString(c.model_name), QStringLiteral("mouse:induction-2L"));
+    QCOMPARE(c.d_in, int64_t(128));
+    QCOMPARE(c.d_sae, int64_t(256));
+    QVERIFY(c.activation == sae::Activation::TopK && c.k == 16);
+
+    auto m = prisma::io::loadModel(c.model_name);
+    auto dataset = prisma::datasets::makeDataset("induction", {});
+    prisma::train::TrainingDataOptions topt;
+    topt.n_classes = 4;
+    prisma::train::TrainingData data(std::move(dataset), m.preprocess, topt);
+    sae::SaeEvalOptions eo;
+    eo.limit = kBundledEvalImages;
+    const sae::SaeEvalResult r = sae::evaluateSae(*m.model, loaded.sae, data, eo);
+    QCOMPARE(r.images, int64_t(kBundledEvalImages));
+    QCOMPARE(r.l0, 16.0);
+    QVERIFY2(r.explained_variance > 0.95, qPrintable(QString::number(r.explained_variance)));
+    QVERIFY2(r.acc_sae >= 0.98 && r.acc_zero < 0.5, qPrintable(QStringLiteral("%1 %2").arg(r.acc_sae).arg(r.acc_zero)));
+
+    // The database's best image of its densest feature, recomputed from the SAE.
+    const sae::FeatureDatabase db = sae::loadFeatureDatabase("sae:induction-2L");
+    QCOMPARE(db.density.size(0), c.d_sae);
+    QCOMPARE(db.images, int64_t(656));
+    const int64_t f = db.density.argmax().item<int64_t>();
+    const int64_t position = db.top_images[f][0].item<int64_t>();
+    const auto image = data.fetch(prisma::train::Part::Test, {position}).inputs;  // [1, 1, 32, 32]
+    const sae::SaeRunResult run = sae::runSaeOnImages(*m.model, loaded.sae, image);
+    const torch::Tensor acts = run.feature_acts.select(1, f);  // [tokens]
+    QVERIFY(relL2(db.top_token_acts[f][0], acts) <= kEngineTolerance);
+    const double peak = acts.max().item<double>();
+    QVERIFY(std::abs(db.top_values[f][0].item<double>() - peak) <= kEngineTolerance * peak);
+
+    prisma::test::expectError([] { sae::loadSae("sae:no-such-sae"); }, "sae:no-such-sae", "induction-2L");
+    prisma::test::expectError([] { sae::loadSae("sae:../mice"); }, "sae:../mice", "not a bundled SAE name");
+
+    // A resource folder named by $PRISMA_RESOURCES comes first, as for the mice.
+    const fs::path root = tmp("resources"), mine = root / "sae" / "mine";
+    fs::create_directories(mine);
+    for (const char* file : {"sae.json", "sae.safetensors"})
+      fs::copy_file(fs::path(sae::resolveSaePath("sae:induction-2L")) / file, mine / file);
+    qputenv("PRISMA_RESOURCES", QByteArray::fromStdString(root.string()));
+    const std::string found = sae::resolveSaePath("sae:mine");
+    qunsetenv("PRISMA_RESOURCES");
+    QCOMPARE(fs::canonical(found), fs::canonical(mine));
   }
 
   void cliEncodeAndInfo() {
