@@ -22,6 +22,18 @@ std::shared_ptr<const clip::ZeroShotHead> prepareClipRun(clip::ClipModel& model,
   return head;
 }
 
+io::LoadedModel loadModelForPatching(const std::string& path, const std::string& classes, const std::string& tmpl) {
+  if (classes.empty()) {
+    if (tmpl != clip::kDefaultTemplate) throw UsageError("--template needs --classes FILE|imagenet");
+    return io::loadModel(path);
+  }
+  if (!clip::hasTextTower(path))
+    throw UsageError("--classes needs a model with a text tower (an open_clip CLIP); " + path + " has none");
+  clip::ClipModel model = clip::loadClip(path);
+  prepareClipRun(model, {{}, classes, tmpl});
+  return model.image;  // shares the image tower, which now carries the zero-shot head
+}
+
 void addClipOutputs(clip::ClipModel& model, const torch::Tensor& pixels, const ClipRunOptions& options,
                     const clip::ZeroShotHead* head, std::map<std::string, torch::Tensor>& tensors) {
   torch::NoGradGuard no_grad;

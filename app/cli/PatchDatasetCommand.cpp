@@ -10,6 +10,7 @@
 // running with the same thread count.
 
 #include "app/cli/CliArgs.h"
+#include "app/cli/ClipCommands.h"
 #include "app/cli/Commands.h"
 #include "app/cli/DistributedArgs.h"
 #include "app/cli/LocalLauncher.h"
@@ -47,7 +48,8 @@ constexpr const char* kPairsHeader = "clean,corrupt";
 
 const std::string kUsage =
     "usage: prisma patch-dataset MODEL --pairs PAIRS.csv --component NAME --out OUT.safetensors\n"
-    "        [--metric logit_diff [--labels A,B] | --metric prob|logit|cross_entropy [--label A]]\n"
+    "        [--metric logit_diff [--labels A,B] | --metric prob|logit|cross_entropy [--label A]\n"
+    "         | --metric cosine_to_clean] [--classes FILE|imagenet [--template T]]\n"
     "        [--normalize] [--method exact|attribution] [--positions P,...] [--batch N]\n"
     "        " + std::string(kDistributedUsage) + "\n"
     "PAIRS.csv: one `clean,corrupt` pair of input SPECs per line (an optional header line\n"
@@ -120,7 +122,7 @@ PairResult patchPair(const CliArgs& a, const interp::MetricSpec& asked, io::Load
   const interp::MetricSpec spec =
       asked.withDefaultClasses(pair.clean_logits.argmax(1).item<int>(), pair.corrupt_logits.argmax(1).item<int>());
   r.labels = spec.classes;
-  const interp::Metric base = interp::makeMetric(spec.base());
+  const interp::Metric base = interp::makeMetric(spec.base(), pair.clean_logits, pair.corrupt_logits);
   r.clean_metric = interp::metricValue(base, pair.clean_logits);
   r.corrupt_metric = interp::metricValue(base, pair.corrupt_logits);
   const interp::Metric metric = interp::makeMetric(spec, pair.clean_logits, pair.corrupt_logits);
@@ -138,7 +140,7 @@ PairResult patchPair(const CliArgs& a, const interp::MetricSpec& asked, io::Load
 
 int patchDatasetCommand(const Args& args, std::ostream& out) {
   std::vector<std::string> valued{"pairs", "component", "metric", "labels", "label", "method", "out", "batch",
-                                  "positions"};
+                                  "positions", "classes", "template"};
   for (const auto& name : distributedOptionNames()) valued.push_back(name);
   CliArgs a(args, valued, {"normalize", kAllowNanFlag});
   if (a.positionals().size() != 1) throw UsageError("one MODEL expected\n" + kUsage);
@@ -147,8 +149,7 @@ int patchDatasetCommand(const Args& args, std::ostream& out) {
     throw UsageError("--out must end in .safetensors");
   const std::string method = a.value("method", "exact");
   if (method != "exact" && method != "attribution") throw UsageError("--method must be exact or attribution");
-  const interp::MetricSpec unchecked = metricSpecFromArgs(a, 0);  // options checked before any worker starts
-  const std::string metric_name = interp::toString(unchecked.kind);
+  const interp::MetricSpec unchecked = metricSpecFromArgs(a);  // options checked before any worker starts
   if (unchecked.normalized && method == "attribution") throw UsageError("--normalize applies to --method exact");
   const std::string pairsPath = a.required("pairs");
   const std::vector<Pair> pairs = readPairs(pairsPath);  // before any worker starts: errors once
@@ -165,13 +166,15 @@ int patchDatasetCommand(const Args& args, std::ostream& out) {
   const int rank = dist.rank, world = dist.world_size;
 
   const auto t0 = std::chrono::steady_clock::now();
-  io::LoadedModel m = io::loadModel(a.positional(0, "MODEL"));
+  io::LoadedModel m = loadModelForPatching(a.positional(0, "MODEL"), a.value("classes"),
+                                           a.value("template", clip::kDefaultTemplate));
   const ViTConfig& cfg = m.model->cfg();
   const auto kind = interp::componentKindFromName(a.required("component"));
   const interp::PatchComponent comp =
       a.has("positions") ? interp::makePositionsComponent(kind, parseInts(a.value("positions"), "positions"), cfg)
                          : interp::makeComponent(kind, cfg);
-  const interp::MetricSpec asked = metricSpecFromArgs(a, cfg.n_classes);
+  const interp::MetricSpec asked = metricSpecFromArgs(a, {cfg.n_classes, !clip::outputIsFeature(m), cfg.class_names});
+  const std::string metric_name = interp::toString(asked.kind);
   const int nLabels = interp::classesNeeded(asked.kind);
 
   // This rank's pairs, one row each: the grid's cells, clean and corrupt metric, labels.
@@ -226,12 +229,12 @@ int patchDatasetCommand(const Args& args, std::ostream& out) {
                      a.flag(kAllowNanFlag));
   std::string axes;
   for (const auto& axis : comp.axes) axes += (axes.empty() ? "" : ",") + interp::toString(axis);
-  io::writeSafeTensors(outPath,
-                       {{"mean", mean.contiguous()},
-                        {"per_pair", perPair},
-                        {"clean_metric", all.select(1, cells).contiguous()},
-                        {"corrupt_metric", all.select(1, cells + 1).contiguous()},
-                        {"labels", all.narrow(1, cells + 2, nLabels).contiguous()}},
+  std::map<std::string, torch::Tensor> tensors{{"mean", mean.contiguous()},
+                                               {"per_pair", perPair},
+                                               {"clean_metric", all.select(1, cells).contiguous()},
+                                               {"corrupt_metric", all.select(1, cells + 1).contiguous()}};
+  if (nLabels > 0) tensors["labels"] = all.narrow(1, cells + 2, nLabels).contiguous();  // cosine_to_clean has none
+  io::writeSafeTensors(outPath, tensors,
                        {{"model", m.source}, {"component", comp.name}, {"axes", axes}, {"metric", metric_name},
                         {"normalized", a.flag("normalize") ? "true" : "false"}, {"method", method},
                         {"pairs", pairsPath}, {"pair_count", std::to_string(P)},

@@ -61,16 +61,26 @@ std::vector<std::string> readClassFile(const std::string& path) {
   return classes;
 }
 
-ZeroShotHead buildZeroShotHead(ClipModel& model, const std::vector<std::string>& classes, const std::string& tmpl) {
+bool outputIsFeature(const io::LoadedModel& model) {
+  const ViTConfig& c = model.model->cfg();
+  if (c.return_type == ReturnType::PreLogits) return true;
+  const bool clip_image_tower = model.format == "open_clip" || model.format == "hf-clip-vision";
+  return clip_image_tower && c.class_names.empty();
+}
+
+ZeroShotHead buildZeroShotHead(ClipModel& model, const std::vector<std::string>& classes, const std::string& tmpl,
+                               const PromptProgress& progress, const std::atomic<bool>* stop) {
   if (classes.empty()) throw Error("zero-shot", "classes", "needs at least one class");
   ZeroShotHead h;
   h.classes = classes;
   for (const auto& c : classes) h.prompts.push_back(promptFor(tmpl, c));
   std::vector<torch::Tensor> parts;
   for (size_t i = 0; i < h.prompts.size(); i += kPromptBatch) {
+    if (stop && stop->load()) throw Cancelled();
     const size_t end = std::min(h.prompts.size(), i + kPromptBatch);
     parts.push_back(model.encodeText({h.prompts.begin() + static_cast<std::ptrdiff_t>(i),
                                       h.prompts.begin() + static_cast<std::ptrdiff_t>(end)}));
+    if (progress) progress(end, h.prompts.size());
   }
   torch::NoGradGuard no_grad;
   h.text_features = normalized(torch::cat(parts, 0));                                      // [C, E]

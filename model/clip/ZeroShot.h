@@ -14,8 +14,11 @@
 
 #include "model/clip/ClipModel.h"
 
+#include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -42,9 +45,25 @@ struct ZeroShotHead {
   torch::Tensor bias;           // [classes]: logit_bias, or zeros
 };
 
-// Embeds the prompts (in batches) and builds the head.
+// Called after each batch of prompts with (prompts embedded, prompts in all).
+using PromptProgress = std::function<void(size_t done, size_t total)>;
+
+// Embeds the prompts (in batches) and builds the head. A set `stop` is checked between
+// batches: the build then throws prisma::Cancelled and leaves nothing half made.
 ZeroShotHead buildZeroShotHead(ClipModel& model, const std::vector<std::string>& classes,
-                               const std::string& tmpl = kDefaultTemplate);
+                               const std::string& tmpl = kDefaultTemplate, const PromptProgress& progress = {},
+                               const std::atomic<bool>* stop = nullptr);
+
+// Thrown by a build whose stop token was set.
+struct Cancelled : std::runtime_error {
+  Cancelled() : std::runtime_error("cancelled") {}
+};
+
+// True when the model's output is a feature vector, not class logits: pre-logits models
+// (DINOv2, ViTModel) and CLIP image towers whose head is still the image projection (no
+// zero-shot head installed, so no class names). Patching such a model takes the
+// cosine_to_clean metric; the explorer shows no class prediction for it.
+bool outputIsFeature(const io::LoadedModel& model);
 
 // Heads computed once per model + template + class list (the ImageNet head embeds 1,000
 // prompts). Owned by whoever keeps the model, not global.

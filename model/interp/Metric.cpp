@@ -24,6 +24,9 @@ void checkClass(const torch::Tensor& logits, int c, const char* field) {
 
 namespace {
 
+// torch's default for cosine_similarity; it only matters for an all-zero output.
+constexpr double kCosineEps = 1e-8;
+
 struct MetricKindInfo {
   MetricKind kind;
   const char* name;
@@ -35,6 +38,7 @@ constexpr MetricKindInfo kMetricKinds[] = {
     {MetricKind::Logit, "logit", 1},
     {MetricKind::Prob, "prob", 1},
     {MetricKind::CrossEntropy, "cross_entropy", 1},
+    {MetricKind::CosineToClean, "cosine_to_clean", 0},
 };
 
 const MetricKindInfo& metricInfo(MetricKind kind) {
@@ -68,7 +72,7 @@ int classesNeeded(MetricKind kind) { return metricInfo(kind).classes; }
 
 MetricSpec MetricSpec::withDefaultClasses(int clean_top, int corrupt_top) const {
   MetricSpec s = *this;
-  if (s.classes.empty()) {
+  if (s.classes.empty() && classesNeeded(kind) > 0) {
     s.classes = {clean_top};
     if (classesNeeded(kind) == 2) s.classes.push_back(corrupt_top);
   }
@@ -133,6 +137,19 @@ Metric crossEntropy(int label) {
   };
 }
 
+Metric cosineTo(const torch::Tensor& clean) {
+  const torch::Tensor ref = clean.detach().reshape({1, -1}).to(torch::kFloat32);  // [1, features]
+  if (ref.norm().item<double>() == 0.0)
+    throw Error("metric", "cosine_to_clean", "the clean run's output is all zeros: no direction to compare with");
+  return [ref](const torch::Tensor& out) {
+    if (out.dim() != 2 || out.size(1) != ref.size(1))
+      throw Error("metric", "cosine_to_clean",
+                  "expected outputs [batch, " + std::to_string(ref.size(1)) + "] like the clean run's");
+    // [batch]; eps only guards an all-zero patched output, whose cosine is then 0.
+    return torch::cosine_similarity(out, ref.to(out.scalar_type()).expand_as(out), 1, kCosineEps);
+  };
+}
+
 Metric normalized(Metric base, double clean_value, double corrupt_value) {
   const double range = clean_value - corrupt_value;
   if (range == 0.0 || !std::isfinite(range))
@@ -148,6 +165,8 @@ Metric normalized(Metric base, double clean_value, double corrupt_value) {
 Metric makeMetric(const MetricSpec& spec) {
   if (spec.normalized)
     throw Error("metric", "normalized", "a normalised metric needs the clean and corrupted runs");
+  if (spec.kind == MetricKind::CosineToClean)
+    throw Error("metric", "cosine_to_clean", "needs the clean run's output");
   if (static_cast<int>(spec.classes.size()) != classesNeeded(spec.kind))
     throw Error("metric", "classes", toString(spec.kind) + " takes " + std::to_string(classesNeeded(spec.kind)) +
                                          " classes, got " + std::to_string(spec.classes.size()));
@@ -157,12 +176,19 @@ Metric makeMetric(const MetricSpec& spec) {
     case MetricKind::Logit: return metrics::logit(a);
     case MetricKind::Prob: return metrics::prob(a);
     case MetricKind::CrossEntropy: return metrics::crossEntropy(a);
+    case MetricKind::CosineToClean: break;  // refused above
   }
   throw Error("metric", "kind", "unknown metric kind");
 }
 
 Metric makeMetric(const MetricSpec& spec, const torch::Tensor& clean_logits, const torch::Tensor& corrupt_logits) {
-  Metric base = makeMetric(spec.base());
+  Metric base;
+  if (spec.kind == MetricKind::CosineToClean) {
+    if (!spec.classes.empty()) spec.check(0);  // names the field: it takes no classes
+    base = metrics::cosineTo(clean_logits);
+  } else {
+    base = makeMetric(spec.base());
+  }
   if (!spec.normalized) return base;
   const double clean = metricValue(base, clean_logits), corrupt = metricValue(base, corrupt_logits);
   return metrics::normalized(std::move(base), clean, corrupt);

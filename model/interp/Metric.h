@@ -32,6 +32,10 @@ Metric logit(int class_a);
 Metric prob(int class_a);
 // −log softmax(logits)[label]: the loss of the patched run on `label`.
 Metric crossEntropy(int label);
+// cos(output, clean) per row, clean [1, features] (or [features]): how much of the clean
+// run's output direction a patch restores, for models whose output is a feature. Throws
+// prisma::Error for an all-zero clean output (no direction to compare with).
+Metric cosineTo(const torch::Tensor& clean);
 // (m − corrupt) / (clean − corrupt), with clean and corrupt the metric's values on the
 // unpatched runs. Throws prisma::Error when they are equal (nothing to normalise by).
 Metric normalized(Metric base, double clean_value, double corrupt_value);
@@ -39,7 +43,8 @@ Metric normalized(Metric base, double clean_value, double corrupt_value);
 }  // namespace metrics
 
 // The callable `spec` names, its classes checked against the logits it meets. A
-// normalised spec needs the unpatched runs: this overload throws prisma::Error for it.
+// normalised spec and cosine_to_clean need the unpatched runs: this overload throws
+// prisma::Error for them.
 Metric makeMetric(const MetricSpec& spec);
 // The same, normalising (when the spec says so) by the base metric's values on the clean
 // and corrupted runs' logits [1, classes].

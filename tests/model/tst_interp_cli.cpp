@@ -6,6 +6,10 @@
 #include "CliProcess.h"
 #include "TestUtil.h"
 
+#include "model/clip/ClipModel.h"
+#include "model/clip/ZeroShot.h"
+#include "model/io/InputSpec.h"
+#include "model/io/ModelLoader.h"
 #include "model/io/SafeTensors.h"
 
 #include <QFile>
@@ -20,6 +24,11 @@ using prisma::test::relL2;
 
 namespace {
 constexpr int kTimeoutMs = 120000;
+// Patched and unpatched runs batch differently, so equal numbers agree to float rounding.
+constexpr double kSameRunTolerance = 1e-5;
+constexpr int kClipTokens = 17;    // open_clip_vit: CLS + 4x4 patches
+constexpr int kDinoTokens = 21;    // dinov2_hub: CLS + 4 registers + 4x4 patches
+constexpr int kFixtureLayers = 3;  // both fixtures
 using prisma::test::kPatchTolerance;
 constexpr int kExitUsage = 2;
 }  // namespace
@@ -37,6 +46,18 @@ private:
   QStringList pairArgs() const {
     return {"--clean", inputs_ + ":pixel_values:0", "--corrupt", inputs_ + ":pixel_values:1"};
   }
+
+  static QString image(const char* name) {
+    return QString::fromStdString(fixture(std::string("images/") + name));
+  }
+
+  static QString allPositions(int tokens) {
+    QStringList all;
+    for (int p = 0; p < tokens; ++p) all << QString::number(p);
+    return all.join(',');
+  }
+
+  static double scalar(prisma::io::SafeTensorsFile& f, const char* name) { return f.float_tensor(name).item<double>(); }
 
   static QStringList readLines(const QString& path) {
     QFile f(path);
@@ -178,6 +199,130 @@ private slots:
     QVERIFY2(r.code == 0, qPrintable(r.err));
     r = prisma({"attention", model_, "--image", inputs_ + ":pixel_values:0", "--rollout", "--grid", "--png", grid});
     QCOMPARE(r.code, kExitUsage);
+  }
+
+  // --- CLIP with zero-shot classes, and models without classes ----------------------------
+
+  // The class metrics on a CLIP read its zero-shot head: the unpatched logit difference
+  // equals the library's, i.e. CLIP's zeroShotLogits difference times the image
+  // embedding's norm (ZeroShot.h); --labels may name the classes.
+  void patchClipZeroShotClasses() {
+    const QString classes = tmp_.filePath("classes.txt");
+    {
+      QFile f(classes);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write("# the fixture photos\nastronaut\ncat\nrocket\ncoffee\n");
+    }
+    const QString tmpl = QStringLiteral("a picture of a {}");
+    const QString out = tmp_.filePath("clip_logit_diff.safetensors");
+    const QString model = QString::fromStdString(fixture("open_clip_vit"));
+    auto r = prisma({"patch", model, "--clean", image("rocket.png"), "--corrupt", image("coffee.png"), "--component",
+                     "resid_pre", "--positions", allPositions(kClipTokens), "--classes", classes, "--template", tmpl,
+                     "--labels", "rocket,Coffee", "--out", out});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY2(r.out.contains("logit_diff 2 (rocket),3 (coffee)"), qPrintable(r.out));
+    prisma::io::SafeTensorsFile written(out.toStdString());
+    QVERIFY(torch::equal(written.tensor("labels"), torch::tensor({2.0f, 3.0f})));
+    QCOMPARE(written.metadata().at("label_names"), std::string("rocket\ncoffee"));
+    QCOMPARE(written.metadata().at("template"), tmpl.toStdString());
+
+    prisma::clip::ClipModel clip = prisma::clip::loadClip(fixture("open_clip_vit"));
+    const auto head = prisma::clip::buildZeroShotHead(clip, {"astronaut", "cat", "rocket", "coffee"}, tmpl.toStdString());
+    auto diff = [&](const QString& path) {
+      const torch::Tensor pixels = prisma::io::loadInput(path.toStdString(), clip.image);
+      const torch::Tensor zs = prisma::clip::zeroShotLogits(clip, head, pixels)[0];  // [classes]
+      const double norm = clip.encodeImage(pixels).norm().item<double>();
+      return (zs[2] - zs[3]).item<double>() * norm;
+    };
+    const double clean = diff(image("rocket.png")), corrupt = diff(image("coffee.png"));
+    QVERIFY2(std::abs(scalar(written, "clean_metric") - clean) <= kSameRunTolerance * (1 + std::abs(clean)),
+             qPrintable(QStringLiteral("%1 vs %2").arg(scalar(written, "clean_metric")).arg(clean)));
+    QVERIFY(std::abs(scalar(written, "corrupt_metric") - corrupt) <= kSameRunTolerance * (1 + std::abs(corrupt)));
+    // Every position of the residual stream patched: the clean run, at every layer.
+    const torch::Tensor result = written.float_tensor("result");
+    QCOMPARE(result.sizes().vec(), std::vector<int64_t>{kFixtureLayers});
+    QVERIFY((result - clean).abs().max().item<double>() <= kSameRunTolerance * (1 + std::abs(clean)));
+  }
+
+  // A model without classes (DINOv2) defaults to cosine_to_clean: the clean run scores 1,
+  // the corrupted run cos(corrupt output, clean output), and patching every position of
+  // resid_pre at any layer restores the clean output exactly.
+  void patchDinoCosineToClean() {
+    const QString out = tmp_.filePath("dino_cosine.safetensors");
+    const QString model = QString::fromStdString(fixture("dinov2_hub"));
+    auto r = prisma({"patch", model, "--clean", image("rocket.png"), "--corrupt", image("coffee.png"), "--component",
+                     "resid_pre", "--positions", allPositions(kDinoTokens), "--out", out});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    prisma::io::SafeTensorsFile written(out.toStdString());
+    QCOMPARE(written.metadata().at("metric"), std::string("cosine_to_clean"));
+    QVERIFY(!written.contains("labels"));
+    prisma::io::LoadedModel m = prisma::io::loadModel(fixture("dinov2_hub"));
+    torch::NoGradGuard no_grad;
+    const torch::Tensor clean = m.model->forward(prisma::io::loadInput(image("rocket.png").toStdString(), m));
+    const torch::Tensor corrupt = m.model->forward(prisma::io::loadInput(image("coffee.png").toStdString(), m));
+    const double cos = torch::cosine_similarity(corrupt, clean, 1).item<double>();
+    QVERIFY(cos < 1 - 1e-3);  // the photos differ, so the metric has a range
+    QVERIFY(std::abs(scalar(written, "clean_metric") - 1.0) < kSameRunTolerance);
+    QVERIFY(std::abs(scalar(written, "corrupt_metric") - cos) < kSameRunTolerance);
+    const torch::Tensor result = written.float_tensor("result");
+    QCOMPARE(result.sizes().vec(), std::vector<int64_t>{kFixtureLayers});
+    QVERIFY((result - 1).abs().max().item<double>() < kSameRunTolerance);
+
+    // Normalised: (cos − cos_corrupt) / (1 − cos_corrupt); one position patched at layer 0
+    // (CLS) checks the formula against the unnormalised sweep.
+    const QString raw = tmp_.filePath("dino_cls.safetensors"), norm = tmp_.filePath("dino_cls_norm.safetensors");
+    for (const QString& file : {raw, norm}) {
+      QStringList args{"patch", model, "--clean", image("rocket.png"), "--corrupt", image("coffee.png"),
+                       "--component", "resid_pre", "--positions", "0", "--metric", "cosine_to_clean", "--out", file};
+      if (file == norm) args << "--normalize";
+      r = prisma(args);
+      QVERIFY2(r.code == 0, qPrintable(r.err));
+    }
+    const torch::Tensor a = prisma::io::SafeTensorsFile(raw.toStdString()).float_tensor("result");
+    const torch::Tensor b = prisma::io::SafeTensorsFile(norm.toStdString()).float_tensor("result");
+    QVERIFY(torch::allclose(b, (a - cos) / (1 - cos), 1e-4, 1e-5));
+  }
+
+  void patchWithoutClassesUsageErrors_data() {
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QStringList>("extra");
+    QTest::addColumn<QString>("needle");
+    QTest::newRow("class metric on DINOv2") << "dinov2_hub" << QStringList{"--metric", "logit_diff"} << "cosine_to_clean";
+    QTest::newRow("class metric on CLIP without classes") << "open_clip_vit" << QStringList{"--metric", "prob"} << "--classes";
+    QTest::newRow("labels with cosine") << "dinov2_hub" << QStringList{"--labels", "0,1"} << "takes no";
+    QTest::newRow("classes without a text tower") << "dinov2_hub" << QStringList{"--classes", "imagenet"} << "text tower";
+    QTest::newRow("template without classes") << "open_clip_vit" << QStringList{"--template", "a {}"} << "--classes";
+    QTest::newRow("unknown class name") << "open_clip_vit" << QStringList{"--classes", "imagenet", "--labels", "tench,unicorn"} << "unicorn";
+  }
+
+  void patchWithoutClassesUsageErrors() {
+    QFETCH(QString, model);
+    QFETCH(QStringList, extra);
+    QFETCH(QString, needle);
+    auto r = prisma(QStringList{"patch", QString::fromStdString(fixture(model.toStdString())), "--clean",
+                                image("rocket.png"), "--corrupt", image("coffee.png"), "--component", "resid_pre",
+                                "--out", tmp_.filePath("never.safetensors")} + extra);
+    QCOMPARE(r.code, kExitUsage);
+    QVERIFY2(r.err.contains(needle), qPrintable(r.err));
+  }
+
+  // patch-dataset shares the metric: a feature model's pairs are scored by cosine_to_clean.
+  void patchDatasetCosineToClean() {
+    const QString pairs = tmp_.filePath("pairs.csv");
+    {
+      QFile f(pairs);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write((image("rocket.png") + "," + image("coffee.png") + "\n" + image("chelsea.png") + "," +
+               image("astronaut.png") + "\n").toUtf8());
+    }
+    const QString out = tmp_.filePath("dino_pairs.safetensors");
+    auto r = prisma({"patch-dataset", QString::fromStdString(fixture("dinov2_hub")), "--pairs", pairs, "--component",
+                     "resid_pre", "--positions", allPositions(kDinoTokens), "--out", out});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    prisma::io::SafeTensorsFile written(out.toStdString());
+    QCOMPARE(written.metadata().at("metric"), std::string("cosine_to_clean"));
+    QVERIFY((written.float_tensor("per_pair") - 1).abs().max().item<double>() < kSameRunTolerance);
+    QVERIFY((written.float_tensor("clean_metric") - 1).abs().max().item<double>() < kSameRunTolerance);
   }
 
   void lensWritesEveryPatchAndLayer() {

@@ -497,7 +497,20 @@ private slots:
     spec.classes = {0, 7};
     QCOMPARE(fieldOf(spec, 5), QStringLiteral("class B"));
     QVERIFY_THROWS_EXCEPTION(prisma::Error, metricKindFromName("accuracy"));
-    QVERIFY(metricNames() == (std::vector<std::string>{"logit_diff", "logit", "prob", "cross_entropy"}));
+    QVERIFY(metricNames() ==
+            (std::vector<std::string>{"logit_diff", "logit", "prob", "cross_entropy", "cosine_to_clean"}));
+    // cosine_to_clean takes no classes and needs the clean run's output.
+    MetricSpec cosine;
+    cosine.kind = MetricKind::CosineToClean;
+    QVERIFY(cosine.withDefaultClasses(kCleanClass, kCorruptClass).classes.empty());
+    QCOMPARE(fieldOf(cosine, 0), QString());
+    QVERIFY_THROWS_EXCEPTION(prisma::Error, makeMetric(cosine));
+    const Metric cos = makeMetric(cosine, pair_.clean_logits, pair_.corrupt_logits);
+    const torch::Tensor expected = torch::cosine_similarity(pair_.corrupt_logits, pair_.clean_logits, 1);
+    QVERIFY(std::abs(metricValue(cos, pair_.clean_logits) - 1.0) < 1e-6);
+    QVERIFY(std::abs(metricValue(cos, pair_.corrupt_logits) - expected.item<double>()) < 1e-6);
+    cosine.classes = {1};
+    QCOMPARE(fieldOf(cosine, 5), QStringLiteral("classes"));
   }
 };
 

@@ -43,6 +43,8 @@ constexpr MetricChoice kMetricChoices[] = {
     {QT_TRANSLATE_NOOP("PatchingBoard", "logit difference A \u2212 B"), interp::MetricKind::LogitDiff, false},
     {QT_TRANSLATE_NOOP("PatchingBoard", "normalised logit difference"), interp::MetricKind::LogitDiff, true},
     {QT_TRANSLATE_NOOP("PatchingBoard", "probability of A"), interp::MetricKind::Prob, false},
+    // For models whose output is a feature (no classes): the default there.
+    {QT_TRANSLATE_NOOP("PatchingBoard", "cosine to the clean output"), interp::MetricKind::CosineToClean, false},
 };
 
 void fillKinds(QComboBox* box, const std::vector<interp::ComponentKind>& kinds) {
@@ -262,7 +264,12 @@ void PatchingBoard::resetResults() {
 
 PatchingBoard::~PatchingBoard() = default;
 
-void PatchingBoard::setModel(const ModelSummary& model) { presenter_->setModel(model); }
+void PatchingBoard::setModel(const ModelSummary& model) {
+  presenter_->setModel(model);
+  // No classes (a feature model): the class metrics have nothing to read.
+  if (model.classes == 0) setMetric(interp::MetricKind::CosineToClean, false);
+  else if (setup().metric.kind == interp::MetricKind::CosineToClean) setMetric(interp::MetricKind::LogitDiff, false);
+}
 
 void PatchingBoard::setSource(Source which, const ImageRequest& request) {
   slot(which)->setRequest(request);
@@ -307,6 +314,7 @@ void PatchingBoard::setMetric(interp::MetricKind kind, bool normalized) {
 void PatchingBoard::readSetup() {
   const MetricChoice& m = kMetricChoices[std::max(0, metric_->currentData().toInt())];
   classB_->setEnabled(interp::classesNeeded(m.kind) == 2);
+  classA_->setEnabled(interp::classesNeeded(m.kind) > 0);
   if (component_->currentIndex() >= 0 && !presenter_->setComponent(kindIn(component_))) return;
   presenter_->setMetric(m.kind, m.normalized);
   if (classA_->currentIndex() >= 0)
@@ -321,6 +329,7 @@ QString PatchingBoard::valueLabel() const {
     case interp::MetricKind::Logit: return tr("logit");
     case interp::MetricKind::Prob: return tr("probability");
     case interp::MetricKind::CrossEntropy: return tr("loss");
+    case interp::MetricKind::CosineToClean: return tr("cosine to clean");
   }
   return {};
 }

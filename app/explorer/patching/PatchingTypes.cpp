@@ -24,6 +24,9 @@ QString PatchingSetup::metricLabel(const QStringList& classNames) const {
     case interp::MetricKind::Logit: return QStringLiteral("logit[%1]").arg(name(0));
     case interp::MetricKind::Prob: return QStringLiteral("P(%1)").arg(name(0));
     case interp::MetricKind::CrossEntropy: return QStringLiteral("\u2212log P(%1)").arg(name(0));
+    case interp::MetricKind::CosineToClean:
+      return metric.normalized ? QStringLiteral("normalised cosine to the clean output")
+                               : QStringLiteral("cosine to the clean output");
   }
   return {};
 }
