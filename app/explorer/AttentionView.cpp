@@ -24,24 +24,47 @@ namespace prisma::app {
 namespace {
 constexpr int kOpacitySteps = 100;
 constexpr int kDefaultOpacity = 60;
-constexpr int kGlobal = 0;  // normalisation combo: shared range
+constexpr int kLargePage = 0, kMatrixPage = 1;
+constexpr int kPlaceholderPage = 0, kViewsPage = 1;
+// The matrix gets more of the pattern page than the image beside it.
+constexpr int kMatrixStretch = 3, kMatrixImageStretch = 2;
+// The query label is as wide as its longest text for a patch grid up to this size, so
+// the buttons after it do not move as the query changes.
+constexpr int kWidestGridIndex = 88;
 const char* const kSettingsColorMap = "attention/colorMap";
 const char* const kSettingsNormalization = "attention/normalization";
 const char* const kSettingsOpacity = "attention/opacity";
 }  // namespace
 
 AttentionView::AttentionView(QWidget* parent) : QWidget(parent) {
-  grid_ = new widgets::HeadGrid(this);
+  grid_ = new widgets::HeadGrid;
   grid_->setObjectName(QStringLiteral("headGrid"));
+  gridArea_ = new widgets::HeadGridScrollArea(grid_, this);
   gridBar_ = new widgets::ColorBar(this);
+  gridBar_->setObjectName(QStringLiteral("gridBar"));
   large_ = new widgets::HeatmapView(this);
   large_->setObjectName(QStringLiteral("largeView"));
+  largeBar_ = new widgets::ColorBar(this);
+  largeBar_->setObjectName(QStringLiteral("largeBar"));
   matrix_ = new widgets::PatternMatrixView(this);
   matrix_->setObjectName(QStringLiteral("patternMatrix"));
-  largeBar_ = new widgets::ColorBar(this);
+  matrixImage_ = new widgets::HeatmapView(this);
+  matrixImage_->setObjectName(QStringLiteral("matrixImage"));
+  matrixImage_->setToolTip(tr("The head's attention from the hovered query; white: the query patch, red: the key patch"));
+
+  auto* largePage = new QWidget(this);
+  auto* largeRow = new QHBoxLayout(largePage);
+  largeRow->setContentsMargins(0, 0, 0, 0);
+  largeRow->addWidget(large_, 1);
+  largeRow->addWidget(largeBar_);
+  auto* matrixPage = new QWidget(this);
+  auto* matrixRow = new QHBoxLayout(matrixPage);
+  matrixRow->setContentsMargins(0, 0, 0, 0);
+  matrixRow->addWidget(matrix_, kMatrixStretch);
+  matrixRow->addWidget(matrixImage_, kMatrixImageStretch);
   largeStack_ = new QStackedWidget(this);
-  largeStack_->addWidget(large_);
-  largeStack_->addWidget(matrix_);
+  largeStack_->insertWidget(kLargePage, largePage);
+  largeStack_->insertWidget(kMatrixPage, matrixPage);
 
   clsButton_ = new QToolButton(this);
   clsButton_->setText(tr("CLS"));
@@ -55,7 +78,10 @@ AttentionView::AttentionView(QWidget* parent) : QWidget(parent) {
   colorMap_ = new QComboBox(this);
   colorMap_->addItems({QStringLiteral("viridis"), QStringLiteral("magma"), QStringLiteral("grey")});
   normalization_ = new QComboBox(this);
-  normalization_->addItems({tr("Global range"), tr("Per head")});
+  normalization_->addItems({tr("Global range"), tr("Per head"), tr("Fixed 0\u20131")});
+  normalization_->setToolTip(tr("Global range: 0 to the largest weight shown, shared by all heads.\n"
+                                "Per head: each head stretched to its own min\u2013max (exaggerates small differences).\n"
+                                "Fixed 0\u20131: weights as they are; nearly uniform attention looks uniform."));
   sort_ = new QComboBox(this);
   sort_->setToolTip(tr("Order the heads of each layer by the engine's head summaries"));
   sort_->addItems({tr("Heads by index"), tr("Lowest entropy first"), tr("Most CLS attention first"),
@@ -64,11 +90,21 @@ AttentionView::AttentionView(QWidget* parent) : QWidget(parent) {
   opacity_->setRange(0, kOpacitySteps);
   opacity_->setToolTip(tr("Heatmap opacity"));
   queryLabel_ = new QLabel(this);
+  queryLabel_->setObjectName(QStringLiteral("queryLabel"));
+  {
+    const QFontMetrics fm = queryLabel_->fontMetrics();
+    int widest = fm.horizontalAdvance(tr("mean over tokens"));
+    widest = std::max(widest, fm.horizontalAdvance(tr("patch (row %1, col %2)").arg(kWidestGridIndex).arg(kWidestGridIndex)));
+    queryLabel_->setFixedWidth(widest + fm.averageCharWidth());
+  }
   headLabel_ = new QLabel(this);
+  headLabel_->setObjectName(QStringLiteral("headLabel"));
+  headLabel_->setWordWrap(true);
 
   QSettings settings;
   colorMap_->setCurrentText(settings.value(kSettingsColorMap, QStringLiteral("viridis")).toString());
-  normalization_->setCurrentIndex(settings.value(kSettingsNormalization, kGlobal).toInt());
+  const int savedRange = settings.value(kSettingsNormalization, static_cast<int>(RangeMode::Global)).toInt();
+  normalization_->setCurrentIndex(savedRange >= 0 && savedRange < normalization_->count() ? savedRange : 0);
   opacity_->setValue(settings.value(kSettingsOpacity, kDefaultOpacity).toInt());
 
   auto* controls = new QHBoxLayout;
@@ -87,16 +123,13 @@ AttentionView::AttentionView(QWidget* parent) : QWidget(parent) {
   auto* left = new QWidget(this);
   auto* leftLayout = new QHBoxLayout(left);
   leftLayout->setContentsMargins(0, 0, 0, 0);
-  leftLayout->addWidget(grid_, 1);
+  leftLayout->addWidget(gridArea_, 1);
   leftLayout->addWidget(gridBar_);
   auto* right = new QWidget(this);
   auto* rightLayout = new QVBoxLayout(right);
   rightLayout->setContentsMargins(0, 0, 0, 0);
   rightLayout->addWidget(headLabel_);
-  auto* largeRow = new QHBoxLayout;
-  largeRow->addWidget(largeStack_, 1);
-  largeRow->addWidget(largeBar_);
-  rightLayout->addLayout(largeRow, 1);
+  rightLayout->addWidget(largeStack_, 1);
   auto* split = new QSplitter(this);
   split->addWidget(left);
   split->addWidget(right);
@@ -106,9 +139,26 @@ AttentionView::AttentionView(QWidget* parent) : QWidget(parent) {
   constexpr int kEqualHalves = 1000;  // QSplitter shares this out proportionally
   split->setSizes({kEqualHalves, kEqualHalves});
 
+  auto* views = new QWidget(this);
+  auto* viewsLayout = new QVBoxLayout(views);
+  viewsLayout->setContentsMargins(0, 0, 0, 0);
+  viewsLayout->addLayout(controls);
+  viewsLayout->addWidget(split, 1);
+  auto* placeholder = new QLabel(
+      tr("No model open yet.\n\nOpen one from the Models panel (double-click a bundled mouse) or with File \u25b8 "
+         "Open Model\u2026 (Ctrl+O), then pick an image in the Images panel or open one (Ctrl+I).\n\n"
+         "Every head's attention then appears here."),
+      this);
+  placeholder->setObjectName(QStringLiteral("attentionPlaceholder"));
+  placeholder->setAlignment(Qt::AlignCenter);
+  placeholder->setWordWrap(true);
+  pages_ = new QStackedWidget(this);
+  pages_->insertWidget(kPlaceholderPage, placeholder);
+  pages_->insertWidget(kViewsPage, views);
+  pages_->setCurrentIndex(kPlaceholderPage);
   auto* layout = new QVBoxLayout(this);
-  layout->addLayout(controls);
-  layout->addWidget(split, 1);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addWidget(pages_);
 
   connect(grid_, &widgets::HeadGrid::cellSelected, this, [this](int row, int col) {
     layer_ = row;
@@ -123,13 +173,7 @@ AttentionView::AttentionView(QWidget* parent) : QWidget(parent) {
     setClsPinned(false);
     setQuery(QPoint(col, row));
   });
-  connect(matrix_, &widgets::PatternMatrixView::cellHovered, this, [this](int q, int k) {
-    QVector<QPoint> patches;
-    const int first = result_.hasCls ? 1 : 0;
-    for (int token : {q, k})
-      if (token >= first) patches.push_back(QPoint((token - first) % result_.gridCols, (token - first) / result_.gridCols));
-    large_->setHighlightedPatches(patches);
-  });
+  connect(matrix_, &widgets::PatternMatrixView::cellHovered, this, &AttentionView::updateMatrixImage);
   connect(sort_, qOverload<int>(&QComboBox::currentIndexChanged), this,
           [this](int index) { setHeadOrder(static_cast<HeadOrder>(index)); });
   connect(clsButton_, &QToolButton::toggled, this, &AttentionView::setClsPinned);
@@ -158,8 +202,22 @@ void AttentionView::setResult(const AttentionResult& result) {
     layer_ = head_ = 0;
     if (query_ && (query_->x() >= result.gridCols || query_->y() >= result.gridRows)) query_.reset();
   }
+  if (!result_.isValid()) {
+    // Nothing to show (no model yet, or it was dropped): say what to do, not a stale map.
+    pages_->setCurrentIndex(kPlaceholderPage);
+    grid_->setRows({});
+    return;
+  }
+  pages_->setCurrentIndex(kViewsPage);
+  patternsHigh_ = 1.0;
+  if (result_.patterns && !result_.patterns->empty()) {
+    const float top = *std::max_element(result_.patterns->begin(), result_.patterns->end());
+    patternsHigh_ = top > 0.0f ? top : 1.0;
+  }
   large_->setImage(result.input);
   grid_->setImage(result.input);
+  matrixImage_->setImage(result.input);
+  queryLabel_->setText(queryText());
   computeOrder();
   rebuild();
   grid_->setSelected(layer_, head_);
@@ -179,10 +237,15 @@ void AttentionView::setClsPinned(bool pinned) {
 }
 
 void AttentionView::setPatternMode(bool on) {
+  patternMode_ = on;
   if (matrixButton_->isChecked() != on) matrixButton_->setChecked(on);
-  largeStack_->setCurrentIndex(on ? 1 : 0);
-  if (!on) large_->setHighlightedPatches({});
   updateLarge();
+}
+
+void AttentionView::setRangeMode(RangeMode mode) { normalization_->setCurrentIndex(static_cast<int>(mode)); }
+
+AttentionView::RangeMode AttentionView::rangeMode() const {
+  return static_cast<RangeMode>(std::clamp(normalization_->currentIndex(), 0, static_cast<int>(RangeMode::Fixed)));
 }
 
 void AttentionView::selectHead(int layer, int head) {
@@ -236,43 +299,79 @@ QString AttentionView::queryText() const {
   return tr("patch (row %1, col %2)").arg(query_->y()).arg(query_->x());
 }
 
+int AttentionView::prefixTokens() const { return (result_.hasCls ? 1 : 0) + result_.registers; }
+
 void AttentionView::applyStyle() {
   const auto map = widgets::ColorMap::fromName(colorMap_->currentText());
   const double opacity = double(opacity_->value()) / kOpacitySteps;
   for (auto* bar : {gridBar_, largeBar_}) bar->setColorMap(map);
   grid_->setColorMap(map);
   grid_->setOpacity(opacity);
-  large_->setColorMap(map);
-  large_->setOpacity(opacity);
+  for (auto* view : {large_, matrixImage_}) {
+    view->setColorMap(map);
+    view->setOpacity(opacity);
+  }
   matrix_->setColorMap(map);
+}
+
+std::pair<double, double> AttentionView::headRange(const widgets::PatchGridValues& heat) const {
+  switch (rangeMode()) {
+    case RangeMode::PerHead: return {heat.minValue(), heat.maxValue()};
+    case RangeMode::Fixed: return {0.0, 1.0};
+    case RangeMode::Global: break;
+  }
+  return {0.0, globalHigh_};
 }
 
 void AttentionView::rebuild() {
   if (!result_.isValid()) return;
   QVector<widgets::HeadGridRow> rows;
-  float high = 0.0f;
+  float low = INFINITY, high = 0.0f;
   const bool sorted = order_ != HeadOrder::Index;
   for (int l = 0; l < result_.layers; ++l) {
-    widgets::HeadGridRow row{tr("L%1").arg(l), {}, {}, false};
+    widgets::HeadGridRow row{tr("L%1").arg(l), {}, {}, false,
+                             tr("Layer %1: each head's attention from the query over the patches").arg(l), true};
     for (int c = 0; c < result_.heads; ++c) {
       const int h = headAt(l, c);
       row.cells.push_back(result_.attention(l, h, query_));
       if (sorted) row.cellLabels << tr("H%1").arg(h);
       high = std::max(high, row.cells.back().maxValue());
+      low = std::min(low, row.cells.back().minValue());
     }
     rows.push_back(row);
   }
   // Whole-model maps have their own scale (rollout mixes to a near-uniform background,
   // relevancy is unbounded), so they are always drawn on their own range.
-  if (result_.rollout) rows.push_back({tr("rollout"), {result_.rolloutGrid(query_)}, {}, true});
-  if (result_.relevancy)
-    rows.push_back({tr("relevancy"), {result_.relevancyGrid(query_)}, {result_.classNames.value(result_.relevancyClass)}, true});
-  const bool perHead = normalization_->currentIndex() != kGlobal;
+  if (result_.rollout)
+    rows.push_back({tr("rollout"), {result_.rolloutGrid(query_)}, {}, true,
+                    tr("Attention rollout from the query: attention multiplied through every layer, with the "
+                       "residual; its own colour range"),
+                    true});
+  if (result_.relevancy) {
+    // Relevancy explains the model's output, which is read from CLS: a patch query would
+    // only show that patch itself, so it always starts from CLS.
+    const QString cls = result_.classNames.value(result_.relevancyClass);
+    rows.push_back({tr("relevancy"), {result_.relevancyGrid(std::nullopt)}, {cls}, true,
+                    tr("Gradient relevancy for the predicted class (%1), always from CLS whatever the query; its own "
+                       "colour range")
+                        .arg(cls),
+                    false});
+  }
+  const RangeMode mode = rangeMode();
+  const bool perHead = mode == RangeMode::PerHead;
   grid_->setPerCellNormalization(perHead);
   globalHigh_ = high > 0.0f ? high : 1.0;
-  grid_->setRange(0.0, globalHigh_);
-  gridBar_->setRange(0.0, perHead ? 1.0 : globalHigh_);
+  const double top = mode == RangeMode::Global ? globalHigh_ : 1.0;
+  grid_->setRange(0.0, top);
+  gridBar_->setRange(0.0, top);
   gridBar_->setLabel(perHead ? tr("per head") : QString());
+  if (perHead || !std::isfinite(low)) gridBar_->setDataRange(std::nullopt);
+  else gridBar_->setDataRange(std::make_pair(double(low), double(high)));
+  QStringList headers;
+  if (!sorted)
+    for (int h = 0; h < result_.heads; ++h) headers << tr("H%1").arg(h);
+  grid_->setColumnHeaders(headers);
+  grid_->setQueryPatch(query_);
   grid_->setRows(rows);
   updateLarge();
 }
@@ -281,23 +380,77 @@ void AttentionView::updateLarge() {
   if (!result_.isValid() || layer_ >= grid_->rowCount()) return;
   const widgets::PatchGridValues heat = grid_->row(layer_).cells.value(head_);
   const bool isWholeModel = layer_ >= result_.layers;
-  const bool perHead = normalization_->currentIndex() != kGlobal || isWholeModel;
-  const double low = perHead ? heat.minValue() : 0.0;
-  const double high = perHead ? heat.maxValue() : globalHigh_;
+  const bool isRelevancy = isWholeModel && !(layer_ == result_.layers && result_.rollout);
+  const auto [low, high] = isWholeModel ? std::make_pair(double(heat.minValue()), double(heat.maxValue())) : headRange(heat);
   large_->setHeat(heat);
   large_->setRange(low, high);
-  large_->setQueryPatch(query_);
+  large_->setQueryPatch(isRelevancy ? std::nullopt : query_);
   largeBar_->setRange(low, high);
+  if (heat.isEmpty()) largeBar_->setDataRange(std::nullopt);
+  else largeBar_->setDataRange(std::make_pair(double(heat.minValue()), double(heat.maxValue())));
   const int head = headAt(layer_, head_);
-  headLabel_->setText(!isWholeModel ? tr("Layer %1, head %2").arg(layer_).arg(head)
-                      : layer_ == result_.layers && result_.rollout
-                          ? tr("Attention rollout")
-                          : tr("Gradient relevancy for %1").arg(result_.classNames.value(result_.relevancyClass)));
-  if (largeStack_->currentIndex() == 1 && !isWholeModel) {
-    const QVector<float> m = result_.patternMatrix(layer_, head);
-    matrix_->setPattern(result_.tokens, m);
-    matrix_->setRange(0.0, m.isEmpty() ? 1.0 : *std::max_element(m.begin(), m.end()));
+  const QString cls = result_.classNames.value(result_.relevancyClass);
+  if (!isWholeModel) headLabel_->setText(tr("Layer %1, head %2").arg(layer_).arg(head));
+  else if (!isRelevancy) headLabel_->setText(tr("Attention rollout"));
+  else
+    headLabel_->setText(result_.hasCls
+                            ? tr("Gradient relevancy for %1 (the prediction), from CLS: it explains the class, "
+                                 "whatever the query")
+                                  .arg(cls)
+                            : tr("Gradient relevancy for %1 (the prediction), from the mean over tokens: it explains "
+                                 "the class, whatever the query")
+                                  .arg(cls));
+
+  // The matrix shows one head; a whole-model row shows its map even in pattern mode.
+  const bool showMatrix = patternMode_ && !isWholeModel;
+  largeStack_->setCurrentIndex(showMatrix ? kMatrixPage : kLargePage);
+  if (!patternMode_) large_->setHighlightedPatches({});
+  if (!showMatrix) return;
+  matrixValues_ = result_.patternMatrix(layer_, head);
+  matrix_->setTokenLayout(result_.hasCls, result_.registers, result_.gridRows, result_.gridCols);
+  matrix_->setPattern(result_.tokens, matrixValues_);
+  // The matrix is drawn on the range its bar shows: every head's largest weight (global),
+  // this head's own min..max (per head), or 0..1.
+  double matrixLow = 0.0, matrixHigh = 1.0;
+  switch (rangeMode()) {
+    case RangeMode::Global: matrixHigh = patternsHigh_; break;
+    case RangeMode::PerHead:
+      if (!matrixValues_.isEmpty()) {
+        const auto [lo, hi] = std::minmax_element(matrixValues_.begin(), matrixValues_.end());
+        matrixLow = *lo;
+        matrixHigh = *hi;
+      }
+      break;
+    case RangeMode::Fixed: break;
   }
+  matrix_->setRange(matrixLow, matrixHigh);
+  updateMatrixImage(-1, -1);
+}
+
+void AttentionView::updateMatrixImage(int query, int key) {
+  if (!result_.isValid() || layer_ >= result_.layers) return;
+  const int prefix = prefixTokens();
+  const int patches = result_.gridRows * result_.gridCols;
+  auto patchOf = [&](int token) -> std::optional<QPoint> {
+    if (token < prefix || token >= prefix + patches) return std::nullopt;
+    return QPoint((token - prefix) % result_.gridCols, (token - prefix) / result_.gridCols);
+  };
+  widgets::PatchGridValues heat = large_->heat();  // the current query's map
+  std::optional<QPoint> queryPatch = query_;
+  if (query >= 0 && query < result_.tokens && matrixValues_.size() == result_.tokens * result_.tokens) {
+    // The hovered query's row over the patch keys.
+    heat = widgets::PatchGridValues{result_.gridRows, result_.gridCols, {}};
+    const float* row = matrixValues_.constData() + static_cast<size_t>(query) * result_.tokens + prefix;
+    heat.values = QVector<float>(row, row + patches);
+    queryPatch = patchOf(query);
+  }
+  const auto [low, high] = headRange(heat);
+  matrixImage_->setHeat(heat);
+  matrixImage_->setRange(low, high);
+  matrixImage_->setQueryPatch(queryPatch);
+  QVector<QPoint> keys;
+  if (const auto k = patchOf(key)) keys.push_back(*k);
+  matrixImage_->setHighlightedPatches(keys);
 }
 
 QImage AttentionView::renderLargeView() {
@@ -305,6 +458,6 @@ QImage AttentionView::renderLargeView() {
   return w->grab().toImage();
 }
 
-QImage AttentionView::renderGrid() { return grid_->parentWidget()->grab().toImage(); }
+QImage AttentionView::renderGrid() { return gridArea_->parentWidget()->grab().toImage(); }
 
 }  // namespace prisma::app

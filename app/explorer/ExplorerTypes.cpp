@@ -5,11 +5,11 @@ namespace prisma::app {
 namespace {
 
 // Row `query` of a [tokens, tokens] matrix starting at `base`, keys restricted to patches.
-widgets::PatchGridValues rowOverPatches(const float* base, int tokens, int rows, int cols, bool hasCls,
+// `first` is the first patch token (after CLS and registers).
+widgets::PatchGridValues rowOverPatches(const float* base, int tokens, int rows, int cols, int first,
                                  std::optional<int> query) {
   widgets::PatchGridValues g{rows, cols, {}};
   g.values.resize(rows * cols);
-  const int first = hasCls ? 1 : 0;
   if (query) {
     const float* row = base + static_cast<size_t>(*query) * tokens;
     std::copy(row + first, row + first + rows * cols, g.values.begin());
@@ -43,7 +43,7 @@ widgets::PatchGridValues AttentionResult::attention(int layer, int head, std::op
   std::optional<int> q;
   if (query) q = patchToken(query->y(), query->x());
   else if (hasCls) q = 0;
-  return rowOverPatches(base, tokens, gridRows, gridCols, hasCls, q);
+  return rowOverPatches(base, tokens, gridRows, gridCols, patchToken(0, 0), q);
 }
 
 widgets::PatchGridValues AttentionResult::rolloutGrid(std::optional<QPoint> query) const {
@@ -51,7 +51,7 @@ widgets::PatchGridValues AttentionResult::rolloutGrid(std::optional<QPoint> quer
   std::optional<int> q;
   if (query) q = patchToken(query->y(), query->x());
   else if (hasCls) q = 0;
-  return rowOverPatches(rollout->data(), tokens, gridRows, gridCols, hasCls, q);
+  return rowOverPatches(rollout->data(), tokens, gridRows, gridCols, patchToken(0, 0), q);
 }
 
 widgets::PatchGridValues AttentionResult::relevancyGrid(std::optional<QPoint> query) const {
@@ -59,7 +59,7 @@ widgets::PatchGridValues AttentionResult::relevancyGrid(std::optional<QPoint> qu
   std::optional<int> q;
   if (query) q = patchToken(query->y(), query->x());
   else if (hasCls) q = 0;
-  return rowOverPatches(relevancy->data(), tokens, gridRows, gridCols, hasCls, q);
+  return rowOverPatches(relevancy->data(), tokens, gridRows, gridCols, patchToken(0, 0), q);
 }
 
 QVector<float> AttentionResult::patternMatrix(int layer, int head) const {

@@ -53,6 +53,7 @@ struct AttentionResult {
   QImage input;  // the model's input, de-normalised for display
   int layers = 0, heads = 0, tokens = 0, gridRows = 0, gridCols = 0;
   bool hasCls = false;
+  int registers = 0;  // register tokens after CLS, before the patches
   std::shared_ptr<const std::vector<float>> patterns;  // [layer, head, query, key]
   std::shared_ptr<const std::vector<float>> rollout;    // [query, key], may be null
   std::shared_ptr<const std::vector<float>> relevancy;  // [query, key] for relevancyClass, may be null
@@ -67,8 +68,8 @@ struct AttentionResult {
   std::shared_ptr<const std::vector<float>> lensTopLogit;
 
   bool isValid() const { return patterns && layers > 0; }
-  // The token of a patch (after CLS when there is one).
-  int patchToken(int row, int col) const { return (hasCls ? 1 : 0) + row * gridCols + col; }
+  // The token of a patch (after CLS and the registers when there are some).
+  int patchToken(int row, int col) const { return (hasCls ? 1 : 0) + registers + row * gridCols + col; }
   // One head's attention from `query` (nullopt = CLS) over the image patches, or from
   // the mean over queries when the model has no CLS token.
   widgets::PatchGridValues attention(int layer, int head, std::optional<QPoint> query) const;

@@ -4,6 +4,7 @@
 #include "widgets/HeadGrid.h"
 #include "widgets/TopKBars.h"
 
+#include <QScrollBar>
 #include <QSignalSpy>
 #include <QtTest>
 
@@ -86,6 +87,68 @@ private slots:
     QCOMPARE(w.cellColor(1, 0, 1, 1), map.at(1.0));
     QCOMPARE(w.cellColor(1, 0, 0, 1), map.at(0.25));
     QCOMPARE(w.cellColor(0, 1, 0, 0), map.map(1.0, 0.0, 2.0));
+  }
+
+  // Cell labels sit in a box inside their cell, elided rather than spilling into the next.
+  void cellLabelsStayInsideTheirCell() {
+    HeadGrid w;
+    auto rows = grid(1, 2);
+    rows[0].cellLabels = {QStringLiteral("H1"), QStringLiteral("a class name far longer than any thumbnail")};
+    w.setRows(rows);
+    w.resize(w.minimumSizeHint());
+    for (int c = 0; c < 2; ++c) {
+      QVERIFY(!w.cellLabelRect(0, c).isEmpty());
+      QVERIFY(w.cellRect(0, c).contains(w.cellLabelRect(0, c)));
+    }
+    QVERIFY(w.cellLabelRect(0, 0).width() < w.cellRect(0, 0).width());  // fits its text, not the cell
+  }
+
+  // Column headers add a strip above the first row; cells move down by its height.
+  void columnHeadersAboveTheFirstRow() {
+    HeadGrid w;
+    w.setRows(grid(2, 3));
+    w.resize(w.sizeHint());
+    const int top = w.cellRect(0, 0).top();
+    QSignalSpy changed(&w, &HeadGrid::contentChanged);
+    w.setColumnHeaders({QStringLiteral("H0"), QStringLiteral("H1"), QStringLiteral("H2")});
+    QCOMPARE(changed.count(), 1);
+    w.resize(w.sizeHint());
+    QCOMPARE(w.columnHeaders().value(2), QStringLiteral("H2"));
+    QVERIFY(w.cellRect(0, 0).top() >= top + QFontMetrics(w.font()).height());
+    // Clicks still find the right cell below the headers.
+    QTest::mouseClick(&w, Qt::LeftButton, {}, w.cellRect(1, 2).center());
+    QCOMPARE(w.selected(), QPoint(2, 1));
+  }
+
+  // The scroll area: a small grid fits without scrolling and fills the space; a big one
+  // (24 x 16) fills the width and scrolls vertically at a readable size.
+  void scrollAreaFitsOrScrolls_data() {
+    QTest::addColumn<int>("layers");
+    QTest::addColumn<int>("heads");
+    QTest::addColumn<bool>("scrolls");
+    QTest::newRow("mouse 4x4") << 4 << 4 << false;
+    QTest::newRow("ViT-B 12x12") << 12 << 12 << true;
+    QTest::newRow("ViT-L 24x16") << 24 << 16 << true;
+  }
+  void scrollAreaFitsOrScrolls() {
+    QFETCH(int, layers);
+    QFETCH(int, heads);
+    QFETCH(bool, scrolls);
+    auto* grid = new HeadGrid;
+    HeadGridScrollArea area(grid);
+    area.resize(640, 480);
+    grid->setRows(::grid(layers, heads));
+    area.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&area));
+    QCOMPARE(area.verticalScrollBar()->isVisible(), scrolls);
+    QVERIFY(!area.horizontalScrollBar()->isVisible());
+    const QSize viewport = area.viewport()->size();
+    const QRect last = grid->cellRect(layers - 1, heads - 1);
+    QVERIFY(grid->cellRect(0, 0).width() >= 24);
+    // No half-empty panel: the cells reach across the width or down the height.
+    const double used = std::max(double(last.right()) / viewport.width(), double(last.bottom()) / viewport.height());
+    QVERIFY2(used > 0.85, qPrintable(QString::number(used)));
+    if (scrolls) QVERIFY(last.bottom() > viewport.height());
   }
 
   void barsAreProportionalToProbability() {
