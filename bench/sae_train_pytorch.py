@@ -26,7 +26,7 @@ WARMUP_STEPS = 10
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("activations", help=".npy of shape [rows, d_in] (prisma bench sae-train --save-activations)")
-    p.add_argument("--expansion", type=int, default=4)
+    p.add_argument("--expansion", type=int, default=2)
     p.add_argument("--activation", choices=["topk", "relu"], default="topk")
     p.add_argument("--k", type=int, default=16)
     p.add_argument("--rows", type=int, default=544, help="rows per update (32 induction images x 17 tokens)")
