@@ -1,4 +1,5 @@
 #include "app/cli/CliArgs.h"
+#include "app/cli/ClipCommands.h"
 #include "app/cli/Commands.h"
 
 #include "model/clip/ClipModel.h"
@@ -30,12 +31,14 @@ void printRuntime(std::ostream& out) {
 }  // namespace
 
 int infoCommand(const Args& args, std::ostream& out) {
-  CliArgs a(args, {}, {"json"});
+  CliArgs a(args, {"classes", "template"}, {"json"});
   if (a.positionals().empty()) {
     printRuntime(out);
     return 0;
   }
-  const auto m = io::loadModel(a.positional(0, "MODEL"));
+  // --classes: the model as `prisma patch --classes` sweeps it, its zero-shot head installed.
+  const auto m = loadModelForPatching(a.positional(0, "MODEL"), a.value("classes"),
+                                      a.value("template", clip::kDefaultTemplate));
   const auto& cfg = m.model->cfg();
   out << "Model:     " << m.name << "\n"
       << "Source:    " << m.source << "\n"
@@ -57,8 +60,17 @@ int infoCommand(const Args& args, std::ostream& out) {
       << (cfg.pooling == Pooling::Map ? " (attention-pool head)" : "")
       << (cfg.final_ln_after_pool ? ", final LayerNorm after pooling" : ", final LayerNorm on every token") << "\n"
       << "Registers: " << cfg.n_registers << "\n"
-      << "Zero-shot: "
-      << (text_tower ? "available: prisma run --classes FILE|imagenet [--template T]" : "none (no text tower)") << "\n"
+      << "Zero-shot: ";
+  if (a.has("classes"))
+    out << cfg.n_classes << " classes, template '" << a.value("template", clip::kDefaultTemplate) << "' (from "
+        << a.value("classes") << ")\n";
+  else
+    out << (text_tower ? "none installed; --classes FILE|imagenet [--template T] builds one" : "none (no text tower)")
+        << "\n";
+  out << "Output:    "
+      << (clip::outputIsFeature(m) ? "a feature vector (no classes: patching scores it by cosine_to_clean)"
+                                   : std::to_string(cfg.n_classes) + " class logits")
+      << "\n"
       << "Interpolation: "
       << (cfg.pos_interpolation == PosInterpolation::None ? "none (native size only)" : toString(cfg.pos_interpolation))
       << "\n";

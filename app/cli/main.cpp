@@ -20,6 +20,7 @@ constexpr int kExitFailure = 1;
 void usage(std::ostream& out) {
   out << "usage: prisma COMMAND [ARGS]\n"
          "  info [MODEL]                      format, config, parameters; LibTorch, threads, BLAS\n"
+         "       [--classes FILE|imagenet [--template T]]  a CLIP with that zero-shot head\n"
          "  run MODEL --input SPEC --out OUT.safetensors [--names REGEX]...\n"
          "                                    run and write every cached hook plus `output`\n"
          "        [--text TEXT]... [--classes FILE|imagenet [--template 'a photo of a {}.']]\n"

@@ -23,7 +23,11 @@ struct ModelSummary {
   QString source;
   QString architecture;  // one line: "3 layers, 4 heads, d_model 64, 17 tokens, ..."
   QStringList notes;
-  int classes = 0;
+  int classes = 0;  // 0 when the output is a feature vector (DINOv2, a CLIP without a zero-shot head)
+  // A CLIP: a text tower, so a zero-shot head can be built (app/explorer/ZeroShotPanel.h).
+  bool textTower = false;
+  QStringList zeroShotClasses;  // the installed zero-shot head's classes; empty: none
+  QString zeroShotTemplate;
 };
 
 // An image for the model: a file, or pixels already in memory (a dataset item, the

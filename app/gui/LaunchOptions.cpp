@@ -42,6 +42,13 @@ std::optional<LaunchOptions> parseLaunchOptions(const QStringList& arguments, QS
                                   QStringLiteral("N"), QString::number(kDefaultHovers));
   p.addOptions({model, random, image, dataset, layer, head, query, view, screenshot, bench, hovers});
   p.addOptions({clean, corrupt, component});
+  const QCommandLineOption classes(QStringLiteral("classes"),
+                                   QStringLiteral("A CLIP's zero-shot classes: a file with one class name per line."),
+                                   QStringLiteral("FILE"));
+  const QCommandLineOption classTemplate(QStringLiteral("template"),
+                                         QStringLiteral("--classes: the prompt template, e.g. \"a photo of a {}.\"."),
+                                         QStringLiteral("T"));
+  p.addOptions({classes, classTemplate});
   const QCommandLineOption trainPreset(QStringLiteral("train-preset"),
                                        QStringLiteral("--view training / --bench-training: the preset to train."), QStringLiteral("NAME"));
   const QCommandLineOption trainSteps(QStringLiteral("train-steps"), QStringLiteral("Updates to train (optimization.max_steps)."),
@@ -100,6 +107,12 @@ std::optional<LaunchOptions> parseLaunchOptions(const QStringList& arguments, QS
   } else if (o.view != QLatin1String("explorer") && o.view != QLatin1String("patching") &&
              o.view != QLatin1String("training")) {
     error = QStringLiteral("--view: unknown view '%1' (available: explorer, patching, training)").arg(o.view);
+    ok = false;
+  }
+  o.classes = p.value(classes);
+  o.classTemplate = p.value(classTemplate);
+  if (!o.classTemplate.isEmpty() && o.classes.isEmpty()) {
+    error = QStringLiteral("--template needs --classes FILE");
     ok = false;
   }
   o.screenshot = p.value(screenshot);

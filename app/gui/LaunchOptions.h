@@ -21,6 +21,8 @@ struct LaunchOptions {
   QString view = QStringLiteral("explorer");
   // --view patching: the board's sources (specs as --image, or NAME/SPLIT/INDEX) and component.
   QString clean, corrupt, component;
+  QString classes;       // a class file for a CLIP's zero-shot head (one name per line)
+  QString classTemplate; // its prompt template; empty: the remembered one
   QString screenshot;
   bool benchHover = false;
   int hovers = 0;

@@ -5,6 +5,7 @@
 #include "app/explorer/ImagesPanel.h"
 #include "app/explorer/LogitLensView.h"
 #include "app/explorer/ModelsPanel.h"
+#include "app/explorer/ZeroShotPanel.h"
 #include "app/explorer/jobs/ImageJobs.h"
 #include "app/explorer/patching/PatchingBoard.h"
 #include "app/explorer/training/TrainingView.h"
@@ -29,6 +30,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTextBrowser>
+#include <QVBoxLayout>
 
 namespace prisma::app {
 
@@ -115,6 +117,9 @@ MainWindow::MainWindow(const RuntimeSummary& runtime, QWidget* parent) : QMainWi
   connect(controller_, &ExplorerController::modelFailed, this, [this](const QString& message) {
     showError(tr("Could not open the model"), message);
   });
+  connect(zeroShot_, &ZeroShotPanel::failed, this, [this](const QString& message) {
+    showError(tr("No zero-shot head"), message);
+  });
   connect(patching_, &PatchingBoard::failed, this, [this](const QString& message) {
     showError(tr("Patching failed"), message);
   });
@@ -156,7 +161,14 @@ void MainWindow::createDocks() {
   auto* modelsDock = dock(tr("Models"), QStringLiteral("modelsDock"), models_, Qt::LeftDockWidgetArea);
   auto* imagesDock = dock(tr("Images"), QStringLiteral("imagesDock"), images_, Qt::LeftDockWidgetArea);
   splitDockWidget(modelsDock, imagesDock, Qt::Vertical);
-  auto* predictionDock = dock(tr("Prediction"), QStringLiteral("predictionDock"), prediction_, Qt::RightDockWidgetArea);
+  // Under the bars, a CLIP's zero-shot head: which classes, its build's progress, "Edit classes…".
+  zeroShot_ = new ZeroShotPanel(controller_, this);
+  auto* predictionBox = new QWidget(this);
+  auto* predictionLayout = new QVBoxLayout(predictionBox);
+  predictionLayout->setContentsMargins(0, 0, 0, 0);
+  predictionLayout->addWidget(prediction_, 1);
+  predictionLayout->addWidget(zeroShot_);
+  auto* predictionDock = dock(tr("Prediction"), QStringLiteral("predictionDock"), predictionBox, Qt::RightDockWidgetArea);
   auto* detailsDock = dock(tr("Details"), QStringLiteral("detailsDock"), details_, Qt::RightDockWidgetArea);
   splitDockWidget(predictionDock, detailsDock, Qt::Vertical);
 }
@@ -175,6 +187,7 @@ void MainWindow::createActions() {
   openImage->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
   QAction* paste = file->addAction(tr("&Paste Image"), this, &MainWindow::pasteImage);
   paste->setShortcut(QKeySequence::Paste);
+  file->addAction(zeroShot_->editAction());  // Ctrl+Shift+L: a CLIP's zero-shot classes
   file->addSeparator();
   QAction* exportView = file->addAction(tr("&Export View as PNG…"), this, &MainWindow::exportView);
   exportView->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
@@ -229,7 +242,8 @@ void MainWindow::runImage(const ImageRequest& request) {
     lens_->setResult(r);
     prediction_->setScores(r.topk);
     updateTitle();
-    emit viewsReady();
+    // A CLIP's zero-shot head is on its way: the views settle when it is in.
+    if (!zeroShot_->building()) emit viewsReady();
   };
   job.failed = [this](quint64, const QString& message) { showError(tr("Could not run the image"), message); };
   controller_->post(this, std::move(job));

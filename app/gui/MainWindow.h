@@ -23,6 +23,7 @@ class ExplorerController;
 class ImagesPanel;
 class LogitLensView;
 class PatchingBoard;
+class ZeroShotPanel;
 class ModelsPanel;
 class TrainingView;
 
@@ -55,6 +56,7 @@ public:
   void showPatchingBoard();
   ImagesPanel* imagesPanel() const { return images_; }
   widgets::TopKBars* predictionBars() const { return prediction_; }
+  ZeroShotPanel* zeroShotPanel() const { return zeroShot_; }
   ExplorerController* controller() const { return controller_; }
 
 signals:
@@ -89,6 +91,7 @@ private:
   ModelsPanel* models_ = nullptr;
   ImagesPanel* images_ = nullptr;
   widgets::TopKBars* prediction_ = nullptr;
+  ZeroShotPanel* zeroShot_ = nullptr;
   QTextBrowser* details_ = nullptr;
   QTabWidget* tabs_ = nullptr;
   QProgressBar* busyBar_ = nullptr;

@@ -5,6 +5,7 @@
 
 #include "app/explorer/AttentionView.h"
 #include "app/explorer/ImagesPanel.h"
+#include "app/explorer/ZeroShotPanel.h"
 #include "app/explorer/patching/PatchGridPlot.h"
 #include "app/explorer/patching/PatchingBoard.h"
 #include "app/explorer/training/PresetForm.h"
@@ -167,6 +168,7 @@ int main(int argc, char** argv) {
   summary.threads = threads;
 
   MainWindow window(summary);
+  if (!o.classes.isEmpty()) window.zeroShotPanel()->setClassFile(o.classes, o.classTemplate);
   window.show();
   const bool batch = !o.screenshot.isEmpty() || o.benchHover;
   if (batch) {

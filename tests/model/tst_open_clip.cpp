@@ -272,6 +272,77 @@ private slots:
     expectError([&] { clip::loadClip(dir); }, "open_clip_config.json", "model_cfg.text_cfg.hf_model_name");
   }
 
+  // Towers and tokenizers this loader does not run, each named by its config field: the
+  // image tower's through io::loadModel, the text tower's through clip::loadClip.
+  void unknownTowers_data() {
+    QTest::addColumn<QString>("pointer");  // JSON pointer into open_clip_config.json
+    QTest::addColumn<QString>("value");    // JSON; "null" removes the key
+    QTest::addColumn<bool>("text");        // refused by the text tower only
+    QTest::addColumn<QString>("field");
+    QTest::newRow("ResNet image tower") << "/model_cfg/vision_cfg/layers" << "[3, 4, 6, 3]" << false
+                                       << "model_cfg.vision_cfg.layers";
+    QTest::newRow("attentional pooling") << "/model_cfg/vision_cfg/attentional_pool" << "true" << false
+                                         << "model_cfg.vision_cfg.attentional_pool";
+    QTest::newRow("average pooling") << "/model_cfg/vision_cfg/pool_type" << "\"avg\"" << false
+                                     << "model_cfg.vision_cfg.pool_type";
+    QTest::newRow("custom blocks") << "/model_cfg/vision_cfg/block_type" << "\"custom\"" << false
+                                   << "model_cfg.vision_cfg.block_type";
+    QTest::newRow("no vision tower") << "/model_cfg/vision_cfg" << "null" << false << "model_cfg.vision_cfg";
+    QTest::newRow("another text architecture") << "/model_cfg/text_cfg/text_arch" << "\"mamba\"" << true
+                                               << "model_cfg.text_cfg.text_arch";
+    QTest::newRow("SentencePiece tokenizer") << "/model_cfg/text_cfg/tokenizer_type" << "\"sentencepiece\"" << true
+                                             << "model_cfg.text_cfg.tokenizer_type";
+    QTest::newRow("Hugging Face tokenizer") << "/model_cfg/text_cfg/hf_tokenizer_name" << "\"google/siglip\"" << true
+                                            << "model_cfg.text_cfg.hf_tokenizer_name";
+    QTest::newRow("mean-pooled text") << "/model_cfg/text_cfg/pool_type" << "\"mean\"" << true
+                                      << "model_cfg.text_cfg.pool_type";
+    QTest::newRow("no text tower") << "/model_cfg/text_cfg" << "null" << true << "model_cfg.text_cfg";
+  }
+  void unknownTowers() {
+    QFETCH(QString, pointer);
+    QFETCH(QString, value);
+    QFETCH(bool, text);
+    QFETCH(QString, field);
+    const std::string dir = path("tower" + QString(pointer).replace('/', '_').toStdString());
+    fs::create_directories(dir);
+    nlohmann::json cfg = nlohmann::json::parse(std::ifstream(fixture("open_clip_vit/open_clip_config.json")));
+    const nlohmann::json::json_pointer at(pointer.toStdString());
+    if (value == "null") cfg[at.parent_pointer()].erase(at.back());
+    else cfg[at] = nlohmann::json::parse(value.toStdString());
+    writeText(dir + "/open_clip_config.json", cfg.dump());
+    fs::create_symlink(fixture("open_clip_vit/open_clip_model.safetensors"), dir + "/open_clip_model.safetensors");
+    if (text) {
+      io::loadModel(dir);  // the image tower alone still loads
+      expectError([&] { clip::loadClip(dir); }, "open_clip_config.json", field.toStdString());
+    } else {
+      expectError([&] { io::loadModel(dir); }, "open_clip_config.json", field.toStdString());
+    }
+  }
+
+  // A model folder's own vocabulary is the one read: its broken line is named.
+  void brokenVocabularyInAModelFolder() {
+    const std::string dir = path("broken_vocab_model");
+    fs::create_directories(dir);
+    for (const char* f : {"open_clip_config.json", "open_clip_model.safetensors"})
+      fs::create_symlink(fixture(std::string("open_clip_vit/") + f), dir + "/" + f);
+    std::string text = readGzip(fixture("open_clip_vit/bpe_simple_vocab_16e6.txt.gz"));
+    const size_t line5 = [&] {
+      size_t pos = 0;
+      for (int i = 0; i < 4; ++i) pos = text.find('\n', pos) + 1;
+      return pos;
+    }();
+    text.insert(line5, "x\n");  // a merge of one symbol
+    writeGzip(dir + "/bpe_simple_vocab_16e6.txt.gz", text);
+    expectError([&] { clip::loadClip(dir); }, "bpe_simple_vocab_16e6.txt.gz", "line 5");
+    const auto result = test::runPrisma({"run", QString::fromStdString(dir), "--input",
+                                         QString::fromStdString(ref("open_clip_vit") + ":pixel_values"), "--out",
+                                         QString::fromStdString(path("never.safetensors")), "--text", "a cat"},
+                                        {120'000, true});
+    QCOMPARE(result.code, 1);
+    QVERIFY2(result.err.contains("bpe_simple_vocab_16e6.txt.gz") && result.err.contains("line 5"),
+             qPrintable(result.err));
+  }
+
   void wrongShapes() {
     const std::string dir = path("wrong_width");
     fs::create_directories(dir);
@@ -305,6 +376,8 @@ private slots:
     QTest::newRow("truncated") << 1000 << "" << "line 1002";
     QTest::newRow("one symbol") << -1 << "abc" << "line 10";
     QTest::newRow("three symbols") << -1 << "a b c" << "line 10";
+    QTest::newRow("two spaces") << -1 << "a  b" << "line 10";
+    QTest::newRow("repeated merge") << -1 << "i n" << "repeats";
   }
   void brokenVocabulary() {
     QFETCH(int, keep_lines);
@@ -375,8 +448,23 @@ private slots:
     QVERIFY2(result.code == 0, qPrintable(result.err));
     QVERIFY(result.out.contains(QStringLiteral("Family:    open_clip")));
     QVERIFY(result.out.contains(QStringLiteral("Towers:    image + text (CLIP)")));
-    QVERIFY(result.out.contains(QStringLiteral("Zero-shot: available")));
+    QVERIFY(result.out.contains(QStringLiteral("Zero-shot: none installed")));
+    QVERIFY(result.out.contains(QStringLiteral("Output:    a feature vector")));
     QVERIFY(result.out.contains(QStringLiteral("Registers: 0")));
+    QVERIFY(result.out.contains(QStringLiteral("Pooling:   cls")));
+    QVERIFY(result.out.contains(QStringLiteral("Interpolation: none")));
+    writeText(path("info_classes.txt"), "cat\ndog\nrocket\n");
+    const auto head = test::runPrisma({"info", QString::fromStdString(fixture("open_clip_vit")), "--classes",
+                                       QString::fromStdString(path("info_classes.txt")), "--template", "{}"},
+                                      {120'000, true});
+    QVERIFY2(head.code == 0, qPrintable(head.err));
+    QVERIFY2(head.out.contains(QStringLiteral("Zero-shot: 3 classes, template '{}'")), qPrintable(head.out));
+    QVERIFY(head.out.contains(QStringLiteral("Output:    3 class logits")));
+    const auto dino = test::runPrisma({"info", QString::fromStdString(fixture("dinov2_hub"))}, {120'000, true});
+    QVERIFY2(dino.code == 0, qPrintable(dino.err));
+    QVERIFY(dino.out.contains(QStringLiteral("Registers: 4")));
+    QVERIFY(dino.out.contains(QStringLiteral("Zero-shot: none (no text tower)")));
+    QVERIFY(dino.out.contains(QStringLiteral("Output:    a feature vector")));
   }
 
   void cliTokenize() {

@@ -2,6 +2,7 @@
 #include "model/vit/HookNames.h"
 #include "app/explorer/jobs/ModelState.h"
 
+#include "model/clip/ZeroShot.h"
 #include "model/interp/AttentionMaps.h"
 #include "model/interp/AttentionRollout.h"
 #include "model/interp/LogitLens.h"
@@ -19,7 +20,9 @@ namespace {
 
 constexpr int kTopK = 5;
 
-AttentionResult compute(io::LoadedModel& m, const ImageRequest& request) {
+// `zero_shot`: the CLIP and head when the model is one with a zero-shot head installed.
+AttentionResult compute(io::LoadedModel& m, const ImageRequest& request,
+                        const std::pair<std::shared_ptr<clip::ClipModel>, std::shared_ptr<const clip::ZeroShotHead>>& zero_shot) {
   const torch::Tensor input = inputFor(request, m);
   const ViTConfig& c = m.model->cfg();
   HookedViTImpl::CacheRun run;
@@ -39,7 +42,6 @@ AttentionResult compute(io::LoadedModel& m, const ImageRequest& request) {
   r.tokens = c.n_tokens();
   r.gridRows = r.gridCols = c.grid_size();
   r.hasCls = c.cls_token;
-  r.registers = c.n_registers;
   std::vector<torch::Tensor> layers;
   for (int l = 0; l < c.n_layers; ++l)
     layers.push_back(run.cache[hookName(l, "attn.hook_pattern")][0]);  // [head, q, k]
@@ -53,8 +55,12 @@ AttentionResult compute(io::LoadedModel& m, const ImageRequest& request) {
   r.stats.meanDistance = *floats(sums.mean_distance);
   r.classNames = classNamesOf(c);
 
-  if (c.return_type == ReturnType::Logits) {
-    const torch::Tensor probs = torch::softmax(run.output[0], -1);
+  // A feature vector (DINOv2, a CLIP before its zero-shot head) has no classes to rank.
+  if (!clip::outputIsFeature(m)) {
+    // A CLIP predicts with its own zero-shot probabilities: the installed linear head's
+    // logits are those times the image embedding's norm (ZeroShot.h), a sharper softmax.
+    const torch::Tensor probs = torch::softmax(
+        zero_shot.second ? clip::zeroShotLogits(*zero_shot.first, *zero_shot.second, input)[0] : run.output[0], -1);
     const auto top = probs.topk(std::min<int64_t>(kTopK, probs.size(0)));
     const auto values = std::get<0>(top), indices = std::get<1>(top);
     for (int64_t i = 0; i < values.size(0); ++i)
@@ -65,7 +71,7 @@ AttentionResult compute(io::LoadedModel& m, const ImageRequest& request) {
     r.relevancy = floats(interp::gradientRelevancy(*m.model, input, r.relevancyClass)[0]);
 
     const interp::LogitLensResult lens = interp::logitLens(*m.model, run.cache);
-    const int64_t first = c.n_prefix();  // CLS and registers are not patches
+    const int64_t first = c.cls_token ? 1 : 0;
     const torch::Tensor winners =
         lens.top_class.select(1, 0).slice(1, first).to(torch::kInt32).contiguous();  // [layer+1, patches]
     r.lensLayers = static_cast<int>(winners.size(0));
@@ -86,7 +92,7 @@ ModelJob<AttentionResult> computeImage(const ImageRequest& request) {
   job.run = [request](ModelState& state, JobContext<AttentionResult>& ctx) {
     const auto model = state.model;  // held for the whole run
     if (!model) throw std::runtime_error("No model is loaded.");
-    AttentionResult r = compute(*model, request);
+    AttentionResult r = compute(*model, request, {state.clip, state.zero_shot_head});
     r.requestId = ctx.id();
     return r;
   };

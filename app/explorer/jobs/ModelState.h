@@ -9,20 +9,33 @@
 // dropped on the GUI side.
 
 // LibTorch before Qt: Qt's `slots` macro breaks LibTorch's headers.
+#include "model/clip/ZeroShot.h"
 #include "model/io/ModelLoader.h"
 
 #include <map>
 #include <memory>
+#include <string>
 #include <typeindex>
 
 namespace prisma::app {
 
 struct ModelState {
   std::shared_ptr<io::LoadedModel> model;
+  // A CLIP's two towers when the model is one (`model` is its image tower, sharing the
+  // HookedViT); null otherwise. Zero-shot heads are built from its text tower.
+  std::shared_ptr<clip::ClipModel> clip;
+  std::shared_ptr<const clip::ZeroShotHead> zero_shot_head;  // the head `model` carries, if any
+  bool clip_process_weights = false;  // the load's choice, applied again after a head is installed
+  // Zero-shot heads built so far, by model files + template + classes (ModelJobs.cpp):
+  // kept across loads, so going back to a model or a class list costs nothing.
+  std::map<std::string, std::shared_ptr<const clip::ZeroShotHead>> zero_shot_heads;
 
   // A new model drops every tab's state: it was computed on the previous one.
-  void setModel(std::shared_ptr<io::LoadedModel> m) {
+  void setModel(std::shared_ptr<io::LoadedModel> m, std::shared_ptr<clip::ClipModel> c = nullptr,
+                std::shared_ptr<const clip::ZeroShotHead> head = nullptr) {
     model = std::move(m);
+    clip = std::move(c);
+    zero_shot_head = std::move(head);
     extras_.clear();
   }
 
