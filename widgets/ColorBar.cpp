@@ -38,6 +38,11 @@ void ColorBar::setLabel(const QString& label) {
   update();
 }
 
+void ColorBar::setTickTexts(const QStringList& texts) {
+  tickTexts_ = texts;
+  update();
+}
+
 void ColorBar::setDataRange(std::optional<std::pair<double, double>> range) {
   data_ = range;
   updateToolTip();
@@ -85,7 +90,8 @@ void ColorBar::paintEvent(QPaintEvent*) {
     const double t = double(i) / (kTicks - 1);
     const int y = bar.bottom() - int(t * (bar.height() - 1));
     p.drawLine(bar.right(), y, bar.right() + 3, y);
-    p.drawText(QPoint(bar.right() + 6, y + fontMetrics().ascent() / 2), formatValue(low_ + t * (high_ - low_)));
+    const QString text = tickTexts_.size() == kTicks ? tickTexts_[i] : formatValue(low_ + t * (high_ - low_));
+    p.drawText(QPoint(bar.right() + 6, y + fontMetrics().ascent() / 2), text);
   }
   if (data_) {
     // A bracket from the smallest to the largest value drawn, at least a pen wide.

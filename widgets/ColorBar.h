@@ -22,6 +22,9 @@ public:
   void setColorMap(const ColorMap& map);
   void setRange(double low, double high);
   void setLabel(const QString& label);
+  // Words instead of numbers at the low, middle and high ticks (e.g. "min", "", "max" when
+  // every map is stretched to its own range); empty for the numbers.
+  void setTickTexts(const QStringList& texts);
   // The smallest and largest value actually drawn; nullopt hides the bracket.
   void setDataRange(std::optional<std::pair<double, double>> range);
 
@@ -47,6 +50,7 @@ private:
   ColorMap map_;
   double low_ = 0.0, high_ = 1.0;
   QString label_;
+  QStringList tickTexts_;
   std::optional<std::pair<double, double>> data_;
 };
 

@@ -365,6 +365,8 @@ void AttentionView::rebuild() {
   grid_->setRange(0.0, top);
   gridBar_->setRange(0.0, top);
   gridBar_->setLabel(perHead ? tr("per head") : QString());
+  // Per head, each thumbnail spans its own min..max: numbers on the bar would be wrong.
+  gridBar_->setTickTexts(perHead ? QStringList{tr("min"), QString(), tr("max")} : QStringList());
   if (perHead || !std::isfinite(low)) gridBar_->setDataRange(std::nullopt);
   else gridBar_->setDataRange(std::make_pair(double(low), double(high)));
   QStringList headers;
@@ -458,6 +460,16 @@ QImage AttentionView::renderLargeView() {
   return w->grab().toImage();
 }
 
-QImage AttentionView::renderGrid() { return gridArea_->parentWidget()->grab().toImage(); }
+QImage AttentionView::renderGrid() {
+  // The whole grid, also the rows scrolled out of view, with its colour bar beside it.
+  const QImage grid = grid_->grab().toImage();
+  const QImage bar = gridBar_->grab().toImage();
+  QImage out(grid.width() + bar.width(), std::max(grid.height(), bar.height()), QImage::Format_RGB32);
+  out.fill(palette().window().color());
+  QPainter p(&out);
+  p.drawImage(0, 0, grid);
+  p.drawImage(grid.width(), 0, bar);
+  return out;
+}
 
 }  // namespace prisma::app

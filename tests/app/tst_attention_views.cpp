@@ -244,6 +244,34 @@ private slots:
     QVERIFY2(outlined(shot, image->patchRect(1, 2), white), "query patch not outlined");
   }
 
+  // Register tokens (CLS, 2 registers, then patches) are neither patches on the grid nor
+  // unnamed in the matrix.
+  void registersAreNotPatches() {
+    constexpr int kGrid = 2, kRegisters = 2;
+    AttentionResult r;
+    r.layers = r.heads = 1;
+    r.gridRows = r.gridCols = kGrid;
+    r.hasCls = true;
+    r.registers = kRegisters;
+    r.tokens = 1 + kRegisters + kGrid * kGrid;
+    auto p = std::make_shared<std::vector<float>>(r.tokens * r.tokens);
+    for (int q = 0; q < r.tokens; ++q)
+      for (int k = 0; k < r.tokens; ++k) (*p)[q * r.tokens + k] = float(k) + 0.01f * q;  // weight = key index
+    r.patterns = p;
+    AttentionView view;
+    view.resize(1000, 600);
+    view.show();
+    view.setResult(r);
+    const widgets::PatchGridValues cls = view.headGrid()->row(0).cells[0];
+    QCOMPARE(cls.values, (QVector<float>{3.0f, 4.0f, 5.0f, 6.0f}));  // keys 3..6 are the patches
+    view.setClsPinned(false);
+    view.setQuery(QPoint(1, 0));  // token 1 + 2 + 1 = 4
+    QCOMPARE(view.headGrid()->row(0).cells[0].values.first(), 3.04f);
+    view.setPatternMode(true);
+    QCOMPARE(view.patternView()->tokenName(2), QStringLiteral("register 1"));
+    QCOMPARE(view.patternView()->tokenName(4), QStringLiteral("patch (row 0, col 1)"));
+  }
+
   // Relevancy explains the predicted class from CLS: a patch query does not change it,
   // and the view says so.
   void relevancyExplainsThePredictionFromCls() {
