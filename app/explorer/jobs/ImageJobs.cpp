@@ -42,6 +42,7 @@ AttentionResult compute(io::LoadedModel& m, const ImageRequest& request,
   r.tokens = c.n_tokens();
   r.gridRows = r.gridCols = c.grid_size();
   r.hasCls = c.cls_token;
+  r.registers = c.n_registers;
   std::vector<torch::Tensor> layers;
   for (int l = 0; l < c.n_layers; ++l)
     layers.push_back(run.cache[hookName(l, "attn.hook_pattern")][0]);  // [head, q, k]
@@ -71,7 +72,7 @@ AttentionResult compute(io::LoadedModel& m, const ImageRequest& request,
     r.relevancy = floats(interp::gradientRelevancy(*m.model, input, r.relevancyClass)[0]);
 
     const interp::LogitLensResult lens = interp::logitLens(*m.model, run.cache);
-    const int64_t first = c.cls_token ? 1 : 0;
+    const int64_t first = c.n_prefix();  // CLS and registers are not patches
     const torch::Tensor winners =
         lens.top_class.select(1, 0).slice(1, first).to(torch::kInt32).contiguous();  // [layer+1, patches]
     r.lensLayers = static_cast<int>(winners.size(0));

@@ -41,9 +41,12 @@ ModelSummary summarize(const io::LoadedModel& m, bool text_tower = false,
   s.name = QString::fromStdString(m.name);
   s.format = QString::fromStdString(m.format);
   s.source = QString::fromStdString(m.source);
-  s.architecture = QStringLiteral("%1 layers \u00d7 %2 heads, d_model %3, %4 tokens (%5\u00d7%5 patches of %6 px)%7")
-                       .arg(c.n_layers)
-                       .arg(c.n_heads)
+  auto count = [](int n, const char* one, const char* many) {
+    return QStringLiteral("%1 %2").arg(n).arg(QLatin1String(n == 1 ? one : many));
+  };
+  s.architecture = QStringLiteral("%1 \u00d7 %2, d_model %3, %4 tokens (%5\u00d7%5 patches of %6 px)%7")
+                       .arg(count(c.n_layers, "layer", "layers"))
+                       .arg(count(c.n_heads, "head", "heads"))
                        .arg(c.d_model)
                        .arg(c.n_tokens())
                        .arg(c.grid_size())
