@@ -145,9 +145,9 @@ AttentionView::AttentionView(QWidget* parent) : QWidget(parent) {
   viewsLayout->addLayout(controls);
   viewsLayout->addWidget(split, 1);
   auto* placeholder = new QLabel(
-      tr("No model open yet.\n\nOpen one from the Models panel (double-click a bundled mouse) or with File \u25b8 "
-         "Open Model\u2026 (Ctrl+O), then pick an image in the Images panel or open one (Ctrl+I).\n\n"
-         "Every head's attention then appears here."),
+      tr("Every head's attention appears here once a model and an image are open.\n\n"
+         "Open a model from the Models panel (double-click a bundled mouse) or with File \u25b8 Open Model\u2026 "
+         "(Ctrl+O), then pick an image in the Images panel or open one (Ctrl+I)."),
       this);
   placeholder->setObjectName(QStringLiteral("attentionPlaceholder"));
   placeholder->setAlignment(Qt::AlignCenter);

@@ -37,20 +37,18 @@ LogitLensView::LogitLensView(QWidget* parent) : QWidget(parent) {
   lensLayout->addLayout(top);
   lensLayout->addWidget(view_, 1);
   lensLayout->addWidget(summary_);
-  auto* placeholder = new QLabel(tr("No model open yet.\n\nOpen a classifier from the Models panel (or Ctrl+O) and pick "
-                                    "an image: each patch's residual stream, read through the model's head at every "
-                                    "layer, then appears here."),
-                                 this);
-  placeholder->setObjectName(QStringLiteral("lensPlaceholder"));
-  placeholder->setAlignment(Qt::AlignCenter);
-  placeholder->setWordWrap(true);
+  placeholder_ = new QLabel(this);
+  placeholder_->setObjectName(QStringLiteral("lensPlaceholder"));
+  placeholder_->setAlignment(Qt::AlignCenter);
+  placeholder_->setWordWrap(true);
   pages_ = new QStackedWidget(this);
-  pages_->insertWidget(kPlaceholderPage, placeholder);
+  pages_->insertWidget(kPlaceholderPage, placeholder_);
   pages_->insertWidget(kLensPage, lens);
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->addWidget(pages_);
   connect(slider_, &QSlider::valueChanged, this, &LogitLensView::update);
+  update();
 }
 
 QString LogitLensView::countOf(int n, const QString& singular, const QString& plural) {
@@ -71,11 +69,19 @@ void LogitLensView::setLayer(int layer) { slider_->setValue(layer); }
 int LogitLensView::layer() const { return slider_->value(); }
 
 void LogitLensView::update() {
-  pages_->setCurrentIndex(result_.isValid() ? kLensPage : kPlaceholderPage);
-  if (!result_.lensTopClass || result_.lensLayers == 0) {
+  const bool hasLens = result_.isValid() && result_.lensTopClass && result_.lensLayers > 0;
+  pages_->setCurrentIndex(hasLens ? kLensPage : kPlaceholderPage);
+  if (!hasLens) {
     view_->setClasses(0, 0, {}, {}, {});
     layerLabel_->clear();
-    summary_->setText(tr("The logit lens needs a model with a classification head."));
+    summary_->clear();
+    placeholder_->setText(
+        result_.isValid()
+            ? tr("The logit lens reads each patch through the model's classification head, and this model has none "
+                 "(its output is a feature vector). Open a classifier to use it.")
+            : tr("Each patch's best class at every layer appears here once a model and an image are open.\n\n"
+                 "Open a classifier from the Models panel (double-click a bundled mouse) or with Ctrl+O, then pick "
+                 "an image in the Images panel or open one (Ctrl+I)."));
     return;
   }
   const int l = slider_->value();

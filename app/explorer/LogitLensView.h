@@ -40,6 +40,7 @@ private:
   QLabel* layerLabel_ = nullptr;
   QLabel* summary_ = nullptr;  // the legend
   QStackedWidget* pages_ = nullptr;  // placeholder, then the lens
+  QLabel* placeholder_ = nullptr;
 };
 
 }  // namespace prisma::app

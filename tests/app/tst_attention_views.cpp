@@ -145,7 +145,12 @@ private slots:
     auto* lensPlaceholder = childNamed<QLabel>(lens, "lensPlaceholder");
     QVERIFY(lensPlaceholder);
     QVERIFY(lensPlaceholder->isVisible());
+    QVERIFY(lensPlaceholder->text().contains(QStringLiteral("model"), Qt::CaseInsensitive));
     QVERIFY(!lens.patchView()->isVisible());
+    // A model without a classification head: the placeholder says why there is no lens.
+    lens.setResult(syntheticResult(1, 1, 2, [](int, int, int, int) { return 0.1f; }));
+    QVERIFY(lensPlaceholder->isVisible());
+    QVERIFY2(lensPlaceholder->text().contains(QStringLiteral("classification head")), qPrintable(lensPlaceholder->text()));
   }
 
   // The matrix's bar is the range the matrix is drawn on, whatever the normalisation: a
