@@ -1,0 +1,418 @@
+// The Features tab's jobs; see FeatureJobs.h. Every number the tab shows comes from
+// model/sae as `prisma sae encode|top` computes it: the SAE encodes the hook's activation at
+// the tokens it was trained on, an edit goes through SaeSplice with the error term added
+// back, and a feature's top images are the database's own entries.
+
+// LibTorch before Qt: Qt's `slots` macro breaks LibTorch's headers.
+#include "app/explorer/jobs/ModelState.h"
+#include "datasets/DatasetRegistry.h"
+#include "datasets/Random.h"
+#include "model/Error.h"
+#include "model/core/Json.h"
+#include "model/io/ResourcePaths.h"
+#include "model/sae/FeatureDatabase.h"
+#include "model/sae/SaeFiles.h"
+#include "model/sae/SaeSplice.h"
+#include "model/train/TrainingData.h"
+
+#include <torch/torch.h>
+
+#include "app/explorer/TensorImage.h"
+#include "app/explorer/jobs/FeatureJobs.h"
+#include "app/explorer/jobs/JobSupport.h"
+
+#include <QDir>
+#include <QFileInfo>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <numeric>
+
+namespace prisma::app {
+
+namespace {
+constexpr int kTopK = 5;
+constexpr int kTopClasses = 3;
+const char* const kDatabaseJson = "features.json";
+const char* const kSaeFolder = "sae";
+
+// The SAE, its database and what the database's thumbnails need, kept on the model thread
+// between jobs. A new model drops it (ModelState::setModel).
+struct FeaturesSession {
+  std::shared_ptr<io::LoadedModel> model;  // the model it was opened for
+  sae::SparseAutoencoder sae{nullptr};
+  std::shared_ptr<const sae::FeatureDatabase> db;
+  std::string dbPath, dbDataset, dbSplit;
+  // The database's dataset split, opened on first use (thumbnails); `dataError` says why not.
+  std::shared_ptr<train::TrainingData> data;
+  std::string dataError;
+  bool dataTried = false;
+};
+
+bool hasSaeConfig(const QDir& d) {
+  return d.exists(QStringLiteral("sae.json")) || d.exists(QStringLiteral("cfg.json")) ||
+         d.exists(QStringLiteral("config.json"));
+}
+
+QVector<widgets::ClassScore> topOf(const torch::Tensor& logits, const QStringList& names) {  // logits [classes]
+  QVector<widgets::ClassScore> out;
+  const torch::Tensor probs = torch::softmax(logits.to(torch::kFloat64), -1);
+  const auto [values, indices] = probs.topk(std::min<int64_t>(kTopK, probs.size(0)));
+  for (int64_t i = 0; i < values.size(0); ++i)
+    out.push_back({names.value(indices[i].item<int>()), values[i].item<double>()});
+  return out;
+}
+
+std::shared_ptr<FeaturesSession> sessionOf(ModelState& state) {
+  auto s = state.get<FeaturesSession>();
+  if (!s || !s->sae || s->model != state.model) throw std::runtime_error("No SAE is open for this model.");
+  return s;
+}
+
+// [1, T, ...] -> the tokens the SAE reads, [1, T', ...].
+torch::Tensor selectTokens(const torch::Tensor& act, sae::TokenSelection tokens, int64_t firstPatch) {
+  if (tokens == sae::TokenSelection::Cls) return act.narrow(1, 0, 1);
+  if (tokens == sae::TokenSelection::Patches) return act.narrow(1, firstPatch, act.size(1) - firstPatch);
+  return act;
+}
+
+// The row of patch (0, 0) among the SAE's tokens, -1 when it reads no patches. model/sae's
+// "patches" start after CLS only, so with register tokens they come first there.
+int firstPatchRow(sae::TokenSelection tokens, const ViTConfig& cfg) {
+  if (tokens == sae::TokenSelection::Cls) return -1;
+  const int skipped = tokens == sae::TokenSelection::Patches ? static_cast<int>(sae::firstPatchToken(cfg)) : 0;
+  return cfg.n_prefix() - skipped;
+}
+
+widgets::PatchGridValues gridOf(const float* row, int firstPatch, int rows, int cols) {
+  widgets::PatchGridValues g;
+  if (firstPatch < 0) return g;
+  g.rows = rows;
+  g.cols = cols;
+  g.values.resize(rows * cols);
+  for (int i = 0; i < rows * cols; ++i) g.values[i] = row[firstPatch + i];
+  return g;
+}
+
+void openData(FeaturesSession& s, const io::LoadedModel& m) {
+  if (s.dataTried) return;
+  s.dataTried = true;
+  if (s.dbDataset.empty()) {
+    s.dataError = "the database does not name its dataset";
+    return;
+  }
+  try {
+    // As `prisma sae features` opens it (default seed; rendered on demand, not cached).
+    datasets::DatasetOptions dopt;
+    std::shared_ptr<const datasets::Dataset> dataset = datasets::makeDataset(s.dbDataset, dopt);
+    train::TrainingDataOptions topt;
+    topt.split_seed = dopt.seed;
+    topt.n_classes = std::max<int>(1, static_cast<int>(dataset->classNames().size()));
+    topt.cache_budget_bytes = 0;
+    s.data = std::make_shared<train::TrainingData>(dataset, m.preprocess, topt);
+  } catch (const std::exception& e) {
+    s.dataError = "its dataset '" + s.dbDataset + "' could not be opened: " + jobs::describeError(e).toStdString();
+  }
+}
+
+}  // namespace
+
+float SaeSummary::densityOf(int feature) const {
+  if (!density || feature < 0 || feature >= static_cast<int>(density->size())) return std::numeric_limits<float>::quiet_NaN();
+  return (*density)[feature];
+}
+
+int FeatureEncoding::rowOfPatch(int row, int col) const {
+  if (firstPatch < 0 || row < 0 || col < 0 || row >= gridRows || col >= gridCols) return -1;
+  return firstPatch + row * gridCols + col;
+}
+
+QVector<ActiveFeature> FeatureEncoding::activeAt(int token, int limit) const {
+  QVector<ActiveFeature> out;
+  if (!isValid() || token < 0 || token >= tokens) return out;
+  for (int f = 0; f < dSae; ++f)
+    if (const float a = at(token, f); a > 0.0f) out.push_back({f, a});
+  // Ties keep the lower index first, so the order is the same every time.
+  std::stable_sort(out.begin(), out.end(), [](const ActiveFeature& a, const ActiveFeature& b) { return a.activation > b.activation; });
+  if (limit > 0 && out.size() > limit) out.resize(limit);
+  return out;
+}
+
+QVector<ActiveFeature> FeatureEncoding::strongest(int limit) const {
+  QVector<ActiveFeature> out;
+  if (!isValid()) return out;
+  // Over the patches when the SAE reads them (what the heatmap shows), else its rows.
+  const int begin = firstPatch < 0 ? 0 : firstPatch;
+  const int end = firstPatch < 0 ? tokens : std::min(tokens, firstPatch + gridRows * gridCols);
+  for (int f = 0; f < dSae; ++f) {
+    float best = 0.0f;
+    for (int t = begin; t < end; ++t) best = std::max(best, at(t, f));
+    if (best > 0.0f) out.push_back({f, best});
+  }
+  std::stable_sort(out.begin(), out.end(), [](const ActiveFeature& a, const ActiveFeature& b) { return a.activation > b.activation; });
+  if (limit > 0 && out.size() > limit) out.resize(limit);
+  return out;
+}
+
+widgets::PatchGridValues FeatureEncoding::heat(int feature) const {
+  widgets::PatchGridValues g;
+  if (!isValid() || firstPatch < 0 || feature < 0 || feature >= dSae) return g;
+  g.rows = gridRows;
+  g.cols = gridCols;
+  g.values.resize(gridRows * gridCols);
+  for (int i = 0; i < gridRows * gridCols; ++i) g.values[i] = at(firstPatch + i, feature);
+  return g;
+}
+
+namespace jobs {
+
+BundledSae bundledSaeFor(const QString& modelSource) {
+  // A bundled mouse is opened as mouse:NAME or from <resources>/mice/NAME.
+  QString name;
+  if (modelSource.startsWith(QLatin1String(io::kMousePrefix))) name = modelSource.mid(int(std::strlen(io::kMousePrefix)));
+  else {
+    const QFileInfo info(QDir::cleanPath(modelSource));
+    if (info.dir().dirName() == QLatin1String(io::kMiceFolder)) name = info.fileName();
+  }
+  if (name.isEmpty() || name.contains('/')) return {};
+  const std::string found = io::findResource(std::string(kSaeFolder) + "/" + name.toStdString());
+  if (found.empty()) return {};
+  const QDir dir(QString::fromStdString(found));
+  BundledSae b;
+  if (hasSaeConfig(dir)) b.sae = dir.path();
+  else
+    for (const QString& sub : dir.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name))
+      if (hasSaeConfig(QDir(dir.filePath(sub)))) {
+        b.sae = dir.filePath(sub);
+        break;
+      }
+  if (!b.sae.isEmpty()) b.database = databaseBeside(b.sae);
+  return b;
+}
+
+QString databaseBeside(const QString& saePath) {
+  const QFileInfo info(saePath);
+  const QDir dir = info.isDir() ? QDir(info.filePath()) : info.dir();
+  if (dir.exists(QString::fromLatin1(kDatabaseJson))) return dir.path();
+  for (const QString& sub : dir.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name))
+    if (QDir(dir.filePath(sub)).exists(QString::fromLatin1(kDatabaseJson))) return dir.filePath(sub);
+  // A sibling folder (`prisma sae features` refuses to write inside the SAE's folder): the
+  // one whose JSON names this SAE's folder, else the only database there is. openSae
+  // checks its hook and width and ignores it, with a note, when they do not match.
+  QDir parent = dir;
+  if (!parent.cdUp()) return {};
+  QStringList found;
+  for (const QString& sub : parent.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name)) {
+    const QString json = QDir(parent.filePath(sub)).filePath(QString::fromLatin1(kDatabaseJson));
+    if (!QFileInfo::exists(json)) continue;
+    found << parent.filePath(sub);
+    try {
+      const nlohmann::json j = readJsonFile(json.toStdString());
+      const QString sae = QString::fromStdString(jsonOptional<std::string>(j, "sae", "", json.toStdString()));
+      if (!sae.isEmpty() && QFileInfo(sae).canonicalFilePath() == QFileInfo(dir.path()).canonicalFilePath())
+        return parent.filePath(sub);
+    } catch (const std::exception&) {
+      // Not ours to report: the user picks a database by hand when none is found.
+    }
+  }
+  return found.size() == 1 ? found.first() : QString();
+}
+
+ModelJob<SaeSummary> openSae(const QString& saePath, const QString& databasePath, bool databaseFound) {
+  ModelJob<SaeSummary> job;
+  job.lane = JobLane::Interactive;
+  job.channel = QStringLiteral("features.sae");
+  job.what = QStringLiteral("opening SAE %1").arg(QFileInfo(saePath).fileName());
+  job.run = [saePath, databasePath, databaseFound](ModelState& state, JobContext<SaeSummary>&) {
+    const auto model = state.model;
+    if (!model) throw std::runtime_error("No model is loaded.");
+    auto s = std::make_shared<FeaturesSession>();
+    s->model = model;
+    sae::LoadedSae loaded = sae::loadSae(saePath.toStdString());
+    const sae::SaeConfig& c = loaded.sae->cfg();
+    if (!model->model->has_hook(c.hook_name))
+      throw Error(loaded.source, "hook_name",
+                  "names '" + c.hook_name + "', which " + model->name + " does not have (the SAE was trained on " +
+                      (c.model_name.empty() ? std::string("an unnamed model") : c.model_name) + ")");
+    if (c.tokens == sae::TokenSelection::Cls && !model->model->cfg().cls_token)
+      throw Error(loaded.source, "tokens", "reads the CLS token, which " + model->name + " does not have");
+    s->sae = loaded.sae;
+
+    SaeSummary r;
+    r.source = QString::fromStdString(loaded.source);
+    r.format = QString::fromStdString(loaded.format);
+    r.hook = QString::fromStdString(c.hook_name);
+    r.model = QString::fromStdString(c.model_name);
+    r.activation = QString::fromStdString(sae::activationName(c.activation));
+    r.normalization = QString::fromStdString(sae::normalizationName(c.normalization));
+    r.tokens = QString::fromStdString(sae::tokenSelectionName(c.tokens));
+    r.dIn = static_cast<int>(c.d_in);
+    r.dSae = static_cast<int>(c.d_sae);
+    r.k = static_cast<int>(c.k);
+    for (const auto& n : loaded.notes) r.notes << QString::fromStdString(n);
+
+    if (!databasePath.isEmpty()) try {
+      const std::string dir = databasePath.toStdString();
+      auto db = std::make_shared<sae::FeatureDatabase>(sae::loadFeatureDatabase(dir));
+      if (db->density.size(0) != c.d_sae)
+        throw Error(dir + "/" + kDatabaseJson, "density",
+                    "has " + std::to_string(db->density.size(0)) + " features, the SAE " + std::to_string(c.d_sae));
+      const std::string json = (std::filesystem::path(dir) / kDatabaseJson).string();
+      const nlohmann::json meta = readJsonFile(json);
+      const std::string hook = jsonOptional<std::string>(meta, "hook", c.hook_name, json);
+      if (hook != c.hook_name) throw Error(json, "hook", "is '" + hook + "', the SAE's is '" + c.hook_name + "'");
+      s->db = db;
+      s->dbPath = dir;
+      s->dbDataset = jsonOptional<std::string>(meta, "dataset", "", json);
+      s->dbSplit = jsonOptional<std::string>(meta, "split", "test", json);
+      r.databaseSource = databasePath;
+      r.databaseDataset = QString::fromStdString(s->dbDataset);
+      r.databaseSplit = QString::fromStdString(s->dbSplit);
+      r.databaseImages = static_cast<int>(db->images);
+      r.density = floats(db->density);
+      r.meanWhenFiring = floats(db->mean_when_firing);
+    } catch (const std::exception& e) {
+      // A database the user chose must fit; one found beside the SAE is only a guess.
+      if (!databaseFound) throw;
+      s->db.reset();
+      r.databaseSource.clear();
+      r.density.reset();
+      r.meanWhenFiring.reset();
+      r.notes << QStringLiteral("The feature database beside it was not used: %1").arg(describeError(e));
+    }
+    state.set(s);
+    return r;
+  };
+  return job;
+}
+
+ModelJob<FeatureEncoding> encodeImage(const ImageRequest& request) {
+  ModelJob<FeatureEncoding> job;
+  job.lane = JobLane::Interactive;
+  job.channel = QStringLiteral("features.image");
+  job.what = QStringLiteral("encoding %1").arg(request.title);
+  job.run = [request](ModelState& state, JobContext<FeatureEncoding>&) {
+    const auto s = sessionOf(state);
+    io::LoadedModel& m = *s->model;
+    const ViTConfig& cfg = m.model->cfg();
+    const sae::SaeConfig& c = s->sae->cfg();
+    torch::NoGradGuard no_grad;
+    const torch::Tensor input = jobs::inputFor(request, m);  // [1, C, H, W]
+    auto run = m.model->run_with_cache(input, filters::exact({c.hook_name}));
+    const torch::Tensor act = selectTokens(run.cache[c.hook_name], c.tokens, sae::firstPatchToken(cfg));  // [1, T, ...]
+    const torch::Tensor acts = s->sae->encode(sae::activationRows(act, c.d_in));                           // [T, d_sae]
+
+    FeatureEncoding r;
+    r.title = request.title;
+    r.input = tensorToImage(input[0], m.preprocess);
+    r.gridRows = r.gridCols = cfg.grid_size();
+    r.tokens = static_cast<int>(acts.size(0));
+    r.firstPatch = firstPatchRow(c.tokens, cfg);
+    r.dSae = static_cast<int>(c.d_sae);
+    r.acts = floats(acts);
+    r.classNames = classNamesOf(cfg);
+    if (cfg.return_type == ReturnType::Logits) r.topk = topOf(run.output[0], r.classNames);
+    return r;
+  };
+  return job;
+}
+
+ModelJob<FeatureDetails> featureDetails(int feature, int thumbnails) {
+  ModelJob<FeatureDetails> job;
+  job.lane = JobLane::Interactive;
+  job.channel = QStringLiteral("features.details");
+  job.what = QStringLiteral("feature %1").arg(feature);
+  job.run = [feature, thumbnails](ModelState& state, JobContext<FeatureDetails>& ctx) {
+    const auto s = sessionOf(state);
+    FeatureDetails r;
+    r.feature = feature;
+    if (feature < 0 || feature >= s->sae->cfg().d_sae) throw std::runtime_error("No such feature.");
+    if (!s->db) return r;
+    const sae::FeatureDatabase& db = *s->db;
+    r.hasDatabase = true;
+    r.density = db.density[feature].item<double>();
+    r.meanWhenFiring = db.mean_when_firing[feature].item<double>();
+    const torch::Tensor edges = db.histogram_edges.to(torch::kFloat64).contiguous();
+    const torch::Tensor counts = db.histogram[feature].to(torch::kFloat64).contiguous();
+    r.histogramEdges = QVector<double>(edges.data_ptr<double>(), edges.data_ptr<double>() + edges.numel());
+    r.histogramCounts = QVector<double>(counts.data_ptr<double>(), counts.data_ptr<double>() + counts.numel());
+
+    const torch::Tensor classCounts = db.class_counts[feature];  // [classes]
+    const auto [n, classes] = classCounts.topk(std::min<int64_t>(kTopClasses, classCounts.size(0)));
+    for (int64_t i = 0; i < classes.size(0); ++i) {
+      if (n[i].item<int64_t>() == 0) break;
+      const int64_t c = classes[i].item<int64_t>();
+      const QString name = c < int64_t(db.class_names.size()) ? QString::fromStdString(db.class_names[c]) : QString::number(c);
+      r.topClasses << QStringLiteral("%1 (%2)").arg(name).arg(n[i].item<int64_t>());
+    }
+
+    const ViTConfig& cfg = s->model->model->cfg();
+    const int first = firstPatchRow(s->sae->cfg().tokens, cfg);
+    const int grid = cfg.grid_size();
+    if (thumbnails > 0) openData(*s, *s->model);
+    const train::Part part = s->dbSplit == "train" ? train::Part::Train : train::Part::Test;
+    const std::vector<std::string> names = s->data ? s->data->dataset().classNames() : db.class_names;
+    for (int64_t i = 0; i < db.top_images.size(1); ++i) {
+      const int64_t position = db.top_images[feature][i].item<int64_t>();
+      if (position < 0) break;
+      FeatureTopImage t;
+      t.position = static_cast<int>(position);
+      t.value = db.top_values[feature][i].item<float>();
+      const torch::Tensor tokens = db.top_token_acts[feature][i].to(torch::kFloat32).contiguous();  // [T]
+      if (first >= 0 && tokens.size(0) >= first + grid * grid) t.heat = gridOf(tokens.data_ptr<float>(), first, grid, grid);
+      if (s->data && i < thumbnails && position < int64_t(s->data->size(part))) {
+        const train::BatchTensors b = s->data->fetch(part, {position});
+        t.image = tensorToImage(b.inputs[0], s->model->preprocess);
+        const int64_t label = b.labels[0].item<int64_t>();
+        t.label = label < int64_t(names.size()) ? QString::fromStdString(names[label]) : QString::number(label);
+      }
+      r.top.push_back(std::move(t));
+      if (ctx.cancelled()) break;
+    }
+    if (!s->data && thumbnails > 0) r.note = QString::fromStdString("No thumbnails: " + s->dataError + ".");
+    return r;
+  };
+  return job;
+}
+
+ModelJob<FeatureEditResult> editFeature(const ImageRequest& request, int feature, double scale) {
+  ModelJob<FeatureEditResult> job;
+  job.lane = JobLane::Interactive;
+  job.channel = QStringLiteral("features.edit");
+  job.what = QStringLiteral("feature %1 \u00d7 %2").arg(feature).arg(scale);
+  job.run = [request, feature, scale](ModelState& state, JobContext<FeatureEditResult>&) {
+    const auto s = sessionOf(state);
+    io::LoadedModel& m = *s->model;
+    const ViTConfig& cfg = m.model->cfg();
+    if (cfg.return_type != ReturnType::Logits) throw std::runtime_error("Editing a feature needs a model with a classification head.");
+    if (feature < 0 || feature >= s->sae->cfg().d_sae) throw std::runtime_error("No such feature.");
+    torch::NoGradGuard no_grad;
+    const torch::Tensor input = jobs::inputFor(request, m);  // [1, C, H, W]
+    const torch::Tensor clean = m.model->forward(input)[0];   // [classes]
+    torch::Tensor edited;
+    {
+      sae::SpliceOptions o;
+      o.add_error = true;
+      o.edit_features = [feature, scale](torch::Tensor& acts) { acts.select(1, feature).mul_(scale); };  // acts [rows, d_sae]
+      const sae::SaeSplice splice(*m.model, s->sae, o);
+      edited = m.model->forward(input)[0];
+    }
+    FeatureEditResult r;
+    r.feature = feature;
+    r.scale = scale;
+    const QStringList names = classNamesOf(cfg);
+    r.clean = topOf(clean, names);
+    r.edited = topOf(edited, names);
+    const torch::Tensor probs = torch::softmax(edited.to(torch::kFloat64), -1);
+    const auto [values, indices] = torch::softmax(clean.to(torch::kFloat64), -1).topk(std::min<int64_t>(kTopK, clean.size(0)));
+    for (int64_t i = 0; i < indices.size(0); ++i) r.editedOfClean << probs[indices[i].item<int64_t>()].item<double>();
+    return r;
+  };
+  return job;
+}
+
+}  // namespace jobs
+}  // namespace prisma::app

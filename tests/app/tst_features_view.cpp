@@ -1,0 +1,413 @@
+// The Features tab driven as a user would (offscreen), against the engine. A small SAE is
+// built at test time on the bundled 2-layer Induction mouse (random ReLU SAE on
+// blocks.1.hook_resid_post, every token), with a feature database over part of the
+// Induction test split. An Images-panel item is dropped on the tab; then what the tab shows
+// -- the features active at a hovered patch, a clicked feature's heatmap, its top images,
+// and the prediction with the feature ablated or scaled -- is compared with the same
+// numbers computed directly through model/sae.
+
+// LibTorch before Qt: Qt's `slots` macro breaks LibTorch's headers.
+#include "Tolerances.h"
+#include "datasets/DatasetRegistry.h"
+#include "model/io/ModelLoader.h"
+#include "model/sae/FeatureDatabase.h"
+#include "model/sae/SaeFiles.h"
+#include "model/sae/SaeSplice.h"
+#include "model/train/TrainingData.h"
+
+#include <torch/torch.h>
+
+#include "app/explorer/DatasetThumbnailModel.h"
+#include "app/explorer/ExplorerController.h"
+#include "app/explorer/features/FeaturesView.h"
+#include "app/explorer/jobs/FeatureJobs.h"
+#include "app/explorer/jobs/JobSupport.h"
+#include "widgets/HeatmapView.h"
+#include "widgets/TopKBars.h"
+
+#include <QListWidget>
+#include <QMimeData>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTreeWidget>
+#include <QtTest>
+
+#include <cmath>
+#include <memory>
+
+using namespace prisma;
+using prisma::app::FeaturesView;
+
+namespace {
+constexpr int kWaitMs = 60000;
+constexpr int kViewWidth = 1200, kViewHeight = 800;
+constexpr double kTol = prisma::test::kEngineTolerance;
+const char* const kMouse = "mouse:induction-2L";
+const char* const kHook = "blocks.1.hook_resid_post";
+const char* const kDataset = "induction";
+constexpr int kDSae = 48;
+constexpr int kDatabaseImages = 48;
+constexpr int kDatabaseTopK = 6;
+constexpr int kDroppedRow = 3;
+constexpr uint64_t kSeed = 7;
+constexpr int kTop = 5;
+
+bool close(double a, double b) { return std::abs(a - b) <= kTol * std::max(1.0, std::abs(b)); }
+
+// A random ReLU SAE whose features fire on about half the tokens.
+sae::SparseAutoencoder randomSae(int64_t d_in) {
+  sae::SaeConfig c;
+  c.d_in = d_in;
+  c.d_sae = kDSae;
+  c.hook_name = kHook;
+  c.model_name = kMouse;
+  c.tokens = sae::TokenSelection::All;
+  sae::SparseAutoencoder s(c);
+  torch::manual_seed(kSeed);
+  torch::NoGradGuard no_grad;
+  s->W_enc.copy_(torch::randn({d_in, int64_t(kDSae)}) / std::sqrt(double(d_in)));
+  s->b_enc.copy_(torch::randn({int64_t(kDSae)}) * 0.1);
+  s->W_dec.copy_(torch::randn({int64_t(kDSae), d_in}));
+  s->normalizeDecoderRows();
+  s->b_dec.copy_(torch::randn({d_in}) * 0.1);
+  return s;
+}
+
+// The database of an SAE with only the first `features` of these: consistent in itself,
+// the wrong width for the SAE.
+sae::FeatureDatabase firstFeatures(const sae::FeatureDatabase& db, int64_t features) {
+  sae::FeatureDatabase out = db;
+  for (torch::Tensor* t : {&out.top_values, &out.top_images, &out.top_token_acts, &out.density, &out.mean_when_firing,
+                           &out.histogram, &out.class_counts})
+    *t = t->narrow(0, 0, features).contiguous();
+  return out;
+}
+
+void dropOn(QWidget* target, QMimeData* mime) {
+  const QPoint at = target->rect().center();
+  QDragEnterEvent enter(at, Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+  QCoreApplication::sendEvent(target, &enter);
+  QVERIFY(enter.isAccepted());
+  QDropEvent drop(QPointF(at), Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+  QCoreApplication::sendEvent(target, &drop);
+  QVERIFY(drop.isAccepted());
+}
+}  // namespace
+
+class TestFeaturesView : public QObject {
+  Q_OBJECT
+
+private:
+  QTemporaryDir dir_;
+  QString saeDir_;
+  io::LoadedModel model_;
+  sae::SparseAutoencoder sae_{nullptr};
+  sae::FeatureDatabase db_;
+  std::unique_ptr<app::ExplorerController> controller_;
+  std::unique_ptr<FeaturesView> view_;
+  app::ModelSummary summary_;
+  app::ImageRequest dropped_;
+  torch::Tensor input_;  // [1, C, H, W] the dropped image as the model sees it
+  torch::Tensor acts_;   // [tokens, d_sae] the engine's encoding of it
+
+  // Waits until nothing the tab posted is pending.
+  bool settle() {
+    if (!view_->busy()) return true;
+    QSignalSpy settled(view_.get(), &FeaturesView::settled);
+    return settled.wait(kWaitMs);
+  }
+
+  // The prediction lists' length: five classes, or all of them when the model has fewer.
+  int top() const { return std::min(kTop, model_.model->cfg().n_classes); }
+
+  int tokenOf(int row, int col) const {
+    const ViTConfig& c = model_.model->cfg();
+    return int(sae::firstPatchToken(c)) + row * c.grid_size() + col;
+  }
+
+  // The engine's prediction (softmax top 5) with the SAE spliced in and `feature` scaled.
+  QVector<widgets::ClassScore> engineEdited(int feature, double scale) {
+    torch::NoGradGuard no_grad;
+    sae::SpliceOptions o;
+    o.add_error = true;
+    o.edit_features = [&](torch::Tensor& acts) { acts.select(1, feature).mul_(scale); };
+    const sae::SaeSplice splice(*model_.model, sae_, o);
+    const torch::Tensor probs = torch::softmax(model_.model->forward(input_)[0].to(torch::kFloat64), -1);
+    const auto [values, indices] = probs.topk(top());
+    const QStringList names = app::jobs::classNamesOf(model_.model->cfg());
+    QVector<widgets::ClassScore> out;
+    for (int i = 0; i < top(); ++i) out.push_back({names.value(indices[i].item<int>()), values[i].item<double>()});
+    return out;
+  }
+
+private slots:
+  void initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);
+    QCoreApplication::setOrganizationName(QStringLiteral("PrismaFeaturesTest"));
+    QSettings().clear();
+    QVERIFY(dir_.isValid());
+    model_ = io::loadModel(kMouse);
+    sae_ = randomSae(model_.model->cfg().d_model);
+    saeDir_ = dir_.filePath(QStringLiteral("sae"));
+    sae::saveSae(*sae_, saeDir_.toStdString());
+
+    // The database as `prisma sae features` writes it, in the SAE's folder.
+    std::shared_ptr<const datasets::Dataset> dataset = datasets::makeDataset(kDataset);
+    train::TrainingDataOptions topt;
+    topt.n_classes = std::max<int>(1, int(dataset->classNames().size()));
+    const train::TrainingData data(dataset, model_.preprocess, topt);
+    sae::FeatureDatabaseOptions o;
+    o.limit = kDatabaseImages;
+    o.top_k = kDatabaseTopK;
+    {
+      torch::NoGradGuard no_grad;
+      db_ = sae::buildFeatureDatabase(*model_.model, sae_, data, o);
+    }
+    sae::saveFeatureDatabase(db_, (saeDir_ + QStringLiteral("/features")).toStdString(),
+                             {{"sae", saeDir_.toStdString()}, {"hook", kHook}, {"dataset", dataset->name()}, {"split", "test"}});
+
+    controller_ = std::make_unique<app::ExplorerController>();
+    view_ = std::make_unique<FeaturesView>(controller_.get());
+    view_->resize(kViewWidth, kViewHeight);
+    view_->show();
+    QVERIFY(QTest::qWaitForWindowExposed(view_.get()));
+  }
+
+  void cleanupTestCase() {
+    view_.reset();
+    controller_.reset();
+  }
+
+  void placeholdersSayWhatToDo() {
+    QVERIFY(view_->placeholderText().contains(QStringLiteral("Open a model")));
+    QSignalSpy loaded(controller_.get(), &app::ExplorerController::modelLoaded);
+    controller_->loadModel(QString::fromLatin1(kMouse));
+    QVERIFY(loaded.wait(kWaitMs));
+    summary_ = qvariant_cast<app::ModelSummary>(loaded.first().first());
+    // Our SAE rather than the one a mouse may have bundled.
+    view_->setSaeOverride(saeDir_);
+    QSignalSpy opened(view_.get(), &FeaturesView::saeOpened);
+    view_->setModel(summary_);
+    QVERIFY(opened.wait(kWaitMs));
+    QVERIFY(view_->hasSae());
+    QCOMPARE(view_->sae().dSae, kDSae);
+    QCOMPARE(view_->sae().hook, QString::fromLatin1(kHook));
+    // The database was found beside the SAE.
+    QVERIFY(view_->sae().hasDatabase());
+    QCOMPARE(view_->sae().databaseImages, kDatabaseImages);
+    QVERIFY(settle());
+    QVERIFY(view_->placeholderText().contains(QStringLiteral("Pick an image")));
+    QCOMPARE(FeaturesView::recentSaes().value(0), view_->sae().source);
+  }
+
+  void bundledSaeLookup() {
+    // A model that is no bundled mouse has no bundled SAE.
+    QVERIFY(app::jobs::bundledSaeFor(dir_.path()).sae.isEmpty());
+    QCOMPARE(app::jobs::databaseBeside(saeDir_), saeDir_ + QStringLiteral("/features"));
+  }
+
+  void droppedImageIsInspected() {
+    app::DatasetThumbnailModel items;
+    items.setDataset(datasets::makeDataset(kDataset), datasets::Split::Test);
+    std::unique_ptr<QMimeData> mime(items.mimeData({items.index(kDroppedRow)}));
+    QVERIFY(mime);
+    QSignalSpy droppedSpy(view_.get(), &FeaturesView::imageDropped);
+    QSignalSpy encoded(view_.get(), &FeaturesView::imageEncoded);
+    dropOn(view_.get(), mime.get());
+    QCOMPARE(droppedSpy.count(), 1);
+    QVERIFY(encoded.wait(kWaitMs));
+    QVERIFY(settle());
+    dropped_ = qvariant_cast<app::ImageRequest>(droppedSpy.first().first());
+    QCOMPARE(dropped_.title, QStringLiteral("induction/test/%1").arg(kDroppedRow));
+    QCOMPARE(view_->encoding().title, dropped_.title);
+    QVERIFY(view_->placeholderText().isEmpty());
+    QVERIFY(!view_->heatmapView()->heat().isEmpty());
+
+    // The engine's encoding of the same input.
+    input_ = app::jobs::inputFor(dropped_, model_);
+    torch::NoGradGuard no_grad;
+    auto run = model_.model->run_with_cache(input_, filters::exact({kHook}));
+    acts_ = sae_->encode(sae::activationRows(run.cache[kHook], sae_->cfg().d_in)).contiguous();  // [tokens, d_sae]
+    QCOMPARE(view_->encoding().tokens, int(acts_.size(0)));
+    QCOMPARE(view_->encoding().dSae, kDSae);
+  }
+
+  void activeFeaturesAtPatchAreTheEngines_data() {
+    QTest::addColumn<int>("row");
+    QTest::addColumn<int>("col");
+    const int g = model_.model->cfg().grid_size();
+    QTest::newRow("top left") << 0 << 0;
+    QTest::newRow("middle") << g / 2 << g / 2 - 1;
+    QTest::newRow("bottom right") << g - 1 << g - 1;
+  }
+
+  void activeFeaturesAtPatchAreTheEngines() {
+    QFETCH(int, row);
+    QFETCH(int, col);
+    widgets::HeatmapView* heat = view_->heatmapView();
+    QTest::mouseMove(heat, heat->patchRect(row, col).center());
+    QVERIFY(view_->listedPatch().has_value());
+    QCOMPARE(*view_->listedPatch(), QPoint(col, row));
+
+    const torch::Tensor at = acts_[tokenOf(row, col)];  // [d_sae]
+    const auto [values, order] = at.sort(0, /*descending=*/true);
+    const int active = int((at > 0).sum().item<int64_t>());
+    QVERIFY2(active > 0, "the random SAE should fire somewhere at every patch");
+    const auto& listed = view_->listedFeatures();
+    QCOMPARE(listed.size(), active);
+    QCOMPARE(view_->featureList()->topLevelItemCount(), active);
+    for (int i = 0; i < active; ++i) {
+      QCOMPARE(listed[i].feature, int(order[i].item<int64_t>()));
+      QVERIFY2(close(listed[i].activation, values[i].item<double>()), qPrintable(QStringLiteral("rank %1").arg(i)));
+      // The density column is the database's.
+      const QString shown = view_->featureList()->topLevelItem(i)->text(2);
+      const double density = db_.density[listed[i].feature].item<double>();
+      QCOMPARE(shown, QStringLiteral("%1 %").arg(100.0 * density, 0, 'g', 3));
+    }
+  }
+
+  void clickedFeatureHeatmapIsTheEngines() {
+    // Pin a patch, then click its second-strongest feature in the list.
+    widgets::HeatmapView* heat = view_->heatmapView();
+    QTest::mouseClick(heat, Qt::LeftButton, {}, heat->patchRect(1, 1).center());
+    QTest::mouseMove(heat, heat->patchRect(0, 0).center());
+    QCOMPARE(*view_->listedPatch(), QPoint(1, 1));  // pinned wins over the mouse
+    QVERIFY(view_->featureList()->topLevelItemCount() >= 2);
+    QTreeWidgetItem* item = view_->featureList()->topLevelItem(1);
+    const int feature = item->data(0, Qt::UserRole).toInt();
+    QSignalSpy details(view_.get(), &FeaturesView::detailsReady);
+    QSignalSpy edited(view_.get(), &FeaturesView::editReady);
+    QTest::mouseClick(view_->featureList()->viewport(), Qt::LeftButton, {},
+                      view_->featureList()->visualItemRect(item).center());
+    QCOMPARE(view_->selectedFeature(), feature);
+    QVERIFY(settle());
+    QCOMPARE(details.count(), 1);
+    QCOMPARE(edited.count(), 1);
+
+    const ViTConfig& c = model_.model->cfg();
+    const widgets::PatchGridValues& shown = heat->heat();
+    QCOMPARE(shown.rows, c.grid_size());
+    QCOMPARE(shown.cols, c.grid_size());
+    for (int r = 0; r < shown.rows; ++r)
+      for (int col = 0; col < shown.cols; ++col)
+        QVERIFY2(close(shown.at(r, col), acts_[tokenOf(r, col)][feature].item<double>()),
+                 qPrintable(QStringLiteral("patch %1,%2").arg(r).arg(col)));
+  }
+
+  void topImagesAreTheDatabases() {
+    const int f = view_->selectedFeature();
+    const app::FeatureDetails& d = view_->details();
+    QCOMPARE(d.feature, f);
+    QVERIFY(d.hasDatabase);
+    QVERIFY(close(d.density, db_.density[f].item<double>()));
+    QCOMPARE(d.histogramCounts.size(), int(db_.histogram.size(1)));
+    for (int b = 0; b < d.histogramCounts.size(); ++b) QCOMPARE(d.histogramCounts[b], double(db_.histogram[f][b].item<int64_t>()));
+    int expected = 0;
+    while (expected < kDatabaseTopK && db_.top_images[f][expected].item<int64_t>() >= 0) ++expected;
+    QVERIFY(expected > 0);
+    QCOMPARE(d.top.size(), expected);
+    QCOMPARE(view_->topImagesList()->count(), expected);
+    const int first = int(sae::firstPatchToken(model_.model->cfg()));
+    for (int i = 0; i < expected; ++i) {
+      QCOMPARE(d.top[i].position, int(db_.top_images[f][i].item<int64_t>()));
+      QVERIFY(close(d.top[i].value, db_.top_values[f][i].item<double>()));
+      QVERIFY2(!d.top[i].image.isNull(), qPrintable(d.note));
+      QCOMPARE(view_->topImagesList()->item(i)->data(Qt::UserRole).toInt(), d.top[i].position);
+      for (int p = 0; p < d.top[i].heat.values.size(); ++p)
+        QVERIFY(close(d.top[i].heat.values[p], db_.top_token_acts[f][i][first + p].item<double>()));
+    }
+    QVERIFY(!d.top[0].heat.isEmpty());
+  }
+
+  void editedPredictionIsTheEngines_data() {
+    QTest::addColumn<double>("scale");
+    QTest::newRow("ablated") << 0.0;
+    QTest::newRow("scaled x4") << 4.0;
+    QTest::newRow("negated") << -2.0;
+  }
+
+  void editedPredictionIsTheEngines() {
+    QFETCH(double, scale);
+    const int f = view_->selectedFeature();
+    QSignalSpy edited(view_.get(), &FeaturesView::editReady);
+    view_->setScale(scale);
+    QVERIFY(edited.wait(kWaitMs));
+    const app::FeatureEditResult& r = view_->editResult();
+    QCOMPARE(r.feature, f);
+    QCOMPARE(r.scale, scale);
+    const QVector<widgets::ClassScore> expected = engineEdited(f, scale);
+    QCOMPARE(r.edited.size(), top());
+    for (int i = 0; i < top(); ++i) {
+      QCOMPARE(r.edited[i].name, expected[i].name);
+      QVERIFY2(close(r.edited[i].probability, expected[i].probability), qPrintable(QStringLiteral("rank %1").arg(i)));
+    }
+    // What the bars draw is that result.
+    QCOMPARE(view_->editedBars()->scores().size(), top());
+    QCOMPARE(view_->editedBars()->scores()[0].name, r.edited[0].name);
+    QCOMPARE(view_->cleanBars()->scores()[0].name, r.clean[0].name);
+  }
+
+  void unitScaleChangesNothing() {
+    // The error term is added back, so a feature times 1 leaves the model's output as it was.
+    QSignalSpy edited(view_.get(), &FeaturesView::editReady);
+    view_->setScale(1.0);
+    QVERIFY(edited.wait(kWaitMs));
+    const app::FeatureEditResult& r = view_->editResult();
+    QCOMPARE(r.edited.size(), top());
+    for (int i = 0; i < top(); ++i) {
+      QCOMPARE(r.edited[i].name, r.clean[i].name);
+      QVERIFY(std::abs(r.edited[i].probability - r.clean[i].probability) < prisma::test::kExactTolerance);
+    }
+  }
+
+  void modelChangeResetsTheTab() {
+    QVERIFY(settle());
+    QVERIFY(view_->encoding().isValid());
+    QSignalSpy opened(view_.get(), &FeaturesView::saeOpened);
+    view_->setModel(summary_);
+    // Nothing of the previous model survives, even for a moment.
+    QVERIFY(!view_->encoding().isValid());
+    QVERIFY(view_->listedFeatures().isEmpty());
+    QVERIFY(view_->heatmapView()->heat().isEmpty());
+    QVERIFY(view_->editedBars()->scores().isEmpty());
+    QCOMPARE(view_->topImagesList()->count(), 0);
+    QVERIFY(opened.wait(kWaitMs));
+    QVERIFY(settle());
+    // The image is kept and encoded again with the reopened SAE.
+    QCOMPARE(view_->encoding().title, dropped_.title);
+    QVERIFY(close(view_->encoding().at(tokenOf(0, 0), 0), acts_[tokenOf(0, 0)][0].item<double>()));
+  }
+
+  void hostileDatabaseIsRefusedByName() {
+    // A database of another SAE (a different width) is refused, naming the file and field.
+    QTemporaryDir other;
+    const sae::FeatureDatabase small = firstFeatures(db_, kDSae / 2);
+    sae::saveFeatureDatabase(small, other.path().toStdString(), {{"hook", kHook}, {"dataset", kDataset}});
+    QSignalSpy failed(view_.get(), &FeaturesView::failed);
+    view_->openSae(saeDir_, other.path());
+    QVERIFY(failed.wait(kWaitMs));
+    const QString message = failed.first().first().toString();
+    QVERIFY2(message.contains(other.path()) && message.contains(QStringLiteral("density")), qPrintable(message));
+    QVERIFY(!view_->hasSae());
+  }
+
+  void unfittingDatabaseBesideIsIgnoredWithANote() {
+    // A database merely found beside an SAE is a guess: when it does not fit, the SAE opens
+    // without it and says why.
+    QTemporaryDir parent;
+    const QString sae = parent.filePath(QStringLiteral("sae")), db = parent.filePath(QStringLiteral("db"));
+    sae::saveSae(*sae_, sae.toStdString());
+    const sae::FeatureDatabase small = firstFeatures(db_, kDSae / 2);
+    sae::saveFeatureDatabase(small, db.toStdString(), {{"hook", kHook}, {"dataset", kDataset}});
+    QCOMPARE(app::jobs::databaseBeside(sae), db);
+    QSignalSpy opened(view_.get(), &FeaturesView::saeOpened);
+    view_->openSae(sae);
+    QVERIFY(opened.wait(kWaitMs));
+    QVERIFY(view_->hasSae());
+    QVERIFY(!view_->sae().hasDatabase());
+    QVERIFY2(view_->message().contains(QStringLiteral("density")), qPrintable(view_->sae().notes.join('\n')));
+  }
+};
+
+QTEST_MAIN(TestFeaturesView)
+#include "tst_features_view.moc"
