@@ -22,7 +22,7 @@ std::optional<LaunchOptions> parseLaunchOptions(const QStringList& arguments, QS
   const QCommandLineOption layer(QStringLiteral("layer"), QStringLiteral("Layer to select."), QStringLiteral("L"));
   const QCommandLineOption head(QStringLiteral("head"), QStringLiteral("Head to select."), QStringLiteral("H"));
   const QCommandLineOption query(QStringLiteral("query"), QStringLiteral("cls, or ROW,COL of a patch."), QStringLiteral("QUERY"));
-  const QCommandLineOption view(QStringLiteral("view"), QStringLiteral("View to show: explorer or patching."), QStringLiteral("VIEW"),
+  const QCommandLineOption view(QStringLiteral("view"), QStringLiteral("View to show: explorer, patching, training or features."), QStringLiteral("VIEW"),
                                 QStringLiteral("explorer"));
   const QCommandLineOption clean(QStringLiteral("clean"),
                                  QStringLiteral("--view patching: the clean image (a SPEC or NAME/SPLIT/INDEX)."),
@@ -42,6 +42,10 @@ std::optional<LaunchOptions> parseLaunchOptions(const QStringList& arguments, QS
                                   QStringLiteral("N"), QString::number(kDefaultHovers));
   p.addOptions({model, random, image, dataset, layer, head, query, view, screenshot, bench, hovers});
   p.addOptions({clean, corrupt, component});
+  const QCommandLineOption sae(QStringLiteral("sae"), QStringLiteral("--view features: the SAE folder or file (default: the mouse's bundled one)."),
+                               QStringLiteral("PATH"));
+  const QCommandLineOption feature(QStringLiteral("feature"), QStringLiteral("--view features: the feature to select."), QStringLiteral("N"));
+  p.addOptions({sae, feature});
   const QCommandLineOption classes(QStringLiteral("classes"),
                                    QStringLiteral("A CLIP's zero-shot classes: a file with one class name per line."),
                                    QStringLiteral("FILE"));
@@ -105,16 +109,18 @@ std::optional<LaunchOptions> parseLaunchOptions(const QStringList& arguments, QS
     error = QStringLiteral("--view patching needs --clean SPEC and --corrupt SPEC");
     ok = false;
   } else if (o.view != QLatin1String("explorer") && o.view != QLatin1String("patching") &&
-             o.view != QLatin1String("training")) {
-    error = QStringLiteral("--view: unknown view '%1' (available: explorer, patching, training)").arg(o.view);
+             o.view != QLatin1String("training") && o.view != QLatin1String("features")) {
+    error = QStringLiteral("--view: unknown view '%1' (available: explorer, patching, training, features)").arg(o.view);
     ok = false;
   }
+  o.sae = p.value(sae);
   o.classes = p.value(classes);
   o.classTemplate = p.value(classTemplate);
   if (!o.classTemplate.isEmpty() && o.classes.isEmpty()) {
     error = QStringLiteral("--template needs --classes FILE");
     ok = false;
   }
+  o.feature = toInt(feature, -1);
   o.screenshot = p.value(screenshot);
   o.benchHover = p.isSet(bench);
   o.trainPreset = p.value(trainPreset);

@@ -21,8 +21,11 @@ struct LaunchOptions {
   QString view = QStringLiteral("explorer");
   // --view patching: the board's sources (specs as --image, or NAME/SPLIT/INDEX) and component.
   QString clean, corrupt, component;
+  // --view features: the SAE (default: the one bundled with the mouse) and the feature to show.
+  QString sae;
   QString classes;       // a class file for a CLIP's zero-shot head (one name per line)
   QString classTemplate; // its prompt template; empty: the remembered one
+  int feature = -1;
   QString screenshot;
   bool benchHover = false;
   int hovers = 0;

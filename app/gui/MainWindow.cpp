@@ -5,6 +5,7 @@
 #include "app/explorer/ImagesPanel.h"
 #include "app/explorer/LogitLensView.h"
 #include "app/explorer/ModelsPanel.h"
+#include "app/explorer/features/FeaturesView.h"
 #include "app/explorer/ZeroShotPanel.h"
 #include "app/explorer/jobs/ImageJobs.h"
 #include "app/explorer/patching/PatchingBoard.h"
@@ -76,6 +77,8 @@ MainWindow::MainWindow(const RuntimeSummary& runtime, QWidget* parent) : QMainWi
   tabs_->addTab(training_, tr("Training"));
   patching_ = new PatchingBoard(controller_, this);
   tabs_->addTab(patching_, tr("Patching"));
+  features_ = new FeaturesView(controller_, this);
+  tabs_->addTab(features_, tr("Features"));
   setCentralWidget(tabs_);
 
   createDocks();
@@ -103,6 +106,7 @@ MainWindow::MainWindow(const RuntimeSummary& runtime, QWidget* parent) : QMainWi
     modelName_ = s.name;
     models_->setLoaded(s);
     patching_->setModel(s);
+    features_->setModel(s);
     // Each note escaped on its own: escaping the joined text showed the separators as "<br>".
     QStringList notes;
     for (const QString& n : s.notes) notes << n.toHtmlEscaped();
@@ -217,6 +221,8 @@ void MainWindow::openModel(const QString& path) {
 
 void MainWindow::showPatchingBoard() { tabs_->setCurrentWidget(patching_); }
 
+void MainWindow::showFeaturesView() { tabs_->setCurrentWidget(features_); }
+
 void MainWindow::openRandomModel(const QString& preset) { controller_->useRandomModel(preset); }
 
 void MainWindow::showTrainingView() { tabs_->setCurrentWidget(training_); }
@@ -231,6 +237,7 @@ void MainWindow::openImage(const ImageRequest& request) {
     settings.setValue(kSettingsLastSplit, request.split);
     settings.setValue(kSettingsLastRow, request.row);
   }
+  features_->setImage(request);
   // Without a model yet, the image runs as soon as one has loaded.
   if (hasModel()) runImage(request);
 }

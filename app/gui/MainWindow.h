@@ -20,6 +20,7 @@ namespace prisma::app {
 
 class AttentionView;
 class ExplorerController;
+class FeaturesView;
 class ImagesPanel;
 class LogitLensView;
 class PatchingBoard;
@@ -54,6 +55,8 @@ public:
   void showTrainingView();
   PatchingBoard* patchingBoard() const { return patching_; }
   void showPatchingBoard();
+  FeaturesView* featuresView() const { return features_; }
+  void showFeaturesView();
   ImagesPanel* imagesPanel() const { return images_; }
   widgets::TopKBars* predictionBars() const { return prediction_; }
   ZeroShotPanel* zeroShotPanel() const { return zeroShot_; }
@@ -88,6 +91,7 @@ private:
   LogitLensView* lens_ = nullptr;
   TrainingView* training_ = nullptr;
   PatchingBoard* patching_ = nullptr;
+  FeaturesView* features_ = nullptr;
   ModelsPanel* models_ = nullptr;
   ImagesPanel* images_ = nullptr;
   widgets::TopKBars* prediction_ = nullptr;

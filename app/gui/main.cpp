@@ -6,6 +6,7 @@
 #include "app/explorer/AttentionView.h"
 #include "app/explorer/ImagesPanel.h"
 #include "app/explorer/ZeroShotPanel.h"
+#include "app/explorer/features/FeaturesView.h"
 #include "app/explorer/patching/PatchGridPlot.h"
 #include "app/explorer/patching/PatchingBoard.h"
 #include "app/explorer/training/PresetForm.h"
@@ -98,6 +99,33 @@ int runPatchingView(QApplication& app, MainWindow& window, const LaunchOptions& 
   return app.exec();
 }
 
+// --view features: the model and image on the Features tab, with --sae (default: the SAE
+// bundled with the mouse), --feature and --query ROW,COL (the pinned patch); with
+// --screenshot the window is saved once the tab has shown the feature, its top images and
+// its ablation.
+int runFeaturesView(QApplication& app, MainWindow& window, const LaunchOptions& o) {
+  auto* view = window.featuresView();
+  if (!o.sae.isEmpty()) view->setSaeOverride(o.sae);
+  if (o.feature >= 0) view->setInitialFeature(o.feature);
+  window.showFeaturesView();
+  if (o.query)
+    QObject::connect(view, &prisma::app::FeaturesView::imageEncoded, view, [view, o] { view->pinPatch(o.query); });
+  if (!o.screenshot.isEmpty()) {
+    QObject::connect(view, &prisma::app::FeaturesView::failed, &app, [](const QString& m) { fail(m, kExitError); });
+    QObject::connect(view, &prisma::app::FeaturesView::settled, &app, [&window, o] {
+      QTimer::singleShot(0, &window, [&window, o] {
+        if (!prisma::widgets::saveImageAtomically(window.grab().toImage(), o.screenshot)) fail(QStringLiteral("%1: cannot write the screenshot").arg(o.screenshot), kExitError);
+        else QCoreApplication::exit(0);
+      });
+    });
+  }
+  if (!openFromOptions(window, o) || (o.model.isEmpty() && o.randomModel.isEmpty())) {
+    std::fprintf(stderr, "prisma-explorer: --view features needs --model and --image or --dataset\n");
+    return kExitUsage;
+  }
+  return app.exec();
+}
+
 // --view training and --bench-training: the Training tab with --train-preset and its
 // overrides; with --screenshot the run trains into a temporary folder and the window is
 // saved at its end, with --bench-training the GUI thread's stalls are printed instead.
@@ -175,6 +203,7 @@ int main(int argc, char** argv) {
     QObject::connect(&window, &MainWindow::errorShown, &app, [](const QString& m) { fail(m, kExitError); });
     QTimer::singleShot(kScreenshotTimeoutMs, &app, [] { fail(QStringLiteral("timed out waiting for the views"), kExitError); });
     QObject::connect(&window, &MainWindow::viewsReady, &app, [&window, o] {
+      if (o.view == QLatin1String("features")) return;  // saved once the Features tab has settled
       applyViewOptions(window, o);
       if (o.benchHover) {
         const auto r = prisma::app::runHoverBench(window, o.hovers);
@@ -191,6 +220,7 @@ int main(int argc, char** argv) {
   }
   if (o.view == QLatin1String("patching")) return runPatchingView(app, window, o);
   if (o.view == QLatin1String("training") || o.benchTraining) return runTrainingView(app, window, o);
+  if (o.view == QLatin1String("features")) return runFeaturesView(app, window, o);
   if (!openFromOptions(window, o)) {
     if (batch) {
       std::fprintf(stderr, "prisma-explorer: screenshot mode needs --model and --image or --dataset\n");
