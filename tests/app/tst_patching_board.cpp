@@ -27,12 +27,14 @@
 #include "widgets/TopKBars.h"
 
 #include <QCheckBox>
+#include <QHelpEvent>
 #include <QLabel>
 #include <QMimeData>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QTemporaryDir>
+#include <QToolTip>
 #include <QtTest>
 
 #include <cmath>
@@ -106,6 +108,23 @@ QMimeData* fileDrag(const QString& spec) {
   mime->setUrls({QUrl::fromLocalFile(spec)});
   return mime;
 }
+
+// A plot's title, the text element QCustomPlot draws above it.
+QString titleOf(QCustomPlot* plot) {
+  auto* title = qobject_cast<QCPTextElement*>(plot->plotLayout()->element(0, 0));
+  return title ? title->text() : QString();
+}
+
+// What a widget draws, to compare two states of it.
+QImage pixelsOf(QWidget* w) { return w->grab().toImage().convertToFormat(QImage::Format_RGB32); }
+
+// Whether the sweep status reads a duration as a user would: no "0.0 s", no seconds past a
+// minute ("2638.5 s"), an ETA as h:mm:ss.
+bool readableDurations(const QString& text) {
+  static const QRegularExpression zero(QStringLiteral("\\b0\\.0 s\\b"));
+  static const QRegularExpression longSeconds(QStringLiteral("\\b\\d{3,}(\\.\\d)? s\\b"));
+  return !zero.match(text).hasMatch() && !longSeconds.match(text).hasMatch();
+}
 }  // namespace
 
 class TestPatchingBoard : public QObject {
@@ -114,6 +133,7 @@ class TestPatchingBoard : public QObject {
 private:
   QTemporaryDir settingsDir_;
   std::unique_ptr<MainWindow> window_;
+  app::ModelSummary model_;
   std::unique_ptr<Engine> engine_;
 
   PatchingBoard* board() const { return window_->patchingBoard(); }
@@ -140,6 +160,61 @@ private slots:
     QSignalSpy loaded(window_->controller(), &app::ExplorerController::modelLoaded);
     window_->openModel(kModel);
     QVERIFY(loaded.wait(kWaitMs));
+    model_ = loaded.takeFirst().at(0).value<app::ModelSummary>();
+  }
+
+  // Before any pair the map area says what to do instead of drawing an empty 0-5 grid with a
+  // colour bar; a slot shows its image as soon as it is dropped, whether or not the other slot
+  // is filled (a board without a model runs nothing, so only the drop can show it).
+  void emptyBoardSaysWhatToDoAndShowsDroppedImages() {
+    PatchingBoard fresh(window_->controller());
+    fresh.resize(kWindowWidth, kWindowHeight);
+    fresh.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&fresh));
+    auto* placeholder = fresh.mainPlot()->findChild<QLabel*>(QStringLiteral("plotPlaceholder"));
+    QVERIFY(placeholder);
+    QVERIFY(placeholder->isVisible());
+    QVERIFY(placeholder->geometry().contains(fresh.mainPlot()->rect().center()));
+    QVERIFY2(placeholder->text().contains(QStringLiteral("model"), Qt::CaseInsensitive), qPrintable(placeholder->text()));
+
+    auto* cleanView = fresh.slot(PatchingBoard::Source::Clean)->imageView();
+    auto* corruptView = fresh.slot(PatchingBoard::Source::Corrupt)->imageView();
+    const QImage emptyClean = pixelsOf(cleanView), emptyCorrupt = pixelsOf(corruptView);
+    // A dataset thumbnail: its pixels travel with the drag.
+    QVERIFY(window_->imagesPanel()->showDataset(QStringLiteral("induction"), QStringLiteral("test")));
+    std::unique_ptr<QMimeData> item(window_->imagesPanel()->model()->mimeData({window_->imagesPanel()->model()->index(2)}));
+    dropOn(fresh.slot(PatchingBoard::Source::Clean), item.get());
+    QVERIFY(pixelsOf(cleanView) != emptyClean);
+    QCOMPARE(pixelsOf(corruptView), emptyCorrupt);
+    // An image file from the file manager.
+    QTemporaryDir dir;
+    const QString png = dir.filePath(QStringLiteral("red.png"));
+    QImage red(32, 32, QImage::Format_RGB32);
+    red.fill(Qt::red);
+    QVERIFY(red.save(png));
+    std::unique_ptr<QMimeData> file(fileDrag(png));
+    dropOn(fresh.slot(PatchingBoard::Source::Corrupt), file.get());
+    const QImage shown = pixelsOf(corruptView);
+    QCOMPARE(shown.pixelColor(shown.rect().center()), QColor(Qt::red));
+    QVERIFY(placeholder->text().contains(QStringLiteral("model"), Qt::CaseInsensitive));
+  }
+
+  // Class names cut at the end made "horizontal stripes left" and "... right" look the same:
+  // the two rows must be drawn differently, and hovering a name tells it in full.
+  void predictionBarsTellSimilarNamesApart() {
+    widgets::TopKBars bars;
+    bars.setScores({{QStringLiteral("horizontal stripes on the left"), 0.6}, {QStringLiteral("horizontal stripes on the right"), 0.3}});
+    constexpr int kNarrow = 220, kRowHeight = 22, kMargin = 6;
+    bars.resize(kNarrow, bars.sizeHint().height());
+    bars.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&bars));
+    const QImage drawn = pixelsOf(&bars);
+    const QRect nameRow0(0, kMargin, kNarrow / 2, kRowHeight), nameRow1 = nameRow0.translated(0, kRowHeight);
+    QVERIFY(drawn.copy(nameRow0) != drawn.copy(nameRow1));
+    QHelpEvent help(QEvent::ToolTip, nameRow1.center(), bars.mapToGlobal(nameRow1.center()));
+    QCoreApplication::sendEvent(&bars, &help);
+    QTRY_VERIFY2(QToolTip::text().startsWith(QStringLiteral("horizontal stripes on the right")), qPrintable(QToolTip::text()));
+    QToolTip::hideText();
   }
 
   void cleanupTestCase() { window_.reset(); }
@@ -225,6 +300,33 @@ private slots:
     board()->compareToggle()->setChecked(false);
   }
 
+  // Ticking "Exact vs attribution" puts three plots side by side: the window must keep its
+  // width and the board its minimum (the plots share the width), and unticking leaves it as
+  // it was.
+  void compareKeepsTheWindowWidth() {
+    QVERIFY(runExact(QStringLiteral("resid_pre"), PatchMetricKind::LogitDiff));
+    QVERIFY(board()->compareToggle()->isEnabled());
+    // At its narrowest, where any plot that wants more room widens the window.
+    window_->resize(window_->minimumSizeHint().width(), kWindowHeight);
+    QTest::qWait(kQuietMs / 5);
+    const int width = window_->width(), boardMinimum = board()->minimumSizeHint().width();
+    QTest::mouseClick(board()->compareToggle(), Qt::LeftButton, {}, QPoint(4, board()->compareToggle()->height() / 2));
+    QVERIFY(board()->compareToggle()->isChecked());
+    QTest::qWait(kQuietMs / 5);
+    QVERIFY(board()->differencePlot()->isVisible());
+    QCOMPARE(window_->width(), width);
+    QVERIFY(window_->minimumSizeHint().width() <= width);
+    // Nor the board (the window may scroll it rather than widen).
+    QVERIFY2(board()->minimumSizeHint().width() <= boardMinimum,
+             qPrintable(QStringLiteral("%1 px, was %2").arg(board()->minimumSizeHint().width()).arg(boardMinimum)));
+    QVERIFY(board()->differencePlot()->width() > 0);
+    QTest::mouseClick(board()->compareToggle(), Qt::LeftButton, {}, QPoint(4, board()->compareToggle()->height() / 2));
+    QVERIFY(!board()->compareToggle()->isChecked());
+    QTest::qWait(kQuietMs / 5);
+    QCOMPARE(window_->width(), width);
+    window_->resize(kWindowWidth, kWindowHeight);
+  }
+
   void clickingACellRunsThatPatch() {
     QVERIFY(runExact(QStringLiteral("resid_pre"), PatchMetricKind::LogitDiff));  // cached: shown at once
     constexpr int kRow = 1, kCol = 5;
@@ -232,6 +334,12 @@ private slots:
     QSignalSpy shown(board(), &PatchingBoard::patchedRunShown);
     app::PatchGridPlot* plot = board()->mainPlot();
     plot->replot();
+    // The three prediction columns share the width equally, before and after a patch.
+    auto* cleanBars = board()->findChild<widgets::TopKBars*>(QStringLiteral("cleanPredictionBars"));
+    auto* corruptBars = board()->findChild<widgets::TopKBars*>(QStringLiteral("corruptPredictionBars"));
+    QVERIFY(cleanBars && corruptBars);
+    const int columnWidth = cleanBars->width();
+    constexpr int kLayoutSlack = 2;
     QTest::mouseClick(plot, Qt::LeftButton, {}, plot->cellCenter(kRow, kCol));
     QVERIFY(shown.wait(kWaitMs));
     const app::PatchedRun& run = board()->lastPatchedRun();
@@ -239,6 +347,10 @@ private slots:
     QVERIFY(std::abs(run.metric - expected[kRow][kCol].item<double>()) < kEngineTol);
     QVERIFY(board()->patchedLabel()->text().contains(QString::number(run.metric, 'g', 5)));
     QCOMPARE(board()->patchedBars()->scores().size(), 5);
+    QTest::qWait(kQuietMs / 5);
+    for (QWidget* w : {static_cast<QWidget*>(cleanBars), static_cast<QWidget*>(corruptBars), static_cast<QWidget*>(board()->patchedBars())})
+      QVERIFY2(std::abs(w->width() - columnWidth) <= kLayoutSlack,
+               qPrintable(QStringLiteral("%1: %2 px, was %3").arg(w->objectName()).arg(w->width()).arg(columnWidth)));
     // The slots show this metric on the unpatched runs.
     const interp::Metric metric = engine_->metric(PatchMetricKind::LogitDiff);
     QCOMPARE(board()->slot(PatchingBoard::Source::Clean)->metricLabel()->text(),
@@ -278,11 +390,15 @@ private slots:
     QSignalSpy progress(board(), &PatchingBoard::sweepProgress);
     QSignalSpy jobsEnded(window_->controller()->queue(), &app::JobQueue::finished);
     qint64 doneAtCancel = -1, total = 0;
+    auto* eta = board()->findChild<QLabel*>(QStringLiteral("sweepEta"));
+    QVERIFY(eta);
+    QString etaWhileRunning;
     const QMetaObject::Connection cancelOnFirst =
         connect(board(), &PatchingBoard::sweepProgress, this, [&](qint64 done, qint64 all) {
           if (doneAtCancel >= 0) return;
           doneAtCancel = done;
           total = all;
+          etaWhileRunning = eta->text();
           board()->cancelButton()->click();
         });
     board()->runButton()->click();
@@ -290,6 +406,10 @@ private slots:
     disconnect(cancelOnFirst);
     QVERIFY(progressed);
     QVERIFY(doneAtCancel > 0);
+    QVERIFY2(QRegularExpression(QStringLiteral("ETA \\d+:\\d\\d:\\d\\d")).match(etaWhileRunning).hasMatch(), qPrintable(etaWhileRunning));
+    QVERIFY2(readableDurations(etaWhileRunning), qPrintable(etaWhileRunning));
+    QVERIFY2(!titleOf(board()->mainPlot()).contains(QStringLiteral("running")), qPrintable(titleOf(board()->mainPlot())));
+    QVERIFY(eta->text().startsWith(QStringLiteral("Cancelled at")));
     // The map shows the cells run so far; the rest stay empty (NaN).
     int shown = 0, empty = 0;
     for (int r = 0; r < board()->exactGrid().rows(); ++r)
@@ -321,6 +441,43 @@ private slots:
     const torch::Tensor flat = expected.reshape({expected.size(0), -1});
     for (int r = 0; r < g.rows(); ++r)
       for (int c = 0; c < g.cols(); ++c) QVERIFY(std::abs(board()->mainPlot()->shownValue(r, c) - flat[r][c].item<double>()) < kEngineTol);
+    // A sweep of a few milliseconds does not claim "in 0.0 s".
+    QVERIFY2(eta->text().contains(QStringLiteral("cells in")) && readableDurations(eta->text()), qPrintable(eta->text()));
+    QVERIFY(!titleOf(board()->mainPlot()).contains(QStringLiteral("running")));
+  }
+
+  // A model or image change drops every result of the previous pair from the board: the
+  // region-patch text, the sweep's "N cells in ..." or "Cancelled at ...", the progress, the
+  // prediction columns, until the new pair has run.
+  void modelOrImageChangeResetsTheBoard() {
+    auto* eta = board()->findChild<QLabel*>(QStringLiteral("sweepEta"));
+    QVERIFY(eta);
+    auto showSomething = [&] {
+      QVERIFY(runExact(QStringLiteral("resid_pre"), PatchMetricKind::LogitDiff));
+      QSignalSpy shown(board(), &PatchingBoard::patchedRunShown);
+      board()->patchRegion(QRect(QPoint(0, 0), QPoint(1, 1)));
+      QVERIFY(shown.wait(kWaitMs));
+      QVERIFY(board()->patchedLabel()->text().contains(QStringLiteral("patched metric")));
+      QVERIFY(!eta->text().isEmpty());
+    };
+    auto checkReset = [&](const char* what) {
+      QVERIFY2(!board()->patchedLabel()->text().contains(QStringLiteral("metric")), what);
+      QVERIFY2(!board()->patchedLabel()->text().contains(QStringLiteral("Patching")), what);
+      QVERIFY2(eta->text().isEmpty(), qPrintable(eta->text()));
+      QCOMPARE(board()->progressBar()->value(), board()->progressBar()->minimum());
+      QVERIFY(board()->patchedBars()->scores().isEmpty());
+      QVERIFY(board()->findChild<widgets::TopKBars*>(QStringLiteral("cleanPredictionBars"))->scores().isEmpty());
+      QVERIFY(board()->slot(PatchingBoard::Source::Clean)->bars()->scores().isEmpty());
+    };
+    showSomething();
+    QSignalSpy prepared(board(), &PatchingBoard::pairPrepared);
+    board()->setModel(model_);
+    checkReset("model");
+    QVERIFY(prepared.wait(kWaitMs));
+    showSomething();
+    board()->setSource(PatchingBoard::Source::Clean, app::ImageRequest::file(kClean));
+    checkReset("image");
+    QVERIFY(prepared.wait(kWaitMs));
   }
 
   void exportWritesCsvAndPng() {

@@ -285,6 +285,21 @@ private slots:
     QCOMPARE(p.nextStep(), QStringLiteral("z.png: not an image"));
   }
 
+  // A sweep that fails half-way keeps the cells it ran, is no longer running, and says so to
+  // the board (which then drops "(running)" from the plot's title).
+  void aFailedSweepStopsRunning() {
+    FakeBackend backend;
+    PatchingPresenter p(&backend);
+    for (const QString& step : kReady + QStringList{"exact", "progress"}) play(p, backend, step);
+    QVERIFY(p.sweepRunning());
+    QSignalSpy grids(&p, &PatchingPresenter::gridsChanged);
+    p.onFailed(backend.idOf("exact"), QStringLiteral("No clean / corrupted pair has been run."));
+    QVERIFY(!p.sweepRunning());
+    QCOMPARE(grids.count(), 1);
+    QCOMPARE(p.exactGrid().done, qint64(1));
+    QCOMPARE(p.status(), QStringLiteral("No clean / corrupted pair has been run."));
+  }
+
   void aComponentTheModelLacksFails() {
     FakeBackend backend;
     PatchingPresenter p(&backend);

@@ -308,6 +308,7 @@ void PatchingPresenter::onPatchedRun(quint64 id, const PatchedRun& run) {
 void PatchingPresenter::onFailed(quint64 id, const QString& message) {
   if (!id) return;
   bool matched = false;
+  const bool sweep = id == sweepId_;
   for (quint64* pending : {&pairId_, &sweepId_, &previewId_, &patchId_})
     if (*pending == id) {
       *pending = 0;
@@ -315,6 +316,7 @@ void PatchingPresenter::onFailed(quint64 id, const QString& message) {
     }
   if (!matched) return;
   setStatus(message);
+  if (sweep) emit gridsChanged();  // what is shown is no longer "running"
   emit stateChanged();
   emit failed(message);
 }
