@@ -40,7 +40,7 @@ public:
   QVector<QPair<int, QString>> axisTicks() const;
 
   QSize sizeHint() const override { return {460, 400}; }
-  QSize minimumSizeHint() const override { return {220, 180}; }
+  QSize minimumSizeHint() const override { return {180, 160}; }
 
 signals:
   void cellHovered(int query, int key);  // (-1, -1) when leaving

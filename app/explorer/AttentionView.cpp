@@ -13,6 +13,7 @@
 #include <QSlider>
 #include <QSplitter>
 #include <QStackedWidget>
+#include <QToolBar>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -107,18 +108,25 @@ AttentionView::AttentionView(QWidget* parent) : QWidget(parent) {
   normalization_->setCurrentIndex(savedRange >= 0 && savedRange < normalization_->count() ? savedRange : 0);
   opacity_->setValue(settings.value(kSettingsOpacity, kDefaultOpacity).toInt());
 
-  auto* controls = new QHBoxLayout;
-  controls->addWidget(new QLabel(tr("Query:"), this));
+  // A tool bar, not a row of widgets: on a narrow window the controls that do not fit go to
+  // its extension menu (>>) instead of setting the whole tab's minimum width.
+  auto* controls = new QToolBar(this);
+  controls->setObjectName(QStringLiteral("attentionToolbar"));
+  controls->addWidget(new QLabel(tr("Query: "), this));
   controls->addWidget(queryLabel_);
   controls->addWidget(clsButton_);
-  controls->addSpacing(12);
+  controls->addSeparator();
   controls->addWidget(matrixButton_);
-  controls->addStretch();
+  auto* spacer = new QWidget(this);
+  spacer->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+  controls->addWidget(spacer);
   controls->addWidget(sort_);
   controls->addWidget(colorMap_);
   controls->addWidget(normalization_);
-  controls->addWidget(new QLabel(tr("Opacity"), this));
+  controls->addWidget(new QLabel(tr(" Opacity "), this));
   controls->addWidget(opacity_);
+  // Framed like push buttons: a flat "CLS" would read as a label.
+  for (QToolButton* b : {clsButton_, matrixButton_}) b->setAutoRaise(false);
 
   auto* left = new QWidget(this);
   auto* leftLayout = new QHBoxLayout(left);
@@ -142,7 +150,7 @@ AttentionView::AttentionView(QWidget* parent) : QWidget(parent) {
   auto* views = new QWidget(this);
   auto* viewsLayout = new QVBoxLayout(views);
   viewsLayout->setContentsMargins(0, 0, 0, 0);
-  viewsLayout->addLayout(controls);
+  viewsLayout->addWidget(controls);
   viewsLayout->addWidget(split, 1);
   auto* placeholder = new QLabel(
       tr("Every head's attention appears here once a model and an image are open.\n\n"

@@ -399,6 +399,20 @@ private slots:
     }
   }
 
+  // The tab does not set the window's minimum width: controls that do not fit go to the
+  // tool bar's extension, the views shrink (1024 px windows have docks beside the tab).
+  void narrowWindowsFit() {
+    constexpr int kNarrowTab = 560;
+    AttentionView view;
+    view.setResult(syntheticResult(12, 12, 14, [](int, int, int, int) { return 0.1f; }));
+    view.setPatternMode(true);
+    view.resize(kNarrowTab, 500);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY2(view.minimumSizeHint().width() <= kNarrowTab, qPrintable(QString::number(view.minimumSizeHint().width())));
+    QCOMPARE(view.width(), kNarrowTab);
+  }
+
   // Many heads (24 layers x 16 heads): the grid scrolls instead of squeezing thumbnails
   // or growing the window; thumbnails fill the width; the keyboard scrolls to the end.
   void headGridScrollsForManyHeads() {
