@@ -22,6 +22,7 @@
 #include "app/explorer/features/FeaturesView.h"
 #include "app/explorer/jobs/FeatureJobs.h"
 #include "app/explorer/jobs/JobSupport.h"
+#include "app/gui/LaunchOptions.h"
 #include "widgets/HeatmapView.h"
 #include "widgets/TopKBars.h"
 
@@ -406,6 +407,20 @@ private slots:
     QVERIFY(view_->hasSae());
     QVERIFY(!view_->sae().hasDatabase());
     QVERIFY2(view_->message().contains(QStringLiteral("density")), qPrintable(view_->sae().notes.join('\n')));
+  }
+
+  void launchOptionsNameTheTab() {
+    QString error;
+    const auto o = app::parseLaunchOptions({QStringLiteral("prisma-explorer"), QStringLiteral("--view"), QStringLiteral("features"),
+                                            QStringLiteral("--sae"), saeDir_, QStringLiteral("--feature"), QStringLiteral("7"),
+                                            QStringLiteral("--query"), QStringLiteral("1,3")},
+                                           error);
+    QVERIFY2(o, qPrintable(error));
+    QCOMPARE(o->view, QStringLiteral("features"));
+    QCOMPARE(o->sae, saeDir_);
+    QCOMPARE(o->feature, 7);
+    QCOMPARE(*o->query, QPoint(3, 1));  // (col, row)
+    QVERIFY(!app::parseLaunchOptions({QStringLiteral("prisma-explorer"), QStringLiteral("--feature"), QStringLiteral("-1")}, error));
   }
 };
 
