@@ -34,8 +34,10 @@ run_one() {
   cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_C_FLAGS="$flags" \
         -DCMAKE_EXE_LINKER_FLAGS="$flags" -DCMAKE_SHARED_LINKER_FLAGS="$flags"
+  # (set -e does not act inside a function called from `||`: a failed build must stop here,
+  # not go on to report "no reports" from tests that never ran.)
   # shellcheck disable=SC2086 # targets is a list
-  nice -n 19 cmake --build "$dir" --parallel "$jobs" --target $targets
+  nice -n 19 cmake --build "$dir" --parallel "$jobs" --target $targets || { echo "== $name: the build failed"; return 1; }
   rm -rf "$dir/sanitizer-logs"
   mkdir -p "$dir/sanitizer-logs"
   status=0
