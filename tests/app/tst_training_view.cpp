@@ -144,6 +144,13 @@ private slots:
     QCustomPlot* lr = plots.plot(QStringLiteral("lr"));
     QVERIFY(lr);
     QVERIFY(lr->legend->itemCount() == 0 || !lr->legend->visible());
+    // Entries fit the plot's width: one run's curves are named by their part alone, several
+    // runs' by run and part.
+    QCOMPARE(plots.graph(0, QStringLiteral("test_loss"))->name(), QStringLiteral("test loss"));
+    QVERIFY2(loss->legend->outerRect().right() <= loss->width(), qPrintable(QString::number(loss->legend->outerRect().right())));
+    plots.addRun(QStringLiteral("second"), rows);
+    QCOMPARE(plots.graph(0, QStringLiteral("test_loss"))->name(), QStringLiteral("run: test loss"));
+    QCOMPARE(plots.graph(1, QStringLiteral("test_loss"))->name(), QStringLiteral("second: test loss"));
   }
 
   void initTestCase() {

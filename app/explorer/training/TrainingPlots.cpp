@@ -214,7 +214,7 @@ TrainingPlots::Curve& TrainingPlots::curveFor(Run& run, const QString& column) {
   QCustomPlot* p = plotFor(column).widget;
   QCPGraph* g = p->addGraph();
   g->setPen(QPen(run.color, kThinPen, columnInfo(column).style));
-  g->setName(run.label + QStringLiteral(": ") + seriesName(column));
+  g->setName(curveName(run, column));
   g->removeFromLegend();  // listed once it has a value: no entry for an empty curve
   return run.curves[column] = Curve{g, {}, false};
 }
@@ -228,11 +228,23 @@ bool TrainingPlots::eventFilter(QObject* watched, QEvent* event) {
   return QWidget::eventFilter(watched, event);
 }
 
+// One run: the curves are told apart by their part ("test loss"); several: by run too, so
+// the legend under a narrow plot is not cut off for a label repeated on every line.
+QString TrainingPlots::curveName(const Run& run, const QString& column) const {
+  return runs_.size() > 1 ? run.label + QStringLiteral(": ") + seriesName(column) : seriesName(column);
+}
+
+void TrainingPlots::relabel() {
+  for (const Run& r : runs_)
+    for (const auto& [column, c] : r.curves) c.graph->setName(curveName(r, column));
+}
+
 int TrainingPlots::addRun(const QString& label, const QVector<TrainingMetrics>& metrics) {
   Run run;
   run.label = label;
   run.color = QColor(kRunColors[nextColor_++ % kRunColors.size()]);
   runs_.push_back(std::move(run));
+  relabel();
   const int index = runCount() - 1;
   setRunMetrics(index, metrics);
   return index;
@@ -242,6 +254,7 @@ void TrainingPlots::removeLastRun() {
   if (runs_.empty()) return;
   for (auto& [column, c] : runs_.back().curves) plotFor(column).widget->removeGraph(c.graph);
   runs_.pop_back();
+  relabel();
   nextColor_ = std::max(0, nextColor_ - 1);  // the next run takes its colour
   markDirty();
 }

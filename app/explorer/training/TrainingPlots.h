@@ -104,6 +104,8 @@ private:
   };
 
   Plot& plotFor(const QString& column);
+  QString curveName(const Run& run, const QString& column) const;
+  void relabel();
   Curve& curveFor(Run& run, const QString& column);
   void addPoint(Run& run, const TrainingMetrics& m);
   void rebuild(Run& run);
