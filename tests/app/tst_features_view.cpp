@@ -28,6 +28,7 @@
 
 #include <QListWidget>
 #include <QMimeData>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTreeWidget>
@@ -41,6 +42,7 @@ using prisma::app::FeaturesView;
 
 namespace {
 constexpr int kWaitMs = 60000;
+constexpr int kQuietMs = 300;  // how long a cancelled job must stay silent
 constexpr int kViewWidth = 1200, kViewHeight = 800;
 constexpr double kTol = prisma::test::kEngineTolerance;
 const char* const kMouse = "mouse:induction-2L";
@@ -377,6 +379,25 @@ private slots:
     // The image is kept and encoded again with the reopened SAE.
     QCOMPARE(view_->encoding().title, dropped_.title);
     QVERIFY(close(view_->encoding().at(tokenOf(0, 0), 0), acts_[tokenOf(0, 0)][0].item<double>()));
+  }
+
+  void cancelDropsWhatWasPending() {
+    // Cancelled before the GUI thread hears of the result: nothing of it may arrive.
+    QSignalSpy encoded(view_.get(), &FeaturesView::imageEncoded);
+    view_->setImage(dropped_);
+    QVERIFY(view_->busy());
+    QVERIFY(view_->cancelButton()->isVisibleTo(view_.get()));
+    QTest::mouseClick(view_->cancelButton(), Qt::LeftButton);
+    QVERIFY(!view_->busy());
+    QVERIFY(!view_->cancelButton()->isVisibleTo(view_.get()));
+    QTest::qWait(kQuietMs);
+    QCOMPARE(encoded.count(), 0);
+    QVERIFY(!view_->encoding().isValid());
+    QVERIFY(view_->placeholderText().contains(QStringLiteral("not encoded")));
+    // The next image runs as usual.
+    view_->setImage(dropped_);
+    QVERIFY(encoded.wait(kWaitMs));
+    QVERIFY(settle());
   }
 
   void hostileDatabaseIsRefusedByName() {

@@ -27,6 +27,7 @@
 #include <QMimeData>
 #include <QPainter>
 #include <QPlainTextEdit>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QSettings>
 #include <QSplitter>
@@ -51,6 +52,7 @@ constexpr double kScaleLimit = 50.0;    // |scale| of an edit
 constexpr double kScaleStep = 0.5;
 constexpr int kHistogramHeight = 140;
 constexpr int kBarsHeight = 120;
+constexpr int kBusyBarWidth = 80;
 const char* const kSettingsRecent = "features/recentSaes";
 const char* const kSettingsByModel = "features/saeByModel";
 enum Column { ColFeature, ColActivation, ColDensity };
@@ -112,6 +114,15 @@ FeaturesView::FeaturesView(ExplorerController* controller, QWidget* parent) : QW
   bar->addWidget(openButton_);
   bar->addWidget(databaseButton_);
   bar->addWidget(trainButton_);
+  // What the tab waits for on the model thread (the status bar names it), and a way out.
+  busyBar_ = new QProgressBar(this);
+  busyBar_->setObjectName(QStringLiteral("featuresBusy"));
+  busyBar_->setRange(0, 0);
+  busyBar_->setMaximumWidth(kBusyBarWidth);
+  cancelButton_ = new QPushButton(tr("Cancel"), this);
+  cancelButton_->setObjectName(QStringLiteral("featuresCancel"));
+  bar->addWidget(busyBar_);
+  bar->addWidget(cancelButton_);
   messageLabel_ = new QLabel(this);
   messageLabel_->setObjectName(QStringLiteral("featuresMessage"));
   messageLabel_->setWordWrap(true);
@@ -231,6 +242,7 @@ FeaturesView::FeaturesView(ExplorerController* controller, QWidget* parent) : QW
   connect(openButton_, &QPushButton::clicked, this, &FeaturesView::chooseSae);
   connect(databaseButton_, &QPushButton::clicked, this, &FeaturesView::chooseDatabase);
   connect(trainButton_, &QPushButton::clicked, this, &FeaturesView::showTrainDialog);
+  connect(cancelButton_, &QPushButton::clicked, this, &FeaturesView::cancel);
   connect(saeCombo_, QOverload<int>::of(&QComboBox::activated), this, [this](int index) {
     const QString path = saeCombo_->itemData(index).toString();
     if (!path.isEmpty() && (!haveSae_ || path != sae_.source)) openSae(path);
@@ -283,6 +295,13 @@ void FeaturesView::fail(quint64, const QString& message) {
 void FeaturesView::cancelPending() {
   for (quint64 id : pending_) controller_->cancel(id);
   pending_.clear();
+}
+
+void FeaturesView::cancel() {
+  if (pending_.empty()) return;
+  cancelPending();
+  setMessage(tr("Cancelled."));
+  updatePlaceholder();
 }
 
 void FeaturesView::resetResults() {
@@ -558,12 +577,13 @@ QString FeaturesView::placeholderText() const {
   if (!haveModel_) return tr("Open a model (Models panel) to see the features of a sparse autoencoder on its activations.");
   if (!haveSae_) {
     if (!pending_.empty()) return tr("Opening the SAE\u2026");
+    if (!message_.isEmpty()) return tr("No SAE is open (see the message above). Open SAE\u2026 picks one.");
     return tr("No SAE is open for %1.\n\nOpen SAE\u2026 reads a folder in Prisma's, SAELens' or ViT-Prisma's layout; "
               "Train one\u2026 shows the commands that train one on this model.")
         .arg(model_.name);
   }
   if (!haveImage_) return tr("Pick an image in the Images panel, or drop one on this tab.");
-  if (!encoding_.isValid()) return pending_.empty() ? tr("The image could not be encoded.") : tr("Encoding the image\u2026");
+  if (!encoding_.isValid()) return pending_.empty() ? tr("The image was not encoded (see the message above).") : tr("Encoding the image\u2026");
   return QString();
 }
 
@@ -571,6 +591,8 @@ void FeaturesView::updatePlaceholder() {
   const QString text = placeholderText();
   placeholder_->setText(text);
   stack_->setCurrentIndex(text.isEmpty() ? PageContent : PagePlaceholder);
+  busyBar_->setVisible(!pending_.empty());
+  cancelButton_->setVisible(!pending_.empty());
   databaseButton_->setEnabled(haveSae_);
   trainButton_->setEnabled(haveModel_);
   openButton_->setEnabled(haveModel_);

@@ -29,6 +29,7 @@ class QCustomPlot;
 class QDoubleSpinBox;
 class QLabel;
 class QListWidget;
+class QProgressBar;
 class QPushButton;
 class QStackedWidget;
 class QTreeWidget;
@@ -67,6 +68,8 @@ public:
   // Runs the edit of the selected feature with this scale (0 ablates).
   void setScale(double scale);
   void runEdit();
+  // Cancels every job the tab is waiting for (the Cancel button beside the SAE).
+  void cancel();
 
   bool hasSae() const { return haveSae_; }
   const SaeSummary& sae() const { return sae_; }
@@ -89,6 +92,7 @@ public:
   QCustomPlot* histogramPlot() const { return histogram_; }
   widgets::TopKBars* cleanBars() const { return cleanBars_; }
   widgets::TopKBars* editedBars() const { return editedBars_; }
+  QPushButton* cancelButton() const { return cancelButton_; }
 
   // The SAEs opened before, most recent first (QSettings).
   static QStringList recentSaes();
@@ -151,6 +155,8 @@ private:
   QPushButton* databaseButton_ = nullptr;
   QPushButton* trainButton_ = nullptr;
   QLabel* saeLabel_ = nullptr;
+  QProgressBar* busyBar_ = nullptr;
+  QPushButton* cancelButton_ = nullptr;
   QLabel* messageLabel_ = nullptr;
   widgets::HeatmapView* image_ = nullptr;
   QLabel* listTitle_ = nullptr;
