@@ -89,6 +89,12 @@ void ZeroShotPanel::cancel() {
   if (!jobId_) return;
   controller_->cancel(jobId_);
   jobId_ = 0;
+  classFile_.clear();
+  if (hasInstalled_) {
+    setClasses(installedClasses_, installedTemplate_);
+    if (!jobId_) post();  // the list was the installed one already: still re-install it
+    return;
+  }
   showIdle();
   status_->setText(tr("Zero-shot head cancelled: the output is the image embedding."));
 }
@@ -103,6 +109,7 @@ void ZeroShotPanel::onModelLoaded(const ModelSummary& s) {
   if (jobId_) controller_->cancel(jobId_);  // its head was for the previous model
   jobId_ = 0;
   loaded_ = s;
+  if (s.zeroShotClasses.isEmpty()) hasInstalled_ = false;  // a model as loaded
   clipLoaded_ = s.textTower;
   editAction_->setEnabled(clipLoaded_);
   setVisible(clipLoaded_);
@@ -126,10 +133,14 @@ void ZeroShotPanel::post() {
     bar_->setRange(0, p.total);
     bar_->setValue(p.done);
     status_->setText(tr("Building the zero-shot head: %1 / %2 prompts").arg(p.done).arg(p.total));
+    emit progressed(p.done, p.total);
   };
-  job.done = [this](quint64 id, const ModelSummary& s) {
+  job.done = [this, request](quint64 id, const ModelSummary& s) {
     if (id != jobId_) return;
     jobId_ = 0;
+    hasInstalled_ = true;
+    installedClasses_ = request.classFile.isEmpty() ? request.classes : s.zeroShotClasses;
+    installedTemplate_ = request.tmpl;
     // A class file's classes are now the list (what the dialog shows next).
     if (!classFile_.isEmpty()) {
       classes_ = s.zeroShotClasses;

@@ -42,6 +42,9 @@ public:
   QString templateText() const { return template_; }
   // A head is being built for the loaded model (views wait for it before they settle).
   bool building() const { return jobId_ != 0; }
+  // Cancel goes back to the installed head's list (and re-installs that head from the
+  // cache, in case the cancelled build had already put its own in).
+
 
 public slots:
   void editClasses();
@@ -49,6 +52,8 @@ public slots:
 
 signals:
   void failed(const QString& message);
+  // Prompts embedded so far by the build under way (throttled; none for a cached head).
+  void progressed(int done, int total);
 
 private:
   void onModelLoaded(const ModelSummary& s);
@@ -67,6 +72,10 @@ private:
   QString classFile_;
   bool clipLoaded_ = false;
   ModelSummary loaded_;
+  // The request that made the installed head, while the loaded model has one.
+  bool hasInstalled_ = false;
+  QStringList installedClasses_;
+  QString installedTemplate_;
   quint64 jobId_ = 0;
 };
 

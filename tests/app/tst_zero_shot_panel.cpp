@@ -121,6 +121,50 @@ private slots:
     QVERIFY(std::abs(scores2.first().probability - probs2[top2].item<double>()) < kProbTolerance);
   }
 
+  // No list: ImageNet-1k's 1,000 prompts, built with progress; a head built once comes from
+  // the cache (no progress) when its list comes back; a cancelled build changes nothing.
+  void imageNetHeadIsCachedAndABuildCancels() {
+    QSettings().clear();
+    MainWindow w({QStringLiteral("test"), 1});
+    w.show();
+    app::ZeroShotPanel* panel = w.zeroShotPanel();
+    QSignalSpy progressed(panel, &app::ZeroShotPanel::progressed);
+    w.openModel(kClip);
+    w.openImage(ImageRequest::file(kImage));
+    QVERIFY(waitReady(w));
+    QVERIFY(progressed.count() > 0);
+    QCOMPARE(progressed.last().at(1).toInt(), 1000);
+    const auto imagenet = w.predictionBars()->scores();
+    QCOMPARE(imagenet.size(), 5);  // the top 5 of 1,000
+    QStringList names;
+    for (const auto& c : clip::imageNetPromptClasses()) names << QString::fromStdString(c);
+    const torch::Tensor probs = referenceProbs(names, kTemplate);
+    const int top = probs.argmax().item<int>();
+    QCOMPARE(imagenet.first().name, names[top]);
+    QVERIFY(std::abs(imagenet.first().probability - probs[top].item<double>()) < kProbTolerance);
+
+    panel->setClasses(kClasses, kTemplate);
+    QVERIFY(waitReady(w));
+    QCOMPARE(w.predictionBars()->scores().size(), kClasses.size());
+    progressed.clear();
+    panel->setClasses({}, kTemplate);  // back to ImageNet-1k: cached
+    QVERIFY(waitReady(w));
+    QCOMPARE(progressed.count(), 0);
+    QCOMPARE(w.predictionBars()->scores().first().name, imagenet.first().name);
+
+    panel->setClasses({QStringLiteral("unicorn"), QStringLiteral("dragon")}, kTemplate);
+    QVERIFY(panel->building());
+    progressed.clear();
+    panel->cancel();  // back to ImageNet-1k's list, its head re-installed from the cache
+    QVERIFY(panel->classes().isEmpty());
+    QVERIFY(QSettings().value(QStringLiteral("zeroShot/classes")).toStringList().isEmpty());
+    QVERIFY(waitReady(w));
+    QCOMPARE(progressed.count(), 0);
+    QCOMPARE(w.predictionBars()->scores().size(), 5);  // still ImageNet-1k's head
+    QCOMPARE(w.predictionBars()->scores().first().name, imagenet.first().name);
+    QSettings().clear();
+  }
+
   // A model without classes: no prediction, no zero-shot panel, cosine_to_clean on the board.
   void featureModelShowsNoClasses() {
     MainWindow w({QStringLiteral("test"), 1});

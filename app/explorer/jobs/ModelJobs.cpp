@@ -178,6 +178,7 @@ ModelJob<ModelSummary, ZeroShotProgress> installZeroShotHead(const ZeroShotReque
     // A load that ran at a checkpoint replaced the model: this head is for the old one
     // (cached all the same), and the GUI has already dropped this job's result.
     if (state.clip != clip) throw Error("zero-shot", "model", "the model changed while its zero-shot head was built");
+    if (ctx.cancelled()) throw clip::Cancelled();  // the views keep the head they show
     // The head replaces the image tower's in place; one note says which head it is.
     auto& notes = clip->image.notes;
     notes.erase(std::remove_if(notes.begin(), notes.end(),
