@@ -43,7 +43,7 @@ torch::Tensor matrixMap(const torch::Tensor& matrix, const interp::Query* query,
   if (!query) return interp::tokenMatrixMap(matrix, cfg);
   const int64_t g = cfg.grid_size();
   return matrix.select(1, interp::tokenIndex(*query, cfg))
-      .narrow(1, interp::firstPatchToken(cfg), cfg.n_patches())
+      .narrow(1, cfg.n_prefix(), cfg.n_patches())
       .reshape({matrix.size(0), g, g});
 }
 

@@ -63,7 +63,7 @@ int lensCommand(const Args& args, std::ostream& out) {
     f << "image,layer,stage,pos,row,col,top_class,class_name,top_logit\n" << std::setprecision(7);
     const auto cls = lens.top_class.accessor<int64_t, 3>();  // [layer + 1, batch, pos]
     const auto logit = lens.top_logit.accessor<float, 3>();
-    const int64_t first_patch = cfg.cls_token ? 1 : 0, g = cfg.grid_size();
+    const int64_t first_patch = cfg.n_prefix(), g = cfg.grid_size();  // after CLS and the registers
     for (int64_t b = 0; b < cls.size(1); ++b)
       for (int64_t l = 0; l < cls.size(0); ++l)
         for (int64_t p = 0; p < cls.size(2); ++p) {

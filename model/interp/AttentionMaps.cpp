@@ -43,8 +43,6 @@ Query Query::parse(const std::string& text) {
   }
 }
 
-int64_t firstPatchToken(const ViTConfig& cfg) { return cfg.cls_token ? 1 : 0; }
-
 int64_t tokenIndex(const Query& query, const ViTConfig& cfg) {
   if (query.cls) {
     if (!cfg.cls_token) throw Error("attention", "query", "the model has no CLS token");
@@ -55,7 +53,7 @@ int64_t tokenIndex(const Query& query, const ViTConfig& cfg) {
     throw Error("attention", "query",
                 "patch (" + std::to_string(query.row) + ", " + std::to_string(query.col) + ") outside the " +
                     std::to_string(g) + "x" + std::to_string(g) + " grid");
-  return firstPatchToken(cfg) + int64_t(query.row) * g + query.col;
+  return cfg.n_prefix() + int64_t(query.row) * g + query.col;
 }
 
 torch::Tensor queryMap(const torch::Tensor& pattern, int64_t query_token, const ViTConfig& cfg) {
@@ -63,7 +61,7 @@ torch::Tensor queryMap(const torch::Tensor& pattern, int64_t query_token, const 
   if (query_token < 0 || query_token >= cfg.n_tokens()) throw Error("attention", "query", "token out of range");
   const int64_t g = cfg.grid_size();
   torch::Tensor row = pattern.select(2, query_token);                        // [batch, head, k]
-  row = row.narrow(2, firstPatchToken(cfg), cfg.n_patches());                // patch keys only
+  row = row.narrow(2, cfg.n_prefix(), cfg.n_patches());                      // patch keys only
   return row.reshape({pattern.size(0), pattern.size(1), g, g}).contiguous();  // [batch, head, g, g]
 }
 
@@ -79,7 +77,7 @@ torch::Tensor tokenMatrixMap(const torch::Tensor& matrix, const ViTConfig& cfg) 
   if (matrix.dim() != 3 || matrix.size(1) != T || matrix.size(2) != T)
     throw Error("attention", "matrix", "expected [batch, tokens, tokens]");
   torch::Tensor row = cfg.cls_token ? matrix.select(1, 0) : matrix.mean(1);  // [batch, k]
-  return row.narrow(1, firstPatchToken(cfg), cfg.n_patches()).reshape({matrix.size(0), g, g}).contiguous();
+  return row.narrow(1, cfg.n_prefix(), cfg.n_patches()).reshape({matrix.size(0), g, g}).contiguous();
 }
 
 HeadSummaries summarizePattern(const torch::Tensor& pattern, const ViTConfig& cfg) {
@@ -95,7 +93,7 @@ HeadSummaries summarizePattern(const torch::Tensor& pattern, const ViTConfig& cf
   } else {
     s.to_cls = torch::full({A.size(1)}, std::numeric_limits<double>::quiet_NaN(), torch::kFloat64);
   }
-  const int64_t first = firstPatchToken(cfg), P = cfg.n_patches();
+  const int64_t first = cfg.n_prefix(), P = cfg.n_patches();
   const torch::Tensor coords = patchCoords(cfg).to(torch::kFloat64);    // [P, 2]
   const torch::Tensor dist = torch::cdist(coords, coords);                // [P, P], Euclidean
   const torch::Tensor patches = A.narrow(2, first, P).narrow(3, first, P);  // [batch, head, P, P]

@@ -37,11 +37,8 @@ struct Query {
 // for CLS in a model without one.
 int64_t tokenIndex(const Query& query, const ViTConfig& cfg);
 
-// Key tokens that are patches, in grid order: [first, first + n_patches).
-int64_t firstPatchToken(const ViTConfig& cfg);
-
 // One query's attention over the patch grid, every head: pattern [batch, head, q, k] ->
-// [batch, head, grid, grid]. The CLS key's share is left out (it is not on the image).
+// [batch, head, grid, grid]. The shares of CLS and the registers are left out (they are not on the image).
 torch::Tensor queryMap(const torch::Tensor& pattern, int64_t query_token, const ViTConfig& cfg);
 
 // The same for every layer from a cache with hook_pattern: [layer, head, batch, grid, grid].

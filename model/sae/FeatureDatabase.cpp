@@ -38,7 +38,7 @@ FeatureDatabase buildFeatureDatabase(HookedViTImpl& model, const SparseAutoencod
   db.histogram = torch::zeros({c.d_sae, bins}, torch::kInt64);
   db.class_counts = torch::zeros({c.d_sae, classes}, torch::kInt64);
   torch::Tensor fired = torch::zeros({c.d_sae}, torch::kFloat64), sum_when = torch::zeros({c.d_sae}, torch::kFloat64);
-  const int64_t first_patch = firstPatchToken(model.cfg());
+  const int64_t first_patch = model.cfg().n_prefix();
   const size_t batch = size_t(std::max(1, options.batch));
   for (size_t begin = 0; begin < positions.size(); begin += batch) {
     if (options.stop && options.stop->load()) {

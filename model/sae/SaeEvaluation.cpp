@@ -30,7 +30,7 @@ SaeEvalResult evaluateSae(HookedViTImpl& model, const SparseAutoencoder& sae, co
   const SaeConfig& c = sae->cfg();
   const std::string& hook = c.hook_name;
   const std::vector<int64_t> positions = data.evalSubset(options.part, options.limit);
-  const int64_t first_patch = firstPatchToken(model.cfg());
+  const int64_t first_patch = model.cfg().n_prefix();
   SaeEvalResult r;
   Scores clean, spliced, zero;
   double sse = 0, sum_x2 = 0, l0 = 0, mse_prisma = 0;

@@ -106,7 +106,7 @@ torch::Tensor SaeObjective::activationRows(const torch::Tensor& images) {
   }
   auto run = model_->run_with_cache(images, filters::exact({hook}), options);
   torch::Tensor act = run.cache[hook];  // [batch, tokens, ...]
-  const int64_t first_patch = firstPatchToken(model_->cfg());
+  const int64_t first_patch = model_->cfg().n_prefix();
   switch (settings_.sae.tokens) {
     case TokenSelection::All: break;
     case TokenSelection::Cls: act = act.narrow(1, 0, 1); break;

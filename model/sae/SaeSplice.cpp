@@ -18,13 +18,11 @@ torch::Tensor activationRows(const torch::Tensor& activation, int64_t d_in) {
                               std::to_string(d_in));
 }
 
-int64_t firstPatchToken(const ViTConfig& cfg) { return cfg.cls_token ? 1 : 0; }
-
 SaeSplice::SaeSplice(const HookedViTImpl& model, SparseAutoencoder sae, SpliceOptions options)
     : sae_(std::move(sae)),
       options_(std::move(options)),
       hook_(options_.hook_name.empty() ? sae_->cfg().hook_name : options_.hook_name),
-      first_patch_(firstPatchToken(model.cfg())),
+      first_patch_(model.cfg().n_prefix()),
       scope_(model) {
   if (!model.has_hook(hook_)) throw std::invalid_argument("the model has no hook point '" + hook_ + "'");
   const TokenSelection tokens = options_.tokens.value_or(sae_->cfg().tokens);

@@ -23,9 +23,6 @@ namespace prisma::sae {
 // rows. Throws std::invalid_argument when no trailing dims make d_in.
 torch::Tensor activationRows(const torch::Tensor& activation, int64_t d_in);
 
-// The first patch token of a model's sequence (1 with a CLS token, else 0).
-int64_t firstPatchToken(const ViTConfig& cfg);
-
 struct SpliceOptions {
   std::string hook_name;  // empty: the SAE's own hook
   bool add_error = false;

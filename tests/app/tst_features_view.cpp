@@ -125,7 +125,7 @@ private:
 
   int tokenOf(int row, int col) const {
     const ViTConfig& c = model_.model->cfg();
-    return int(sae::firstPatchToken(c)) + row * c.grid_size() + col;
+    return int(c.n_prefix()) + row * c.grid_size() + col;
   }
 
   // The engine's prediction (softmax top 5) with the SAE spliced in and `feature` scaled.
@@ -310,7 +310,7 @@ private slots:
     QVERIFY(expected > 0);
     QCOMPARE(d.top.size(), expected);
     QCOMPARE(view_->topImagesList()->count(), expected);
-    const int first = int(sae::firstPatchToken(model_.model->cfg()));
+    const int first = int(model_.model->cfg().n_prefix());
     for (int i = 0; i < expected; ++i) {
       QCOMPARE(d.top[i].position, int(db_.top_images[f][i].item<int64_t>()));
       QVERIFY(close(d.top[i].value, db_.top_values[f][i].item<double>()));

@@ -140,6 +140,22 @@ private slots:
     QVERIFY(torch::equal(all[1].transpose(0, 1), cls));
   }
 
+  // Register ViTs (timm *_reg*, DINOv2 with registers) hold [CLS, registers, patches]: a
+  // patch query and the patch keys start after the registers, which are not on the image.
+  void registersAreNotPatches() {
+    ViTConfig c = cfg();
+    c.n_registers = 4;
+    const int64_t T = c.n_tokens(), first = 1 + c.n_registers, g = c.grid_size();
+    QCOMPARE(T, int64_t(1 + 4 + g * g));
+    // Each key's weight is its index, so a map's values say which keys it read.
+    const torch::Tensor pattern = torch::arange(T, torch::kFloat).expand({1, 2, T, T}).contiguous();  // [batch, head, q, k]
+    const int64_t token = tokenIndex(Query::patch(1, 2), c);
+    QCOMPARE(token, first + 1 * g + 2);
+    const torch::Tensor map = queryMap(pattern, token, c);  // [1, 2, g, g]
+    QCOMPARE(map[0][1][0][0].item<float>(), float(first));
+    QCOMPARE(map[0][0][g - 1][g - 1].item<float>(), float(T - 1));
+  }
+
   void queryParsing_data() {
     QTest::addColumn<QString>("text");
     QTest::addColumn<bool>("valid");

@@ -83,7 +83,7 @@ torch::Tensor selectTokens(const torch::Tensor& act, sae::TokenSelection tokens,
 // "patches" start after CLS only, so with register tokens they come first there.
 int firstPatchRow(sae::TokenSelection tokens, const ViTConfig& cfg) {
   if (tokens == sae::TokenSelection::Cls) return -1;
-  const int skipped = tokens == sae::TokenSelection::Patches ? static_cast<int>(sae::firstPatchToken(cfg)) : 0;
+  const int skipped = tokens == sae::TokenSelection::Patches ? static_cast<int>(cfg.n_prefix()) : 0;
   return cfg.n_prefix() - skipped;
 }
 
@@ -302,7 +302,7 @@ ModelJob<FeatureEncoding> encodeImage(const ImageRequest& request) {
     torch::NoGradGuard no_grad;
     const torch::Tensor input = jobs::inputFor(request, m);  // [1, C, H, W]
     auto run = m.model->run_with_cache(input, filters::exact({c.hook_name}));
-    const torch::Tensor act = selectTokens(run.cache[c.hook_name], c.tokens, sae::firstPatchToken(cfg));  // [1, T, ...]
+    const torch::Tensor act = selectTokens(run.cache[c.hook_name], c.tokens, cfg.n_prefix());  // [1, T, ...]
     const torch::Tensor acts = s->sae->encode(sae::activationRows(act, c.d_in));                           // [T, d_sae]
 
     FeatureEncoding r;
