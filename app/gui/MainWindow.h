@@ -7,6 +7,7 @@
 
 #include <QMainWindow>
 
+class QAction;
 class QLabel;
 class QProgressBar;
 class QTabWidget;
@@ -42,6 +43,8 @@ public:
 
   void openModel(const QString& path);
   void openRandomModel(const QString& preset);  // benchmarks: a model built in memory
+  // Runs the image; the title, the remembered session image and the views change only once
+  // it has run, so a file that is not an image changes nothing.
   void openImage(const ImageRequest& request);
   // The last model and image of the previous session, or the first bundled mouse with an
   // Induction image on a first start.
@@ -61,6 +64,10 @@ public:
   widgets::TopKBars* predictionBars() const { return prediction_; }
   ZeroShotPanel* zeroShotPanel() const { return zeroShot_; }
   ExplorerController* controller() const { return controller_; }
+  // What Export (Ctrl+E) and Copy (Ctrl+Shift+C) produce: the current tab's content cropped
+  // to what it draws, under a title line naming the tab, the model, the image and the view
+  // (also stored as the image's "Title" text, which PNG keeps).
+  QImage renderCurrentView();
 
 signals:
   // A model and an image are loaded and every view shows their result.
@@ -71,6 +78,9 @@ protected:
   void closeEvent(QCloseEvent* event) override;
   void dragEnterEvent(QDragEnterEvent* event) override;
   void dropEvent(QDropEvent* event) override;
+  // Lets Ctrl+E / Ctrl+Shift+C reach the window while a text field, whose key bindings
+  // claim Ctrl+E (end of line), has the focus.
+  bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
   void createActions();
@@ -84,7 +94,15 @@ private:
   void setBusy(bool busy);
   // The Attention and Logit lens tabs' job: the image through the current model.
   void runImage(const ImageRequest& request);
+  // The image ran: it becomes the current one (title, session, Images panel highlight).
+  void commitImage(const ImageRequest& request);
+  // The current tab's content and its title (Attention: the large view; its grid apart).
+  QImage titledCrop(const QImage& content, const QString& title) const;
+  QString viewTitle() const;
   void updateTitle();
+  // The tab pages sit in scroll areas: show / find a page by the view it holds.
+  void showPage(QWidget* page);
+  QWidget* currentPage() const;
 
   ExplorerController* controller_ = nullptr;
   AttentionView* attention_ = nullptr;
@@ -106,6 +124,10 @@ private:
   QString modelName_;
   ImageRequest currentImage_;
   bool haveImage_ = false;
+  ImageRequest pendingImage_;  // opened, not yet run (e.g. no model yet)
+  bool havePending_ = false;
+  QAction* exportAction_ = nullptr;
+  QAction* copyAction_ = nullptr;
 };
 
 // Files a drop or Open… treats as models rather than images.

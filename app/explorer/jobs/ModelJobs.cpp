@@ -14,6 +14,10 @@
 #include <filesystem>
 #include <system_error>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace prisma::app::jobs {
 
 namespace {
@@ -116,6 +120,16 @@ void processIfAsked(io::LoadedModel& m, const ModelLoadOptions& options) {
   }
 }
 
+// After a model is replaced: gives the previous one's memory back to the system. glibc keeps
+// freed blocks in the model thread's arena (the executables raise the mmap and trim
+// thresholds, so a model's tensors live there): without a trim, a ViT-B/16 left ~330 MB
+// resident after the switch back to a mouse.
+void releaseFreedMemory() {
+#if defined(__GLIBC__)
+  ::malloc_trim(0);
+#endif
+}
+
 ModelJob<ModelSummary> replacing(const QString& what) {
   ModelJob<ModelSummary> job;
   job.lane = JobLane::Interactive;
@@ -138,6 +152,7 @@ ModelJob<ModelSummary> loadModel(const QString& path, const ModelLoadOptions& op
     const ModelSummary summary = summarize(*m, clip != nullptr);
     state.setModel(std::move(m), clip);
     state.clip_process_weights = options.processWeights;
+    releaseFreedMemory();
     return summary;
   };
   return job;
@@ -211,6 +226,7 @@ ModelJob<ModelSummary> randomModel(const QString& preset) {
     m->preprocess = io::defaultPreprocess(m->model->cfg());
     const ModelSummary summary = summarize(*m);
     state.setModel(std::move(m));
+    releaseFreedMemory();
     return summary;
   };
   return job;
