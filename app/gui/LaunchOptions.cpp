@@ -46,6 +46,9 @@ std::optional<LaunchOptions> parseLaunchOptions(const QStringList& arguments, QS
                                QStringLiteral("PATH"));
   const QCommandLineOption feature(QStringLiteral("feature"), QStringLiteral("--view features: the feature to select."), QStringLiteral("N"));
   p.addOptions({sae, feature});
+  const QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Window size, e.g. 1024x700 (for screenshots)."),
+                                QStringLiteral("WxH"));
+  p.addOption(size);
   const QCommandLineOption classes(QStringLiteral("classes"),
                                    QStringLiteral("A CLIP's zero-shot classes: a file with one class name per line."),
                                    QStringLiteral("FILE"));
@@ -108,9 +111,9 @@ std::optional<LaunchOptions> parseLaunchOptions(const QStringList& arguments, QS
   if (o.view == QLatin1String("patching") && (o.clean.isEmpty() || o.corrupt.isEmpty())) {
     error = QStringLiteral("--view patching needs --clean SPEC and --corrupt SPEC");
     ok = false;
-  } else if (o.view != QLatin1String("explorer") && o.view != QLatin1String("patching") &&
-             o.view != QLatin1String("training") && o.view != QLatin1String("features")) {
-    error = QStringLiteral("--view: unknown view '%1' (available: explorer, patching, training, features)").arg(o.view);
+  } else if (o.view != QLatin1String("explorer") && o.view != QLatin1String("attention") && o.view != QLatin1String("lens") &&
+             o.view != QLatin1String("patching") && o.view != QLatin1String("training") && o.view != QLatin1String("features")) {
+    error = QStringLiteral("--view: unknown view '%1' (available: explorer or attention, lens, patching, training, features)").arg(o.view);
     ok = false;
   }
   o.sae = p.value(sae);
@@ -122,6 +125,15 @@ std::optional<LaunchOptions> parseLaunchOptions(const QStringList& arguments, QS
   }
   o.feature = toInt(feature, -1);
   o.screenshot = p.value(screenshot);
+  if (p.isSet(size)) {
+    const QStringList wh = p.value(size).split('x');
+    bool w = false, h = false;
+    if (wh.size() == 2) o.size = QSize(wh[0].toInt(&w), wh[1].toInt(&h));
+    if (!w || !h || o.size.width() <= 0 || o.size.height() <= 0) {
+      error = QStringLiteral("--size must be WIDTHxHEIGHT, e.g. 1024x700");
+      ok = false;
+    }
+  }
   o.benchHover = p.isSet(bench);
   o.trainPreset = p.value(trainPreset);
   o.trainSteps = toInt(trainSteps, 0);

@@ -3,6 +3,7 @@
 // screenshot mode (open, wait for the views, save the window, exit) and the hover benchmark.
 
 #include <QPoint>
+#include <QSize>
 #include <QString>
 #include <QStringList>
 
@@ -27,6 +28,7 @@ struct LaunchOptions {
   QString classTemplate; // its prompt template; empty: the remembered one
   int feature = -1;
   QString screenshot;
+  QSize size;  // --size WxH: the window's size (screenshots at a given size); invalid = remembered
   bool benchHover = false;
   int hovers = 0;
   // --view training and --bench-training: the run to start (the Training tab's preset),

@@ -288,6 +288,8 @@ void MainWindow::openRandomModel(const QString& preset) { controller_->useRandom
 
 void MainWindow::showTrainingView() { showPage(training_); }
 
+void MainWindow::showLogitLensView() { showPage(lens_); }
+
 void MainWindow::showPage(QWidget* page) {
   for (int i = 0; i < tabs_->count(); ++i)
     if (auto* area = qobject_cast<QScrollArea*>(tabs_->widget(i)); area && area->widget() == page) tabs_->setCurrentIndex(i);

@@ -56,6 +56,7 @@ public:
   LogitLensView* logitLensView() const { return lens_; }
   TrainingView* trainingView() const { return training_; }
   void showTrainingView();
+  void showLogitLensView();
   PatchingBoard* patchingBoard() const { return patching_; }
   void showPatchingBoard();
   FeaturesView* featuresView() const { return features_; }

