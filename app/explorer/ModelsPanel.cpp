@@ -78,7 +78,9 @@ bool isCheckpointPath(const QString& path) {
 }
 
 QString absoluteModelPath(const QString& path) {
-  if (path.isEmpty() || path.startsWith('(') || !QFileInfo::exists(path)) return path;
+  // An absolute path stays as it was given (the caller's spelling), a relative one is
+  // resolved against the working folder.
+  if (path.isEmpty() || path.startsWith('(') || QDir::isAbsolutePath(path) || !QFileInfo::exists(path)) return path;
   return QDir::cleanPath(QFileInfo(path).absoluteFilePath());
 }
 

@@ -64,7 +64,7 @@ QString absoluteSpec(const QString& spec) {
   if (spec.isEmpty()) return spec;
   const int marker = spec.indexOf(QStringLiteral(".safetensors:"));
   const QString file = marker < 0 ? spec : spec.left(marker) + QStringLiteral(".safetensors");
-  if (!QFileInfo::exists(file)) return spec;
+  if (QDir::isAbsolutePath(file) || !QFileInfo::exists(file)) return spec;
   return QDir::cleanPath(QFileInfo(file).absoluteFilePath()) + spec.mid(file.size());
 }
 
