@@ -80,10 +80,15 @@ const std::vector<std::string>& bundledLines() {
   return lines;
 }
 
+// Removed when the process ends (the smoke test runs in every build).
 const std::string& scratchFile() {
-  static const std::string file =
-      (fs::temp_directory_path() / ("prisma-fuzz-bpe-" + std::to_string(::getpid()) + ".txt.gz")).string();
-  return file;
+  struct Scratch {
+    std::string path =
+        (fs::temp_directory_path() / ("prisma-fuzz-bpe-" + std::to_string(::getpid()) + ".txt.gz")).string();
+    ~Scratch() { std::remove(path.c_str()); }
+  };
+  static const Scratch file;
+  return file.path;
 }
 
 void writeGzip(const std::string& text) {

@@ -203,6 +203,13 @@ void refused(const prisma::Error& e) {
   if (std::getenv("PRISMA_FUZZ_VERBOSE")) std::fprintf(stderr, "refused: %s\n", e.what());
 }
 
+// A scratch file of this process, removed when it ends (the smoke tests run in every build).
+struct ScratchFile {
+  std::string path;
+  explicit ScratchFile(std::string p) : path(std::move(p)) {}
+  ~ScratchFile() { std::remove(path.c_str()); }
+};
+
 [[noreturn]] void unexpected(const char* what) {
   std::fprintf(stderr, "parser threw something other than prisma::Error: %s\n", what);
   std::abort();
@@ -352,8 +359,9 @@ void fuzzSaePickle(const uint8_t* data, size_t size) {
 }
 
 void fuzzArchive(const uint8_t* data, size_t size) {
-  static const std::string file =
-      (fs::temp_directory_path() / ("prisma-fuzz-" + std::to_string(::getpid()) + ".pth")).string();
+  static const ScratchFile scratch(
+      (fs::temp_directory_path() / ("prisma-fuzz-" + std::to_string(::getpid()) + ".pth")).string());
+  const std::string& file = scratch.path;
   {
     caffe2::serialize::PyTorchStreamWriter writer(file);
     writer.writeRecord("data.pkl", data, size);
