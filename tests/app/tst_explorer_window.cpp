@@ -31,6 +31,7 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSlider>
+#include <QStatusBar>
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QToolTip>
@@ -93,6 +94,26 @@ double blankShare(const QImage& image, const QColor& background) {
       if (QColor(rgb.pixel(x, y)) == background) ++blank;
   return double(blank) / std::max<qint64>(1, qint64(rgb.width()) * rgb.height());
 }
+// A text field that claims Ctrl+E and Ctrl+Shift+C for itself, as QLineEdit claims Ctrl+E
+// (end of line) under X11's key bindings; offscreen a plain QLineEdit claims neither.
+class ClaimingField : public QLineEdit {
+public:
+  using QLineEdit::QLineEdit;
+  int claimed = 0;
+
+protected:
+  bool event(QEvent* e) override {
+    if (e->type() == QEvent::ShortcutOverride) {
+      const QKeySequence key(static_cast<QKeyEvent*>(e)->keyCombination());
+      if (key == QKeySequence(Qt::CTRL | Qt::Key_E) || key == QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C)) {
+        ++claimed;
+        e->accept();
+        return true;
+      }
+    }
+    return QLineEdit::event(e);
+  }
+};
 }  // namespace
 
 class TestExplorerWindow : public QObject {
@@ -379,7 +400,16 @@ private slots:
       static_cast<QDialog*>(dialog)->accept();  // public in QDialog, dispatched to QFileDialog
     });
     answer.start();
-    QTest::keyClick(field, Qt::Key_E, Qt::ControlModifier);
+    auto* claiming = new ClaimingField(&w);
+    w.statusBar()->addWidget(claiming);
+    claiming->show();
+    claiming->setFocus();
+    QTRY_VERIFY(claiming->hasFocus());
+    QApplication::clipboard()->clear();
+    QTest::keyClick(claiming, Qt::Key_C, Qt::ControlModifier | Qt::ShiftModifier);
+    QVERIFY(!QApplication::clipboard()->image().isNull());
+    QTest::keyClick(claiming, Qt::Key_E, Qt::ControlModifier);
+    QCOMPARE(claiming->claimed, 0);  // the window's filter kept the keys for its actions
     QTRY_VERIFY(QFileInfo::exists(out));
     QImage saved(out);
     QVERIFY(!saved.isNull());
