@@ -205,10 +205,12 @@ void PatternMatrixView::setHovered(QPoint cell) {
 void PatternMatrixView::mouseMoveEvent(QMouseEvent* event) {
   const QRect m = matrixRect();
   const QPoint pos = event->position().toPoint();
+  // The inverse of cellRect's rounding: the last cell whose first pixel, floor(side·i / T),
+  // is at or before the offset d, i.e. i = floor(((d + 1)·T − 1) / side). Dividing d·T by
+  // the side instead picks the previous cell whenever cells are only a pixel or two wide.
+  const auto cellAt = [this](int offset, int side) { return std::min(tokens_ - 1, ((offset + 1) * tokens_ - 1) / side); };
   QPoint cell(-1, -1);
-  if (tokens_ > 0 && m.contains(pos))
-    cell = QPoint(std::min(tokens_ - 1, (pos.x() - m.left()) * tokens_ / m.width()),
-                  std::min(tokens_ - 1, (pos.y() - m.top()) * tokens_ / m.height()));
+  if (tokens_ > 0 && m.contains(pos)) cell = QPoint(cellAt(pos.x() - m.left(), m.width()), cellAt(pos.y() - m.top(), m.height()));
   setHovered(cell);
 }
 

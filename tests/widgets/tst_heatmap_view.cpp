@@ -102,6 +102,20 @@ private slots:
     QTRY_VERIFY(!hovered.isEmpty());
     QCOMPARE(hovered.last().at(0).toInt(), 5);   // query
     QCOMPARE(hovered.last().at(1).toInt(), 12);  // key
+    // Every cell's first and last pixel read back as that cell, at any size (at 170 px the
+    // cells are about a pixel wide, where rounding once picked the neighbour).
+    for (int size : {170, 400}) {
+      v.resize(size, size);
+      for (int k = 0; k < 17; ++k) {
+        const QRect r = v.cellRect(k, k);
+        for (const QPoint& p : {r.topLeft(), r.bottomRight()}) {
+          if (r.isEmpty()) continue;
+          QTest::mouseMove(&v, p);
+          QTRY_COMPARE(hovered.last().at(1).toInt(), k);
+          QCOMPARE(hovered.last().at(0).toInt(), k);
+        }
+      }
+    }
     v.setPattern(3, values);  // wrong size: ignored rather than read out of bounds
     QCOMPARE(v.tokens(), 0);
   }
