@@ -13,6 +13,7 @@
 // arenas, which keep freed memory until trimmed.
 
 #include "app/cli/CliArgs.h"
+#include "app/cli/ProcessMemory.h"
 #include "app/cli/Commands.h"
 
 #include "model/io/ModelExport.h"
@@ -40,7 +41,6 @@ namespace {
 
 constexpr uint64_t kWeightSeed = 0;
 constexpr double kMiB = 1024.0 * 1024.0;
-constexpr const char* kResetPeakRss = "5";  // proc(5): clear_refs value that resets VmHWM
 
 // ViT-B/16 at 224, 1000 classes: google/vit-base-patch16-224's shape.
 ViTConfig vitBase16() {
@@ -49,26 +49,6 @@ ViTConfig vitBase16() {
   c.d_model = 768; c.n_heads = 12; c.d_head = 64; c.n_layers = 12; c.d_mlp = 3072; c.n_classes = 1000;
   c.eps = 1e-12;
   return c;
-}
-
-// A field of /proc/self/status in kB (VmHWM, VmRSS, RssAnon, RssFile), or -1.
-long statusKb(const std::string& field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.compare(0, field.size() + 1, field + ":") != 0) continue;
-    std::istringstream s(line.substr(field.size() + 1));
-    long kb = -1;
-    s >> kb;
-    return kb;
-  }
-  return -1;
-}
-
-bool resetPeakRss() {
-  std::ofstream out("/proc/self/clear_refs");
-  out << kResetPeakRss;
-  return static_cast<bool>(out.flush());
 }
 
 uintmax_t folderBytes(const fs::path& p) {

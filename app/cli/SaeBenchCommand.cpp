@@ -15,6 +15,7 @@
 // process's resident high-water mark (VmHWM, reset before each build where the kernel
 // allows it), beside getrusage's ru_maxrss (the whole process's peak).
 
+#include "app/cli/ProcessMemory.h"
 #include "app/cli/SaeCli.h"
 
 #include "datasets/DatasetRegistry.h"
@@ -58,7 +59,6 @@ constexpr double kL1 = 2e-5;
 constexpr double kLayerNormEps = 1e-5;  // as SparseAutoencoder's layer_norm input
 constexpr uint64_t kSeed = 0;
 constexpr double kMiB = 1024.0 * 1024.0;
-constexpr const char* kResetPeakRss = "5";  // proc(5): clear_refs value that resets VmHWM
 
 double secondsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -162,25 +162,6 @@ private:
   std::shared_ptr<const datasets::Dataset> base_;
   size_t count_;
 };
-
-long statusKb(const std::string& field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.compare(0, field.size() + 1, field + ":") != 0) continue;
-    std::istringstream s(line.substr(field.size() + 1));
-    long kb = -1;
-    s >> kb;
-    return kb;
-  }
-  return -1;
-}
-
-bool resetPeakRss() {
-  std::ofstream out("/proc/self/clear_refs");
-  out << kResetPeakRss;
-  return static_cast<bool>(out.flush());
-}
 
 }  // namespace
 
