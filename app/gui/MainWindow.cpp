@@ -55,6 +55,10 @@ const char* const kDefaultDataset = "induction";
 // The Prediction and Details docks never get narrower than this: "horizontal-different
 // 99.7%" on one line, a few words per line of the details.
 constexpr int kSideDockMinWidth = 200;
+// Narrower than this, two side columns leave the tabs too little room (the head grid gets
+// one column at 1024 px): the first start puts every dock in the left column.
+constexpr int kCompactWidth = 1280;
+constexpr int kCompactPredictionHeight = 140;  // the top four classes' bars
 constexpr int kCropMargin = 6;     // px kept around an export's content
 constexpr int kTitlePadding = 6;   // px around an export's title line
 
@@ -195,8 +199,31 @@ MainWindow::MainWindow(const RuntimeSummary& runtime, QWidget* parent) : QMainWi
   resize(kDefaultWidth, kDefaultHeight);
   QSettings settings;
   restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
-  restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+  docksPlaced_ = restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
   updateTitle();
+}
+
+void MainWindow::showEvent(QShowEvent* event) {
+  QMainWindow::showEvent(event);
+  arrangeDocksForWidth();
+}
+
+void MainWindow::arrangeDocksForWidth() {
+  if (docksPlaced_) return;
+  docksPlaced_ = true;
+  if (width() >= kCompactWidth) return;
+  auto* models = findChild<QDockWidget*>(QStringLiteral("modelsDock"));
+  auto* images = findChild<QDockWidget*>(QStringLiteral("imagesDock"));
+  auto* prediction = findChild<QDockWidget*>(QStringLiteral("predictionDock"));
+  auto* details = findChild<QDockWidget*>(QStringLiteral("detailsDock"));
+  if (!models || !images || !prediction || !details) return;
+  // Prediction stays in view under the images; Details, read once per model, shares a tab
+  // with Models.
+  addDockWidget(Qt::LeftDockWidgetArea, prediction);
+  splitDockWidget(images, prediction, Qt::Vertical);
+  tabifyDockWidget(models, details);
+  models->raise();
+  resizeDocks({prediction}, {kCompactPredictionHeight}, Qt::Vertical);
 }
 
 MainWindow::~MainWindow() = default;

@@ -82,8 +82,12 @@ protected:
   // Lets Ctrl+E / Ctrl+Shift+C reach the window while a text field, whose key bindings
   // claim Ctrl+E (end of line), has the focus.
   bool eventFilter(QObject* watched, QEvent* event) override;
+  void showEvent(QShowEvent* event) override;
 
 private:
+  // Below kCompactWidth, a first start (no remembered dock layout) puts Prediction and
+  // Details in the left column, so the tabs get the width of two columns, not one.
+  void arrangeDocksForWidth();
   void createActions();
   void createDocks();
   void showError(const QString& title, const QString& message);
@@ -125,6 +129,7 @@ private:
   QString modelName_;
   ImageRequest currentImage_;
   bool haveImage_ = false;
+  bool docksPlaced_ = false;  // a remembered layout, or arrangeDocksForWidth has run
   ImageRequest pendingImage_;  // opened, not yet run (e.g. no model yet)
   bool havePending_ = false;
   QAction* exportAction_ = nullptr;

@@ -190,6 +190,10 @@ private slots:
     }
     t->setCurrentIndex(0);
     QTest::qWait(0);
+    // A first start this narrow keeps the side docks in one column: the tabs get most of
+    // the width, and the prediction stays in view.
+    QVERIFY2(t->width() >= kSmallWidth / 2 + kReadableDockWidth, qPrintable(QStringLiteral("tabs: %1 px").arg(t->width())));
+    QVERIFY(w.predictionBars()->isVisible() && !w.predictionBars()->visibleRegion().isEmpty());
     for (const char* name : {"predictionDock", "detailsDock", "modelsDock", "imagesDock"}) {
       auto* dock = w.findChild<QDockWidget*>(QString::fromLatin1(name));
       QVERIFY(dock);
