@@ -31,6 +31,8 @@ SaeDataSetup saeDataSetup(const CliArgs& a, const sae::LoadedSae& loaded, SaeCla
   dopt.path = a.value("dataset-path");
   dopt.seed = uint64_t(a.intValue("seed", int(datasets::kDefaultSeed), kNonNegative));
   s.dataset = datasets::makeDataset(a.required("dataset"), dopt);
+  s.dataset_path = dopt.path;
+  s.seed = dopt.seed;
   train::TrainingDataOptions topt;
   topt.split_seed = dopt.seed;
   const int dataset_classes = int(s.dataset->classNames().size());

@@ -28,6 +28,8 @@ struct SaeDataSetup {
   std::unique_ptr<train::TrainingData> data;
   train::Part part = train::Part::Test;
   std::string split;  // "test" or "train"
+  std::string dataset_path;  // --dataset-path (empty: the default location)
+  uint64_t seed = 0;         // --seed: generated sets' images and every dataset's split
   size_t limit = 0;   // --limit: images, 0 = the whole split
   int batch = 64;     // --batch
 };

@@ -128,6 +128,8 @@ int saeFeatures(const Args& args, std::ostream& out) {
   sae::saveFeatureDatabase(db, dir,
                            {{"sae", sae_spec}, {"model", setup.model_spec}, {"hook", loaded.sae->cfg().hook_name},
                             {"dataset", setup.dataset->name()}, {"split", setup.split}, {"top_k", o.top_k},
+                            // what reopens the same images (the Features tab's thumbnails)
+                            {"seed", setup.seed}, {"dataset_path", setup.dataset_path},
                             {"tokens", sae::tokenSelectionName(loaded.sae->cfg().tokens)}});
   const double dead = (db.density == 0).to(torch::kFloat64).mean().item<double>();
   out << "prisma sae features: " << db.images << " images, " << db.rows << " rows, " << db.density.size(0)

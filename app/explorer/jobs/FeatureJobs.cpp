@@ -45,7 +45,8 @@ struct FeaturesSession {
   std::shared_ptr<io::LoadedModel> model;  // the model it was opened for
   sae::SparseAutoencoder sae{nullptr};
   std::shared_ptr<const sae::FeatureDatabase> db;
-  std::string dbPath, dbDataset, dbSplit;
+  std::string dbPath, dbDataset, dbSplit, dbDatasetPath;
+  uint64_t dbSeed = datasets::kDefaultSeed;
   // The database's dataset split, opened on first use (thumbnails); `dataError` says why not.
   std::shared_ptr<train::TrainingData> data;
   std::string dataError;
@@ -105,8 +106,11 @@ void openData(FeaturesSession& s, const io::LoadedModel& m) {
     return;
   }
   try {
-    // As `prisma sae features` opens it (default seed; rendered on demand, not cached).
+    // As `prisma sae features` opened it (its --seed and --dataset-path, recorded in the
+    // database; rendered on demand, not cached).
     datasets::DatasetOptions dopt;
+    dopt.seed = s.dbSeed;
+    dopt.path = s.dbDatasetPath;
     std::shared_ptr<const datasets::Dataset> dataset = datasets::makeDataset(s.dbDataset, dopt);
     train::TrainingDataOptions topt;
     topt.split_seed = dopt.seed;
@@ -268,6 +272,8 @@ ModelJob<SaeSummary> openSae(const QString& saePath, const QString& databasePath
       s->dbPath = dir;
       s->dbDataset = jsonOptional<std::string>(meta, "dataset", "", json);
       s->dbSplit = jsonOptional<std::string>(meta, "split", "test", json);
+      s->dbSeed = jsonOptional<uint64_t>(meta, "seed", datasets::kDefaultSeed, json);
+      s->dbDatasetPath = jsonOptional<std::string>(meta, "dataset_path", "", json);
       r.databaseSource = databasePath;
       r.databaseDataset = QString::fromStdString(s->dbDataset);
       r.databaseSplit = QString::fromStdString(s->dbSplit);
