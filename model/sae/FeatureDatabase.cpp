@@ -22,7 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr const char* kTensorsFile = "features.safetensors";
-constexpr const char* kJsonFile = "features.json";
 }  // namespace
 
 FeatureDatabase buildFeatureDatabase(HookedViTImpl& model, const SparseAutoencoder& sae,
@@ -111,12 +110,12 @@ void saveFeatureDatabase(const FeatureDatabase& db, const std::string& dir, cons
   j["rows"] = db.rows;
   j["class_names"] = db.class_names;
   j["complete"] = !db.stopped;
-  io::writeTextAtomically((fs::path(dir) / kJsonFile).string(), j.dump(2) + "\n");
+  io::writeTextAtomically((fs::path(dir) / kFeatureDatabaseJson).string(), j.dump(2) + "\n");
 }
 
 FeatureDatabase loadFeatureDatabase(const std::string& spec) {
   const std::string dir = resolveSaePath(spec);
-  const std::string json_path = (fs::path(dir) / kJsonFile).string();
+  const std::string json_path = (fs::path(dir) / kFeatureDatabaseJson).string();
   const nlohmann::json j = readJsonFile(json_path);
   if (jsonOptional<std::string>(j, "format", "", json_path) != "prisma-sae-features")
     throw Error(json_path, "format", "is not a feature database");
@@ -125,6 +124,8 @@ FeatureDatabase loadFeatureDatabase(const std::string& spec) {
   db.rows = jsonRequired<int64_t>(j, "rows", json_path);
   db.class_names = jsonOptional<std::vector<std::string>>(j, "class_names", {}, json_path);
   db.stopped = !jsonOptional<bool>(j, "complete", true, json_path);
+  db.meta = j;
+  db.meta_path = json_path;
   io::SafeTensorsFile f((fs::path(dir) / kTensorsFile).string());
   db.top_values = f.tensor("top_values").clone();
   db.top_images = f.tensor("top_images").clone();

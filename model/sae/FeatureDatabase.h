@@ -24,6 +24,10 @@
 
 namespace prisma::sae {
 
+// The database's JSON file in its folder (beside features.safetensors): what finds a
+// database in a folder.
+inline constexpr const char* kFeatureDatabaseJson = "features.json";
+
 struct FeatureDatabaseOptions {
   train::Part part = train::Part::Test;
   size_t limit = 0;  // images, 0 = the whole part
@@ -47,6 +51,10 @@ struct FeatureDatabase {
   std::vector<std::string> class_names;
   int64_t images = 0, rows = 0;
   bool stopped = false;
+  // As loaded: the whole JSON (saveFeatureDatabase's `meta` -- sae, model, hook, dataset,
+  // split, seed, dataset_path -- and the counts) and its path, for errors naming a field.
+  nlohmann::json meta;
+  std::string meta_path;
 };
 
 FeatureDatabase buildFeatureDatabase(HookedViTImpl& model, const SparseAutoencoder& sae,

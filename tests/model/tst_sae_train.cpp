@@ -16,7 +16,6 @@
 
 #include "datasets/DatasetRegistry.h"
 #include "datasets/Random.h"
-#include "model/core/Json.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -173,12 +172,11 @@ private slots:
                                       "--out", db_dir, "--batch", "16"},
                                      kQuickStart);
     QVERIFY2(f.code == 0, qPrintable(f.err));
-    // It records what reopens the same images: the split's seed and the dataset's folder.
-    const nlohmann::json meta = prisma::readJsonFile(db_dir.toStdString() + "/features.json");
-    QVERIFY(meta.contains("seed"));
-    QCOMPARE(meta["seed"].get<uint64_t>(), uint64_t(prisma::datasets::kDefaultSeed));
-    QVERIFY(meta.contains("dataset_path") && meta["dataset_path"].get<std::string>().empty());
     const sae::FeatureDatabase db = sae::loadFeatureDatabase(db_dir.toStdString());
+    // It records what reopens the same images: the split's seed and the dataset's folder.
+    QVERIFY(db.meta.contains("seed"));
+    QCOMPARE(db.meta["seed"].get<uint64_t>(), uint64_t(prisma::datasets::kDefaultSeed));
+    QVERIFY(db.meta.contains("dataset_path") && db.meta["dataset_path"].get<std::string>().empty());
     QCOMPARE(db.images, int64_t(48));
     QCOMPARE(db.top_values.size(1), int64_t(4));
     auto m = prisma::io::loadModel(kMouse);

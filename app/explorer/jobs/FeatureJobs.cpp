@@ -27,7 +27,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <limits>
 #include <numeric>
 
@@ -36,7 +35,6 @@ namespace prisma::app {
 namespace {
 constexpr int kTopK = 5;
 constexpr int kTopClasses = 3;
-const char* const kDatabaseJson = "features.json";
 const char* const kSaeFolder = "sae";
 
 // The SAE, its database and what the database's thumbnails need, kept on the model thread
@@ -200,9 +198,9 @@ BundledSae bundledSaeFor(const QString& modelSource) {
 QString databaseBeside(const QString& saePath) {
   const QFileInfo info(saePath);
   const QDir dir = info.isDir() ? QDir(info.filePath()) : info.dir();
-  if (dir.exists(QString::fromLatin1(kDatabaseJson))) return dir.path();
+  if (dir.exists(QString::fromLatin1(sae::kFeatureDatabaseJson))) return dir.path();
   for (const QString& sub : dir.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name))
-    if (QDir(dir.filePath(sub)).exists(QString::fromLatin1(kDatabaseJson))) return dir.filePath(sub);
+    if (QDir(dir.filePath(sub)).exists(QString::fromLatin1(sae::kFeatureDatabaseJson))) return dir.filePath(sub);
   // A sibling folder (`prisma sae features` refuses to write inside the SAE's folder): the
   // one whose JSON names this SAE's folder, else the only database there is. openSae
   // checks its hook and width and ignores it, with a note, when they do not match.
@@ -210,7 +208,7 @@ QString databaseBeside(const QString& saePath) {
   if (!parent.cdUp()) return {};
   QStringList found;
   for (const QString& sub : parent.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name)) {
-    const QString json = QDir(parent.filePath(sub)).filePath(QString::fromLatin1(kDatabaseJson));
+    const QString json = QDir(parent.filePath(sub)).filePath(QString::fromLatin1(sae::kFeatureDatabaseJson));
     if (!QFileInfo::exists(json)) continue;
     found << parent.filePath(sub);
     try {
@@ -262,10 +260,10 @@ ModelJob<SaeSummary> openSae(const QString& saePath, const QString& databasePath
       const std::string dir = databasePath.toStdString();
       auto db = std::make_shared<sae::FeatureDatabase>(sae::loadFeatureDatabase(dir));
       if (db->density.size(0) != c.d_sae)
-        throw Error(dir + "/" + kDatabaseJson, "density",
+        throw Error(db->meta_path, "density",
                     "has " + std::to_string(db->density.size(0)) + " features, the SAE " + std::to_string(c.d_sae));
-      const std::string json = (std::filesystem::path(dir) / kDatabaseJson).string();
-      const nlohmann::json meta = readJsonFile(json);
+      const nlohmann::json& meta = db->meta;
+      const std::string& json = db->meta_path;
       const std::string hook = jsonOptional<std::string>(meta, "hook", c.hook_name, json);
       if (hook != c.hook_name) throw Error(json, "hook", "is '" + hook + "', the SAE's is '" + c.hook_name + "'");
       s->db = db;
