@@ -8,6 +8,7 @@
 
 #include "model/runtime/Runtime.h"
 #include "model/vit/HookedViT.h"
+#include "model/vit/ModelShapes.h"
 
 #include <torch/torch.h>
 
@@ -29,21 +30,6 @@ struct Shape {
   ViTConfig cfg;
   std::vector<int> batches;
 };
-
-ViTConfig mouseConfig() {
-  ViTConfig c;
-  c.image_size = 32; c.patch_size = 8; c.n_channels = 1;
-  c.d_model = 128; c.n_heads = 4; c.d_head = 32; c.n_layers = 4; c.d_mlp = 512; c.n_classes = 10;
-  return c;
-}
-
-ViTConfig vitB16Config() {
-  ViTConfig c;
-  c.image_size = 224; c.patch_size = 16; c.n_channels = 3;
-  c.d_model = 768; c.n_heads = 12; c.d_head = 64; c.n_layers = 12; c.d_mlp = 3072; c.n_classes = 1000;
-  c.eps = 1e-12;
-  return c;
-}
 
 // Multiply-adds of one image's forward pass, counted as 2 FLOPs each.
 double forwardFlops(const ViTConfig& c) {
@@ -93,8 +79,8 @@ int benchCommand(const Args& args, std::ostream& out) {
       << (blas.core.empty() ? "" : " core " + blas.core) << ", " << runtime::cpuModel() << "\n";
 
   std::vector<Shape> shapes;
-  if (only.empty() || only == "mouse") shapes.push_back({"mouse 4L d128", mouseConfig(), {1, 32}});
-  if (only.empty() || only == "vit-b16") shapes.push_back({"ViT-B/16", vitB16Config(), {1, 8}});
+  if (only.empty() || only == "mouse") shapes.push_back({"mouse 4L d128", mouseShape(), {1, 32}});
+  if (only.empty() || only == "vit-b16") shapes.push_back({"ViT-B/16", vitBase16Shape(), {1, 8}});
   std::snprintf(line, sizeof line, "%-14s %5s %-11s %10s %9s %9s %8s\n", "model", "batch", "mode",
                 "ms/batch", "img/s", "GFLOP/s", "%matmul");
   out << line;

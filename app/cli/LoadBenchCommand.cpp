@@ -18,6 +18,7 @@
 
 #include "model/io/ModelExport.h"
 #include "model/io/ModelLoader.h"
+#include "model/vit/ModelShapes.h"
 
 #include <torch/torch.h>
 
@@ -41,15 +42,6 @@ namespace {
 
 constexpr uint64_t kWeightSeed = 0;
 constexpr double kMiB = 1024.0 * 1024.0;
-
-// ViT-B/16 at 224, 1000 classes: google/vit-base-patch16-224's shape.
-ViTConfig vitBase16() {
-  ViTConfig c;
-  c.image_size = 224; c.patch_size = 16; c.n_channels = 3;
-  c.d_model = 768; c.n_heads = 12; c.d_head = 64; c.n_layers = 12; c.d_mlp = 3072; c.n_classes = 1000;
-  c.eps = 1e-12;
-  return c;
-}
 
 uintmax_t folderBytes(const fs::path& p) {
   if (fs::is_regular_file(p)) return fs::file_size(p);
@@ -98,7 +90,7 @@ int benchLoadCommand(const Args& args, std::ostream& out) {
   char line[256];
   if (a.has("make")) {
     io::LoadedModel m;
-    m.model = HookedViT(vitBase16());
+    m.model = HookedViT(vitBase16Shape());
     m.model->init_weights(kWeightSeed);
     m.format = "random";
     m.source = "prisma bench load --make";

@@ -15,6 +15,7 @@
 #include "model/interp/ActivationPatching.h"
 #include "model/interp/AttributionPatching.h"
 #include "model/runtime/Runtime.h"
+#include "model/vit/ModelShapes.h"
 
 #include <torch/torch.h>
 
@@ -36,14 +37,6 @@ constexpr int kScanCells = 64;
 constexpr double kGoalFastFePerCell = 0.6;
 constexpr double kGoalMaxAbsDiff = 1e-4;
 constexpr double kGoalAttributionFe = 3.0;
-
-ViTConfig vitB16() {
-  ViTConfig c;
-  c.image_size = 224; c.patch_size = 16; c.n_channels = 3;
-  c.d_model = 768; c.n_heads = 12; c.d_head = 64; c.n_layers = 12; c.d_mlp = 3072; c.n_classes = 1000;
-  c.eps = 1e-12;
-  return c;
-}
 
 double seconds(const std::chrono::steady_clock::time_point& t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -79,7 +72,7 @@ int benchPatchCommand(const Args& args, std::ostream& out) {
   if (a.has("threads")) at::set_num_threads(a.intValue("threads", 1, kCount));
   torch::NoGradGuard no_grad;
 
-  const ViTConfig cfg = vitB16();
+  const ViTConfig cfg = vitBase16Shape();
   HookedViT model(cfg);
   model->init_weights(kModelSeed);
   model->eval();

@@ -4,6 +4,7 @@
 #include "model/Error.h"
 #include "model/clip/ZeroShot.h"
 #include "model/io/InputSpec.h"
+#include "model/vit/ModelShapes.h"
 #include "model/vit/WeightProcessing.h"
 
 #include <torch/torch.h>
@@ -96,15 +97,7 @@ std::string headKey(const std::string& source, const std::string& tmpl, const st
 }
 
 ViTConfig randomPreset(const QString& name) {
-  ViTConfig c;
-  if (name == QLatin1String("vit-b16")) {
-    c.image_size = 224; c.patch_size = 16; c.n_channels = 3; c.d_model = 768; c.n_heads = 12;
-    c.d_head = 64; c.n_layers = 12; c.d_mlp = 3072; c.n_classes = 1000; c.eps = 1e-12;
-  } else {  // a mouse: 32x32 grey, patch 8, 4 layers
-    c.image_size = 32; c.patch_size = 8; c.n_channels = 1; c.d_model = 128; c.n_heads = 4;
-    c.d_head = 32; c.n_layers = 4; c.d_mlp = 512; c.n_classes = 10;
-  }
-  return c;
+  return name == QLatin1String("vit-b16") ? vitBase16Shape() : mouseShape();
 }
 
 // All three steps of processWeights, or none: a model where one of them would change the
