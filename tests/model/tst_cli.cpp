@@ -124,6 +124,38 @@ private slots:
     auto usage = prisma({"run", "--frobnicate"});
     QCOMPARE(usage.code, 2);
   }
+
+  // Every command answers --help on stdout with exit 0 (it once said "unknown option --help"),
+  // and its help names an option the command really reads.
+  void everyCommandAnswersHelp_data() {
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("mentions");
+    QTest::newRow("info") << QStringList{"info", "--help"} << "--classes";
+    QTest::newRow("run") << QStringList{"run", "--help"} << "--input";
+    QTest::newRow("run, after a model") << QStringList{"run", "mouse:induction-2L", "--help"} << "--names";
+    QTest::newRow("tokenize") << QStringList{"tokenize", "-h"} << "--context";
+    QTest::newRow("bench") << QStringList{"bench", "--help"} << "sae-train";
+    QTest::newRow("convert") << QStringList{"convert", "--help"} << "--storage";
+    QTest::newRow("export") << QStringList{"export", "--help"} << "--format";
+    QTest::newRow("patch") << QStringList{"patch", "--help"} << "--component";
+    QTest::newRow("patch-dataset") << QStringList{"patch-dataset", "--help"} << "--pairs";
+    QTest::newRow("attention") << QStringList{"attention", "--help"} << "--rollout";
+    QTest::newRow("lens") << QStringList{"lens", "--help"} << "--image";
+    QTest::newRow("zoo") << QStringList{"zoo", "--help"} << "--manifest";
+    QTest::newRow("eval") << QStringList{"eval", "--help"} << "--split";
+    QTest::newRow("train") << QStringList{"train", "--help"} << "--set";
+    QTest::newRow("sae") << QStringList{"sae", "--help"} << "train";
+    QTest::newRow("dataset") << QStringList{"dataset", "--help"} << "export";
+  }
+  void everyCommandAnswersHelp() {
+    QFETCH(QStringList, args);
+    QFETCH(QString, mentions);
+    const auto r = prisma(args);
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY2(r.out.contains(mentions), qPrintable(r.out));
+    const QString command = args.first() + " ";
+    QVERIFY2(r.out.contains("  " + command) || r.out.contains("prisma " + command), qPrintable(r.out));
+  }
 };
 
 QTEST_GUILESS_MAIN(TestCli)
