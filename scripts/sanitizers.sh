@@ -24,8 +24,12 @@ run_one() {
   name=$1
   case $name in
     tsan) flags="-fsanitize=thread -fno-omit-frame-pointer -g"
+          opt="-O2 -g -DNDEBUG"
           export TSAN_OPTIONS="suppressions=$root/scripts/tsan.supp second_deadlock_stack=1 halt_on_error=0 log_path=$root/build-$name/sanitizer-logs/tsan" ;;
-    asan) flags="-fsanitize=address -fno-omit-frame-pointer -g"
+    asan) flags="-fsanitize=address -fno-omit-frame-pointer -g1"
+          # -O1 and line tables only: the usual ASan build, and about a third less compile
+          # time than -O2 -g on LibTorch's headers.
+          opt="-O1 -g1 -DNDEBUG"
           export ASAN_OPTIONS="detect_leaks=1 abort_on_error=0 log_path=$root/build-$name/sanitizer-logs/asan"
           export LSAN_OPTIONS="suppressions=$root/scripts/lsan.supp" ;;
     *) echo "unknown sanitizer '$name' (tsan or asan)" >&2; exit 2 ;;
@@ -33,6 +37,7 @@ run_one() {
   dir=$root/build-$name
   cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_C_FLAGS="$flags" \
+        -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$opt" -DCMAKE_C_FLAGS_RELWITHDEBINFO="$opt" \
         -DCMAKE_EXE_LINKER_FLAGS="$flags" -DCMAKE_SHARED_LINKER_FLAGS="$flags"
   # (set -e does not act inside a function called from `||`: a failed build must stop here,
   # not go on to report "no reports" from tests that never ran.)

@@ -123,8 +123,24 @@ void JobQueue::runEntry(Entry& e) {
 }
 
 void JobQueue::postToGui(std::function<void()> fn) {
-  // Queued to this object: dropped with it, run on the thread it lives on (the GUI's).
-  QMetaObject::invokeMethod(this, std::move(fn), Qt::QueuedConnection);
+  {
+    const std::lock_guard<std::mutex> lock(postedMutex_);
+    posted_.push_back(std::move(fn));
+  }
+  // By name, so the queued call carries nothing built on this thread. Queued to this object:
+  // dropped with it, run on the thread it lives on (the GUI's).
+  QMetaObject::invokeMethod(this, "runOnePosted", Qt::QueuedConnection);
+}
+
+void JobQueue::runOnePosted() {
+  std::function<void()> fn;
+  {
+    const std::lock_guard<std::mutex> lock(postedMutex_);
+    if (posted_.empty()) return;
+    fn = std::move(posted_.front());
+    posted_.pop_front();
+  }
+  fn();
 }
 
 bool JobQueue::current(quint64 id) const {

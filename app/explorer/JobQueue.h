@@ -173,8 +173,11 @@ private:
   void runWaitingInteractive();
   // GUI thread: whether a job's results may still be delivered.
   bool current(quint64 id) const;
-  // Called from the queue's thread: delivers on the GUI thread.
+  // Called from the queue's thread: delivers on the GUI thread, in the order posted.
   void postToGui(std::function<void()> fn);
+  // GUI thread: runs the oldest posted closure (one per queued call, so a nested event loop
+  // inside one still sees the rest in order).
+  Q_INVOKABLE void runOnePosted();
   void started(quint64 id);
   void finish(quint64 id, End end, const std::function<void()>& deliver);
   QString describe(const std::exception& e) const;
@@ -187,6 +190,11 @@ private:
   std::condition_variable wake_;
   std::deque<Entry> interactive_, background_;
   bool shutdown_ = false;
+  // Closures on their way to the GUI thread. They cross under this std::mutex rather than
+  // inside Qt's event (a futex ThreadSanitizer cannot see), so what a job built on the queue's
+  // thread is visibly handed over before the GUI thread reads or frees it.
+  std::mutex postedMutex_;
+  std::deque<std::function<void()>> posted_;
 
   // GUI thread only.
   quint64 nextId_ = 1;

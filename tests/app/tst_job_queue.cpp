@@ -6,7 +6,9 @@
 
 #include "app/explorer/JobQueue.h"
 
+#include <QEventLoop>
 #include <QSignalSpy>
+#include <QTimer>
 #include <QThread>
 #include <QtTest>
 
@@ -274,6 +276,38 @@ private slots:
     release = true;
     QTRY_VERIFY_WITH_TIMEOUT(!queue.busy(), kWaitMs);
     QCOMPARE(log.entries(), (QStringList{"running", "image 1", "image 2", "sweep 1", "sweep 2"}));
+  }
+
+  // Results cross to the GUI thread through the queue's own mutex-guarded list, one closure
+  // per queued call: they keep the order they were posted in even when a done() handler runs
+  // a nested event loop (a dialog) in which the later ones are delivered. (The later jobs are
+  // posted from inside the handler: Qt's dispatcher wakes a nested loop only for events
+  // posted after it began.)
+  void deliveriesKeepTheirOrderThroughANestedEventLoop() {
+    constexpr int kLater = 3;
+    constexpr int kNestedMs = 300;
+    JobQueue queue;
+    QObject receiver;
+    QStringList seen;
+    auto job = [&seen](int i) {
+      Job<int> j;
+      j.lane = JobLane::Background;
+      j.run = [i](JobContext<int>&) { return i; };
+      j.done = [&seen](quint64, const int& value) { seen << QStringLiteral("done %1").arg(value); };
+      return j;
+    };
+    Job<int> first = job(0);
+    first.done = [&](quint64, const int&) {
+      seen << QStringLiteral("done 0");
+      for (int i = 1; i <= kLater; ++i) queue.post(&receiver, job(i));
+      QEventLoop nested;
+      QTimer::singleShot(kNestedMs, &nested, &QEventLoop::quit);
+      nested.exec();
+      seen << QStringLiteral("back in 0");
+    };
+    queue.post(&receiver, first);
+    QTRY_VERIFY_WITH_TIMEOUT(seen.size() == kLater + 2, kWaitMs);
+    QCOMPARE(seen, (QStringList{"done 0", "done 1", "done 2", "done 3", "back in 0"}));
   }
 
   void aNewerJobOnAChannelSupersedesTheOlder() {
