@@ -7,13 +7,23 @@
 
 #include "app/explorer/training/RunFolder.h"
 
+#include <QDateTime>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QRegularExpression>
 
 namespace prisma::app {
 
 namespace {
 constexpr const char* kPresetFile = "preset.json";
+// What `prisma sae train` writes as preset.json's "kind", and the SAE's own file.
+constexpr const char* kSaeKind = "sae";
+constexpr const char* kSaeFile = "sae.json";
+// preset.json is a few kilobytes; a file far larger is no run's.
+constexpr qint64 kMaxPresetBytes = 16 << 20;
 }
 
 TrainingMetrics toTrainingMetrics(const train::LogRow& row) {
@@ -43,6 +53,25 @@ bool RunFolder::isRun(const QString& dir) { return QFileInfo::exists(QDir(dir).f
 
 QString RunFolder::defaultDir(const train::TrainConfig& config, const QString& parent) {
   return QString::fromStdString(train::defaultRunDir(config, parent.toStdString()));
+}
+
+bool RunFolder::isSaeRun(const QString& dir) {
+  QFile file(QDir(dir).filePath(QLatin1String(kPresetFile)));
+  if (file.size() > kMaxPresetBytes || !file.open(QIODevice::ReadOnly)) return false;
+  const QJsonDocument doc = QJsonDocument::fromJson(file.readAll());
+  return doc.isObject() && doc.object().value(QStringLiteral("kind")).toString() == QLatin1String(kSaeKind);
+}
+
+bool RunFolder::hasSae(const QString& dir) { return QFileInfo::exists(QDir(dir).filePath(QLatin1String(kSaeFile))); }
+
+QString RunFolder::defaultSaeDir(const SaeRunSettings& settings, const QString& parent) {
+  // "mouse:induction-2L" and "blocks.1.hook_resid_pre" as parts of a folder name.
+  QString model = QFileInfo(QDir::cleanPath(settings.model)).fileName();
+  model.remove(QStringLiteral("mouse:"));
+  QString name = QStringLiteral("sae-%1-%2-%3")
+                     .arg(model, settings.hook, QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")));
+  name.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9._-]")), QStringLiteral("_"));
+  return QDir(parent).filePath(name);
 }
 
 RunFolder RunFolder::read(const QString& dir, QString& error) {

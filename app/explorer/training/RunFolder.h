@@ -4,6 +4,7 @@
 // The one place the dashboard converts the trainer's LogRow / CheckpointInfo into values:
 // every logged column, whatever the run's objective, becomes a named scalar.
 
+#include "app/explorer/training/SaeRunSettings.h"
 #include "app/explorer/training/TrainingTypes.h"
 
 #include <QString>
@@ -32,6 +33,12 @@ struct RunFolder {
   static bool isRun(const QString& dir);
   // The trainer's default for a new run: runs/<preset>-<YYYYmmdd-HHMMSS> under `parent`.
   static QString defaultDir(const train::TrainConfig& config, const QString& parent);
+  // Whether `dir`'s preset.json is a sparse autoencoder's run (`prisma sae train`).
+  static bool isSaeRun(const QString& dir);
+  // Whether `dir` holds a finished SAE run's SAE (its sae.json), which the Features tab opens.
+  static bool hasSae(const QString& dir);
+  // A new SAE run's folder: sae-<model>-<hook>-<YYYYmmdd-HHMMSS> under `parent`.
+  static QString defaultSaeDir(const SaeRunSettings& settings, const QString& parent);
 };
 
 TrainingMetrics toTrainingMetrics(const train::LogRow& row);

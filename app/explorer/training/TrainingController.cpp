@@ -9,6 +9,7 @@ TrainingController::TrainingController(QObject* parent) : QObject(parent) {
   qRegisterMetaType<TrainingStatus>();
   qRegisterMetaType<TrainingCheckpoint>();
   qRegisterMetaType<TrainingOutcome>();
+  qRegisterMetaType<SaeModelProbe>();
   thread_.setObjectName(QStringLiteral("training-worker"));
   worker_ = new TrainingWorker;
   worker_->moveToThread(&thread_);
@@ -16,6 +17,7 @@ TrainingController::TrainingController(QObject* parent) : QObject(parent) {
   connect(worker_, &TrainingWorker::statusChanged, this, &TrainingController::statusChanged);
   connect(worker_, &TrainingWorker::evaluated, this, &TrainingController::evaluated);
   connect(worker_, &TrainingWorker::checkpointWritten, this, &TrainingController::checkpointWritten);
+  connect(worker_, &TrainingWorker::probed, this, &TrainingController::probed);
   connect(worker_, &TrainingWorker::logLine, this, &TrainingController::logLine);
   connect(worker_, &TrainingWorker::finished, this, [this](const TrainingOutcome& outcome) {
     running_ = false;
@@ -50,6 +52,11 @@ void TrainingController::resume() {
 
 void TrainingController::stop() {
   if (running_ && control_) control_->requestStop();
+}
+
+void TrainingController::probe(const QString& modelSource) {
+  QMetaObject::invokeMethod(
+      worker_, [w = worker_, modelSource] { w->probe(modelSource); }, Qt::QueuedConnection);
 }
 
 bool TrainingController::paused() const { return running_ && control_ && control_->paused(); }

@@ -32,6 +32,9 @@ public:
   void stop();
   bool running() const { return running_; }
   bool paused() const;
+  // Lists the SAE form's choices for a model on the worker's thread (after a run, if one
+  // is active); the answer arrives as probed.
+  void probe(const QString& modelSource);
 
 signals:
   void statusChanged(const prisma::app::TrainingStatus& status);
@@ -39,6 +42,7 @@ signals:
   void checkpointWritten(const prisma::app::TrainingCheckpoint& checkpoint);
   void logLine(const QString& line);
   void finished(const prisma::app::TrainingOutcome& outcome);
+  void probed(const prisma::app::SaeModelProbe& probe);
 
 private:
   QThread thread_;

@@ -33,6 +33,21 @@ constexpr double kAccuracyMax = 1.0;
 constexpr int kLegendRow = 2;
 constexpr double kLegendRowStretch = 0.001;
 constexpr int kLegendColumns = 2;
+// A plot may be narrower than its legend's two columns (an SAE run's nine plots at a
+// 1024 px window): its legend then takes one column, and the plot no minimum of its own.
+constexpr int kPlotMinWidth = 150;
+// Two legend columns where they fit the plot's width, else one.
+void fitLegend(QCustomPlot* p) {
+  // setWrap alone only affects items added later; setFillOrder(..., true) re-flows them.
+  const auto wrap = [p](int columns) {
+    if (p->legend->wrap() == columns) return;
+    p->legend->setWrap(columns);
+    p->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);
+  };
+  wrap(kLegendColumns);
+  if (p->legend->minimumOuterSizeHint().width() > p->width()) wrap(1);
+}
+
 // A flat series is shown this fraction of its value above and below it (or ±1 around 0).
 constexpr double kFlatMarginFraction = 0.1;
 
@@ -76,7 +91,11 @@ const std::map<QString, QString> kSharedPlots = {{QStringLiteral("top5"), QStrin
 const std::map<QString, const char*> kTitles = {{QStringLiteral("loss"), "Loss"},
                                                 {QString::fromLatin1(kAccuracy), "Accuracy"},
                                                 {QStringLiteral("lr"), "Learning rate"},
-                                                {QStringLiteral("grad_norm"), "Gradient norm"}};
+                                                {QStringLiteral("grad_norm"), "Gradient norm"},
+                                                // a sparse autoencoder's (SaeObjective)
+                                                {QStringLiteral("mse"), "MSE"},
+                                                {QStringLiteral("l0"), "L0"},
+                                                {QStringLiteral("l1"), "L1"}};
 // Fractions: a fixed [0, 1] axis, never logarithmic.
 bool isUnitRange(const QString& plot) { return plot == QLatin1String(kAccuracy); }
 
@@ -133,6 +152,8 @@ TrainingPlots::TrainingPlots(QWidget* parent) : QWidget(parent) {
   readout_ = new QLabel(tr("Hover a plot to read its values; drag to pan, wheel to zoom, double-click to reset."), this);
   readout_->setObjectName(QStringLiteral("plotReadout"));
   readout_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  // Wrapped, so the hint's length sets no minimum width on the dashboard.
+  readout_->setWordWrap(true);
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->addLayout(grid_, 1);
@@ -173,6 +194,7 @@ TrainingPlots::Plot& TrainingPlots::plotFor(const QString& column) {
   auto* p = new QCustomPlot(this);
   p->setObjectName(QStringLiteral("plot_") + name);
   p->setMinimumHeight(kPlotMinHeight);
+  p->setMinimumWidth(kPlotMinWidth);
   p->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   p->plotLayout()->insertRow(0);
   p->plotLayout()->addElement(0, 0, new QCPTextElement(p, plotTitle(name), QFont(font().family(), -1, QFont::Bold)));
@@ -224,6 +246,10 @@ bool TrainingPlots::eventFilter(QObject* watched, QEvent* event) {
   if (event->type() == QEvent::Wheel || event->type() == QEvent::MouseButtonPress) {
     for (Plot& p : plots_)
       if (watched == p.widget) p.userView = true;
+  }
+  if (event->type() == QEvent::Resize) {
+    for (Plot& p : plots_)
+      if (watched == p.widget) fitLegend(p.widget);
   }
   return QWidget::eventFilter(watched, event);
 }
@@ -371,6 +397,7 @@ void TrainingPlots::replotNow() {
   for (Plot& plot : plots_) {
     QCustomPlot* p = plot.widget;
     p->legend->setVisible(p->legend->itemCount() > 0);
+    fitLegend(p);
     if (!plot.userView) {
       p->xAxis->rescale(true);
       if (plot.unitRange) p->yAxis->setRange(0.0, kAccuracyMax);

@@ -2,6 +2,7 @@
 
 #include "app/explorer/training/PresetForm.h"
 #include "app/explorer/training/RunFolder.h"
+#include "app/explorer/training/SaeRunForm.h"
 #include "app/explorer/training/TrainingController.h"
 #include "app/explorer/training/TrainingPlots.h"
 
@@ -14,6 +15,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
+#include <QGridLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -27,18 +29,26 @@
 #include <QSlider>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QStackedWidget>
 #include <QStyle>
 #include <QSystemTrayIcon>
 #include <QTime>
 #include <QVBoxLayout>
 
 #include <cmath>
+#include <utility>
 
 namespace prisma::app {
 
 namespace {
-constexpr int kSidePanelWidth = 360;
+// The side panel's share of the splitter at first; it may shrink below (the tab fits a
+// 1024 px window beside the docks without a sideways scroll bar).
+constexpr int kSidePanelWidth = 300;
+constexpr int kMainPanelWidth = 700;
+constexpr int kSidePanelMinWidth = 270;  // the forms' labels and fields stay readable
 constexpr int kCheckpointsWidth = 240;
+constexpr int kCheckpointsMinWidth = 120;
+constexpr int kSummaryDigits = 4;
 constexpr int kLogLines = 5000;
 constexpr int kSmoothingSteps = 100;      // slider ticks for EMA weights 0 … 0.99
 constexpr int kMaxThreads = 256;
@@ -49,6 +59,12 @@ const char* const kRunsParent = "runs";
 // The preset the tab opens on: it trains in seconds on a CPU (circle, first by name, says
 // itself that it is slow there).
 const char* const kDefaultPreset = "induction";
+// The test-part scalars an SAE run's summary names, with their labels.
+const std::pair<const char*, const char*> kSaeSummary[] = {{"test_mse", "MSE"},
+                                                           {"test_l1", "L1"},
+                                                           {"test_l0", "L0"},
+                                                           {"test_explained_variance", "explained variance"},
+                                                           {"test_dead_fraction", "dead fraction"}};
 // Marks the Preset box's entry for an opened run's own preset.json (its path).
 constexpr int kFromRunRole = Qt::UserRole + 1;
 
@@ -80,6 +96,8 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
   split->addWidget(createSidePanel());
   split->addWidget(createMainPanel());
   split->setStretchFactor(1, 1);
+  split->setChildrenCollapsible(false);
+  split->setSizes({kSidePanelWidth, kMainPanelWidth});
   auto* layout = new QHBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->addWidget(split);
@@ -92,11 +110,15 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
   connect(controller_, &TrainingController::logLine, this, &TrainingView::appendLog);
   connect(controller_, &TrainingController::finished, this, &TrainingView::onFinished);
   connect(form_, &PresetForm::validityChanged, this, &TrainingView::updateButtons);
+  connect(saeForm_, &SaeRunForm::validityChanged, this, &TrainingView::updateButtons);
+  connect(saeForm_, &SaeRunForm::probeRequested, controller_, &TrainingController::probe);
+  connect(controller_, &TrainingController::probed, saeForm_, &SaeRunForm::applyProbe);
 
   for (const auto& p : train::listPresets()) presets_->addItem(QString::fromStdString(p.name), QString::fromStdString(p.path));
   presets_->setCurrentIndex(std::max(0, presets_->findText(QLatin1String(kDefaultPreset))));
   connect(presets_, &QComboBox::currentIndexChanged, this, &TrainingView::choosePreset);
   if (presets_->count() > 0) choosePreset(presets_->currentIndex());
+  saeForm_->restore();
   updateButtons();
 }
 
@@ -104,21 +126,51 @@ TrainingView::~TrainingView() = default;
 
 QWidget* TrainingView::createSidePanel() {
   auto* panel = new QWidget(this);
-  panel->setMinimumWidth(kSidePanelWidth);
+  panel->setMinimumWidth(kSidePanelMinWidth);
   auto* layout = new QVBoxLayout(panel);
 
-  auto* top = new QFormLayout;
-  presets_ = new QComboBox(panel);
-  presets_->setObjectName(QStringLiteral("presetCombo"));
-  top->addRow(tr("Preset"), presets_);
-  layout->addLayout(top);
+  auto* kindRow = new QFormLayout;
+  kind_ = new QComboBox(panel);
+  kind_->setObjectName(QStringLiteral("trainKind"));
+  kind_->addItem(tr("ViT mouse"));
+  kind_->addItem(tr("Sparse autoencoder"));
+  kind_->setToolTip(tr("A ViT from a training preset, or a sparse autoencoder on a hook of a model (prisma sae train)"));
+  kindRow->addRow(tr("Train"), kind_);
+  layout->addLayout(kindRow);
+  kindPages_ = new QStackedWidget(panel);
+  layout->addWidget(kindPages_, 1);
 
-  form_ = new PresetForm(panel);
+  auto* vitPage = new QWidget(kindPages_);
+  auto* vitLayout = new QVBoxLayout(vitPage);
+  vitLayout->setContentsMargins(0, 0, 0, 0);
+  auto* top = new QFormLayout;
+  presets_ = new QComboBox(vitPage);
+  presets_->setObjectName(QStringLiteral("presetCombo"));
+  presets_->setMinimumContentsLength(1);
+  presets_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  top->addRow(tr("Preset"), presets_);
+  vitLayout->addLayout(top);
+  form_ = new PresetForm(vitPage);
   form_->setObjectName(QStringLiteral("presetForm"));
-  auto* scroll = new QScrollArea(panel);
+  auto* scroll = new QScrollArea(vitPage);
   scroll->setWidgetResizable(true);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
   scroll->setWidget(form_);
-  layout->addWidget(scroll, 1);
+  vitLayout->addWidget(scroll, 1);
+  kindPages_->addWidget(vitPage);
+
+  saeForm_ = new SaeRunForm(kindPages_);
+  saeForm_->setObjectName(QStringLiteral("saeForm"));
+  auto* saeScroll = new QScrollArea(kindPages_);
+  saeScroll->setWidgetResizable(true);
+  saeScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  saeScroll->setWidget(saeForm_);
+  kindPages_->addWidget(saeScroll);
+  connect(kind_, &QComboBox::currentIndexChanged, this, [this](int i) {
+    kindPages_->setCurrentIndex(i);
+    if (!outputEdited_) output_->setText(freshOutputDir());
+    updateButtons();
+  });
 
   auto* outputRow = new QHBoxLayout;
   output_ = new QLineEdit(panel);
@@ -137,11 +189,13 @@ QWidget* TrainingView::createSidePanel() {
   bottom->addRow(tr("Threads"), threads_);
   layout->addLayout(bottom);
 
-  auto* buttons = new QHBoxLayout;
+  // Two rows of two: four buttons in a row set the panel's narrowest width.
+  auto* buttons = new QGridLayout;
   auto button = [&](const QString& text, const QString& name) {
     auto* b = new QPushButton(text, panel);
     b->setObjectName(name);
-    buttons->addWidget(b);
+    const int i = buttons->count();
+    buttons->addWidget(b, i / 2, i % 2);
     return b;
   };
   startButton_ = button(tr("Start"), QStringLiteral("startButton"));
@@ -165,6 +219,18 @@ QWidget* TrainingView::createSidePanel() {
   openRunButton_->setToolTip(tr("Open an earlier run: its curves stay overlaid, and a stopped run can be resumed"));
   connect(openRunButton_, &QPushButton::clicked, this, &TrainingView::chooseRunToOpen);
   layout->addWidget(openRunButton_);
+  openInFeatures_ = new QPushButton(tr("Open in Features"), panel);
+  openInFeatures_->setObjectName(QStringLiteral("openInFeatures"));
+  openInFeatures_->setToolTip(tr("Browse the trained SAE's features in the Features tab"));
+  openInFeatures_->hide();
+  connect(openInFeatures_, &QPushButton::clicked, this, [this] { emit openSaeRequested(runDir_); });
+  layout->addWidget(openInFeatures_);
+  saeSummary_ = new QLabel(panel);
+  saeSummary_->setObjectName(QStringLiteral("saeSummary"));
+  saeSummary_->setWordWrap(true);
+  saeSummary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  saeSummary_->hide();
+  layout->addWidget(saeSummary_);
   return panel;
 }
 
@@ -244,8 +310,29 @@ QWidget* TrainingView::createMainPanel() {
   boxLayout->addWidget(scrubberLabel_);
   bottom->addWidget(box);
   box->setMaximumWidth(kCheckpointsWidth);
+  box->setMinimumWidth(kCheckpointsMinWidth);
   layout->addLayout(bottom);
   return panel;
+}
+
+void TrainingView::setRunKind(RunKind kind) { kind_->setCurrentIndex(kind == RunKind::Sae ? 1 : 0); }
+
+TrainingView::RunKind TrainingView::runKind() const { return kind_->currentIndex() == 1 ? RunKind::Sae : RunKind::Vit; }
+
+void TrainingView::setCurrentModel(const QString& source) {
+  // A model made up in memory ("(random ...)") is nothing a run can load.
+  if (!source.startsWith(QLatin1Char('('))) saeForm_->offerModel(source);
+}
+
+void TrainingView::setUpSaeRun(const QString& modelSource, const QString& hookName) {
+  if (controller_->running()) {
+    appendLog(tr("A run is training: the SAE run can be set up once it ends"));
+    return;
+  }
+  setRunKind(RunKind::Sae);
+  saeForm_->setModel(modelSource.isEmpty() ? QString::fromLatin1(SaeRunSettings::kDefaultModel) : modelSource, hookName);
+  if (!outputEdited_) output_->setText(freshOutputDir());
+  updateButtons();
 }
 
 bool TrainingView::selectPreset(const QString& name) {
@@ -279,10 +366,12 @@ void TrainingView::showRunPreset(const QString& dir, const QString& name) {
 }
 
 QString TrainingView::freshOutputDir() const {
+  // Absolute: the folder stays the same one whichever folder the program was started from.
+  const QString parent = QDir(QString::fromLatin1(kRunsParent)).absolutePath();
+  if (runKind() == RunKind::Sae) return RunFolder::defaultSaeDir(saeForm_->settings(), parent);
   const auto config = form_->config();
   if (!config) return output_->text();
-  // Absolute: the folder stays the same one whichever folder the program was started from.
-  return RunFolder::defaultDir(*config, QDir(QString::fromLatin1(kRunsParent)).absolutePath());
+  return RunFolder::defaultDir(*config, parent);
 }
 
 void TrainingView::setOutputDir(const QString& dir) {
@@ -315,24 +404,30 @@ bool TrainingView::paused() const { return controller_->paused(); }
 void TrainingView::updateButtons() {
   const bool run = controller_->running();
   const bool held = controller_->paused();
-  startButton_->setEnabled(!run && form_->valid());
+  const bool sae = runKind() == RunKind::Sae;
+  const bool valid = sae ? saeForm_->valid() : form_->valid();
+  startButton_->setEnabled(!run && valid);
   pauseButton_->setEnabled(run && !held);
   resumeButton_->setEnabled(run ? held : canResume_);
   stopButton_->setEnabled(run);
   presets_->setEnabled(!run);
   form_->setEnabled(!run);
+  kind_->setEnabled(!run);
+  saeForm_->setEnabled(!run);
+  openInFeatures_->setVisible(currentRunSae_ && !run && RunFolder::hasSae(runDir_));
   output_->setEnabled(!run);
   threads_->setEnabled(!run);
   openRunButton_->setEnabled(!run);
-  const bool blocked = !run && !form_->valid();
-  startProblem_->setText(blocked ? tr("Cannot start \u2014 %1").arg(form_->problem()) : QString());
+  const bool blocked = !run && !valid;
+  startProblem_->setText(blocked ? tr("Cannot start \u2014 %1").arg(sae ? saeForm_->problem() : form_->problem()) : QString());
   startProblem_->setVisible(blocked);
 }
 
 bool TrainingView::start() {
   if (controller_->running()) return false;
-  if (!form_->valid()) {
-    appendLog(tr("Cannot start: %1").arg(form_->problem()));
+  const bool sae = runKind() == RunKind::Sae;
+  if (sae ? !saeForm_->valid() : !form_->valid()) {
+    appendLog(tr("Cannot start: %1").arg(sae ? saeForm_->problem() : form_->problem()));
     return false;
   }
   if (!outputEdited_ || output_->text().isEmpty()) output_->setText(freshOutputDir());
@@ -347,7 +442,8 @@ bool TrainingView::start() {
     for (int n = 2; RunFolder::isRun(dir); ++n) dir = base + QStringLiteral("-%1").arg(n);
     output_->setText(dir);
   }
-  beforeStart_ = {true, runDir_, currentRun_, canResume_, checkpoints_};
+  beforeStart_ = {true, runDir_, currentRun_, canResume_, currentRunSae_, checkpoints_};
+  if (sae) saeForm_->remember();
   runDir_ = dir;
   setCheckpoints({});
   currentRun_ = plots_->addRun(QFileInfo(runDir_).fileName());
@@ -386,7 +482,11 @@ bool TrainingView::resumeFolder(const QString& dir) {
 
 bool TrainingView::launch(bool resume) {
   TrainingRequest request;
-  if (resume) {
+  const bool sae = resume ? RunFolder::isSaeRun(runDir_) : runKind() == RunKind::Sae;
+  if (sae) {
+    request.kind = TrainingRequest::Kind::Sae;
+    if (!resume) request.sae = saeForm_->settings();
+  } else if (resume) {
     train::TrainConfig config;
     try {
       config = train::loadPreset(QDir(runDir_).filePath(QStringLiteral("preset.json")).toStdString());
@@ -405,7 +505,12 @@ bool TrainingView::launch(bool resume) {
   output_->setText(runDir_);  // the field names the folder being written
   canResume_ = false;
   closeAfterStop_ = false;
-  appendLog(resume ? tr("Resuming %1").arg(runDir_) : tr("Training %1 into %2").arg(form_->presetName(), runDir_));
+  currentRunSae_ = sae;
+  saeSummary_->hide();
+  if (resume) appendLog(tr("Resuming %1").arg(runDir_));
+  else if (sae)
+    appendLog(tr("Training an SAE on %1 of %2 into %3").arg(request.sae.hook, request.sae.model, runDir_));
+  else appendLog(tr("Training %1 into %2").arg(form_->presetName(), runDir_));
   controller_->start(request);
   updateButtons();
   return true;
@@ -460,8 +565,11 @@ bool TrainingView::openRun(const QString& dir, QString& error) {
   if (!error.isEmpty()) return false;
   runDir_ = QDir::cleanPath(dir);
   beforeStart_ = {};
+  currentRunSae_ = RunFolder::isSaeRun(runDir_);
   QString presetError;
-  if (form_->loadPreset(QDir(dir).filePath(QStringLiteral("preset.json")), presetError)) showRunPreset(runDir_, form_->presetName());
+  if (currentRunSae_) setRunKind(RunKind::Sae);
+  else if (form_->loadPreset(QDir(dir).filePath(QStringLiteral("preset.json")), presetError))
+    showRunPreset(runDir_, form_->presetName());
   else appendLog(presetError);
   setOutputDir(runDir_);
   currentRun_ = plots_->addRun(folder.name, folder.metrics);
@@ -469,6 +577,7 @@ bool TrainingView::openRun(const QString& dir, QString& error) {
   // A shipped mouse's series keeps weights only: it can be scrubbed and opened, not resumed.
   const bool weightsOnly = !folder.checkpoints.isEmpty() && !folder.resumable;
   canResume_ = folder.resumable;
+  showSaeSummary();
   appendLog(tr("Opened %1: %2 evaluations, %3 checkpoints").arg(runDir_).arg(folder.metrics.size()).arg(folder.checkpoints.size()));
   if (weightsOnly)
     appendLog(tr("Its checkpoints keep weights only (no optimizer state): they open in the explorer, but the run cannot "
@@ -559,11 +668,13 @@ void TrainingView::onFinished(const TrainingOutcome& outcome) {
     currentRun_ = beforeStart_.currentRun;
     setCheckpoints(beforeStart_.checkpoints);
     canResume_ = beforeStart_.canResume;
+    currentRunSae_ = beforeStart_.sae;
   } else {
     // Any run that wrote a checkpoint can continue (with more steps, or after a stop).
     canResume_ = !checkpoints_.isEmpty();
   }
   beforeStart_ = {};
+  showSaeSummary();
   if (!outputEdited_) output_->setText(freshOutputDir());
   updateButtons();
   emit runFinished(outcome);
@@ -571,6 +682,23 @@ void TrainingView::onFinished(const TrainingOutcome& outcome) {
     closeAfterStop_ = false;
     emit readyToClose();
   }
+}
+
+// The last evaluation of an SAE run, in the terms `prisma sae train` prints at its end.
+void TrainingView::showSaeSummary() {
+  const TrainingMetrics* last = nullptr;
+  if (currentRunSae_ && currentRun_ >= 0 && currentRun_ < plots_->runCount())
+    for (const TrainingMetrics& m : plots_->metrics(currentRun_))
+      if (std::isfinite(m.value(QStringLiteral("test_l0")))) last = &m;
+  if (!last) {
+    saeSummary_->hide();
+    return;
+  }
+  QStringList parts;
+  for (const auto& [column, label] : kSaeSummary)
+    parts << QStringLiteral("%1 %2").arg(tr(label)).arg(last->value(QLatin1String(column)), 0, 'g', kSummaryDigits);
+  saeSummary_->setText(tr("Step %1, test: %2").arg(last->step).arg(parts.join(QStringLiteral(", "))));
+  saeSummary_->show();
 }
 
 bool TrainingView::confirmClose() {

@@ -6,6 +6,11 @@
 // as the current run, the runs shown before staying beside it; a stopped run resumes and
 // continues its own curves (read back from its metrics.csv, as the trainer continues its
 // file). The curves are whatever the run logs (TrainingPlots).
+//
+// Two kinds of run: a ViT mouse from a preset (PresetForm, train::train), or a sparse
+// autoencoder on a hook of a model (SaeRunForm, sae::trainSae: what `prisma sae train`
+// runs, into the same run folder). A finished SAE run opens in the Features tab
+// (openSaeRequested); the Features tab's "Train one..." sets up such a run (setUpSaeRun).
 
 #include "app/explorer/training/TrainingTypes.h"
 
@@ -25,11 +30,13 @@ class QProgressBar;
 class QPushButton;
 class QSlider;
 class QSpinBox;
+class QStackedWidget;
 class QSystemTrayIcon;
 
 namespace prisma::app {
 
 class PresetForm;
+class SaeRunForm;
 class TrainingController;
 class TrainingPlots;
 
@@ -39,6 +46,15 @@ class TrainingView : public QWidget {
 public:
   explicit TrainingView(QWidget* parent = nullptr);
   ~TrainingView() override;
+
+  // What Start trains: the Train selector's choice.
+  enum class RunKind { Vit, Sae };
+  void setRunKind(RunKind kind);
+  RunKind runKind() const;
+  // Whether the current run (started, resumed or opened) is an SAE's.
+  bool currentRunIsSae() const { return currentRunSae_; }
+  // The explorer's current model: the SAE form's model, unless the user typed another.
+  void setCurrentModel(const QString& source);
 
   bool selectPreset(const QString& name);
   void setOutputDir(const QString& dir);
@@ -73,6 +89,9 @@ public:
   bool confirmClose();
 
   PresetForm* form() const { return form_; }
+  SaeRunForm* saeForm() const { return saeForm_; }
+  QPushButton* openInFeaturesButton() const { return openInFeatures_; }
+  QLabel* saeSummary() const { return saeSummary_; }
   TrainingPlots* plots() const { return plots_; }
   TrainingController* controller() const { return controller_; }
   QListWidget* checkpointList() const { return checkpointList_; }
@@ -81,7 +100,14 @@ public:
   QPlainTextEdit* logPanel() const { return log_; }
   const TrainingStatus& lastStatus() const { return status_; }
 
+public slots:
+  // The SAE form on `modelSource` and `hookName` (empty: the model's default hook), the
+  // Train selector on "Sparse autoencoder"; nothing starts. Ignored during a run.
+  void setUpSaeRun(const QString& modelSource, const QString& hookName);
+
 signals:
+  // A finished SAE run's folder (it holds the SAE), for the Features tab.
+  void openSaeRequested(const QString& saeDir);
   void openModelRequested(const QString& path);
   void statusMessage(const QString& message);
   void runFinished(const prisma::app::TrainingOutcome& outcome);
@@ -95,6 +121,7 @@ private:
   void chooseOutputDir();
   void chooseRunToOpen();
   void updateButtons();
+  void showSaeSummary();
   void onStatus(const TrainingStatus& status);
   void onCheckpoint(const TrainingCheckpoint& checkpoint);
   void onFinished(const TrainingOutcome& outcome);
@@ -108,6 +135,11 @@ private:
 
   TrainingController* controller_ = nullptr;
   PresetForm* form_ = nullptr;
+  SaeRunForm* saeForm_ = nullptr;
+  QComboBox* kind_ = nullptr;
+  QStackedWidget* kindPages_ = nullptr;
+  QPushButton* openInFeatures_ = nullptr;
+  QLabel* saeSummary_ = nullptr;
   TrainingPlots* plots_ = nullptr;
   QComboBox* presets_ = nullptr;
   QLineEdit* output_ = nullptr;
@@ -132,6 +164,7 @@ private:
   bool outputEdited_ = false;  // the user chose the folder: no fresh default on Start
   int currentRun_ = -1;        // index in plots_
   bool canResume_ = false;
+  bool currentRunSae_ = false;
   bool closeAfterStop_ = false;
   QVector<TrainingCheckpoint> checkpoints_;
   TrainingStatus status_;
@@ -143,6 +176,7 @@ private:
     QString runDir;
     int currentRun = -1;
     bool canResume = false;
+    bool sae = false;
     QVector<TrainingCheckpoint> checkpoints;
   } beforeStart_;
 };

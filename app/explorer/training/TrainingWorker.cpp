@@ -2,6 +2,7 @@
 #include "model/train/Trainer.h"
 
 #include "app/explorer/training/RunFolder.h"
+#include "app/explorer/training/SaeRunSetup.h"
 #include "app/explorer/training/TrainingWorker.h"
 
 #include <QFileInfo>
@@ -135,13 +136,28 @@ void TrainingWorker::run(const TrainingRequest& request) {
   };
 
   try {
-    const train::TrainResult r = train::train(request.config, options);
-    outcome.stopReason = QString::fromStdString(r.stop_reason);
-    outcome.steps = r.steps;
+    if (request.kind == TrainingRequest::Kind::Sae) {
+      const sae::SaeTrainConfig config =
+          request.resume ? sae::readSaeRunConfig(options.run_dir) : saeTrainConfig(request.sae);
+      const auto& s = config.settings.sae;
+      emit logLine(QStringLiteral("SAE on %1 of %2: d_in %3, d_sae %4")
+                       .arg(QString::fromStdString(s.hook_name), QString::fromStdString(config.model))
+                       .arg(s.d_in)
+                       .arg(s.d_sae));
+      const sae::SaeTrainResult r = sae::trainSae(config, options);
+      outcome.stopReason = QString::fromStdString(r.loop.stop_reason);
+      outcome.steps = r.loop.state.step;
+    } else {
+      const train::TrainResult r = train::train(request.config, options);
+      outcome.stopReason = QString::fromStdString(r.stop_reason);
+      outcome.steps = r.steps;
+    }
   } catch (const std::exception& e) {
     outcome.error = QString::fromStdString(e.what());
   }
   emit finished(outcome);
 }
+
+void TrainingWorker::probe(const QString& modelSource) { emit probed(probeSaeModel(modelSource)); }
 
 }  // namespace prisma::app

@@ -5,6 +5,7 @@
 // GUI needs into values and sends them by queued signals, updates throttled to one per
 // kStatusIntervalMs while evaluations, checkpoints and the end are always sent.
 
+#include "app/explorer/training/SaeRunSettings.h"
 #include "app/explorer/training/TrainingTypes.h"
 
 #include "model/train/TrainConfig.h"
@@ -20,7 +21,12 @@ class TrainControl;
 namespace prisma::app {
 
 struct TrainingRequest {
+  // What trains: a ViT from `config` (train::train), or a sparse autoencoder from `sae`
+  // (sae::trainSae, as `prisma sae train`); a resume reads either from the run's folder.
+  enum class Kind { Vit, Sae };
+  Kind kind = Kind::Vit;
   train::TrainConfig config;
+  SaeRunSettings sae;
   QString runDir;
   bool resume = false;  // continue the run in runDir from its latest checkpoint
   int threads = 0;      // LibTorch threads; 0 = the runtime's default
@@ -35,6 +41,8 @@ public:
 
   // Blocks this thread until the run ends; progress leaves as the signals below.
   void run(const prisma::app::TrainingRequest& request);
+  // Loads a model to list what the SAE form offers for it (probed).
+  void probe(const QString& modelSource);
 
 signals:
   void statusChanged(const prisma::app::TrainingStatus& status);
@@ -42,6 +50,7 @@ signals:
   void checkpointWritten(const prisma::app::TrainingCheckpoint& checkpoint);
   void logLine(const QString& line);
   void finished(const prisma::app::TrainingOutcome& outcome);
+  void probed(const prisma::app::SaeModelProbe& probe);
 
 private:
   bool priorityLowered_ = false;  // once per thread: the nice value is the thread's

@@ -1,0 +1,127 @@
+// The SAE form's values as `prisma sae train` reads its options; see SaeRunSetup.h.
+
+#include "app/explorer/training/SaeRunSetup.h"
+
+#include "model/Error.h"
+#include "model/core/Json.h"
+#include "model/io/ModelLoader.h"
+#include "model/train/RunFolderWriter.h"
+#include "model/vit/HookNames.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+namespace prisma::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const kForm = "SAE form";
+// How far above a model's folder a run's preset.json may sit: a run folder holds the final
+// model, a checkpoint sits in <run>/checkpoints/<name>.
+constexpr int kPresetLevels = 3;
+
+// Hooks whose activation is no [batch, tokens, width] row per token: an SAE over them
+// would read attention maps as vectors.
+bool rowHook(const std::string& name) {
+  for (const char* suffix : {"hook_attn_scores", "hook_pattern"})
+    if (name.size() >= std::strlen(suffix) && name.compare(name.size() - std::strlen(suffix), std::string::npos, suffix) == 0)
+      return false;
+  return true;
+}
+
+// The dataset named by the training preset kept beside a model (a bundled mouse's folder,
+// a run folder or one of its checkpoints); "" when none is found.
+std::string modelDataset(const std::string& folder) {
+  std::error_code ec;
+  fs::path dir = fs::path(folder);
+  if (!fs::is_directory(dir, ec)) dir = dir.parent_path();
+  for (int level = 0; level < kPresetLevels && !dir.empty(); ++level, dir = dir.parent_path()) {
+    const fs::path preset = dir / train::kPresetFile;
+    if (!fs::exists(preset, ec)) continue;
+    try {
+      const nlohmann::json j = readJsonFile(preset.string());
+      if (j.contains("dataset") && j["dataset"].is_object())
+        return jsonOptional<std::string>(j["dataset"], "name", "", preset.string());
+      if (j.contains("dataset") && j["dataset"].is_string()) return j["dataset"].get<std::string>();
+    } catch (const std::exception&) {
+      // An unreadable preset names no dataset; the form keeps its own.
+    }
+    return {};
+  }
+  return {};
+}
+
+}  // namespace
+
+sae::SaeTrainConfig saeTrainConfig(const SaeRunSettings& f) {
+  sae::SaeTrainConfig c = sae::SaeTrainConfig::defaults();
+  c.model = f.model.trimmed().toStdString();
+  c.dataset = f.dataset.trimmed().toStdString();
+  if (c.model.empty()) throw Error(kForm, "model", "is empty");
+  if (c.dataset.empty()) throw Error(kForm, "dataset", "is empty");
+  auto& s = c.settings;
+  s.sae.hook_name = f.hook.trimmed().toStdString();
+  try {
+    s.sae.tokens = sae::tokenSelectionFromName(f.tokens.toStdString());
+    s.sae.activation = sae::activationFromName(f.activation.toStdString());
+  } catch (const std::invalid_argument& e) {
+    throw Error(kForm, "tokens / activation", e.what());
+  }
+  {
+    // d_in is the hook's width: one forward pass of the model, as the CLI reads it.
+    auto m = io::loadModel(c.model);
+    if (!m.model->has_hook(s.sae.hook_name)) throw Error(c.model, "hook", "the model has no hook point '" + s.sae.hook_name + "'");
+    torch::NoGradGuard no_grad;
+    const auto& cfg = m.model->cfg();
+    auto run = m.model->run_with_cache(torch::zeros({1, cfg.n_channels, cfg.image_size, cfg.image_size}),
+                                       filters::exact({s.sae.hook_name}));
+    const torch::Tensor act = run.cache[s.sae.hook_name];  // [1, tokens, d] or [1, tokens, heads, d_head]
+    s.sae.d_in = act.dim() == 4 ? act.size(-1) * act.size(-2) : act.size(-1);
+  }
+  s.sae.d_sae = f.dSae > 0 ? f.dSae : s.sae.d_in * f.expansion;
+  if (s.sae.d_sae <= 0) throw Error(kForm, "expansion", "d_sae must be positive");
+  if (s.sae.activation == sae::Activation::TopK) {
+    s.sae.k = f.k;
+    if (s.sae.k <= 0 || s.sae.k > s.sae.d_sae)
+      throw Error(kForm, "k", "TopK needs 0 < k <= d_sae (" + std::to_string(s.sae.d_sae) + ")");
+  }
+  s.sae.l1_coefficient = f.l1;
+  s.seed = uint64_t(f.seed);
+  auto& o = c.optimization;
+  o.lr = f.lr;
+  o.batch_size = f.batch;
+  o.max_steps = f.maxSteps;
+  o.epochs = f.maxSteps > 0 ? 0 : 1;
+  o.schedule.warmup_steps = f.warmup;
+  o.seed = o.data_seed = s.seed;
+  c.logging.log_every = f.logEvery;
+  c.logging.eval_batches = f.evalBatches;
+  c.logging.checkpoint_every = f.checkpointEvery;
+  return c;
+}
+
+SaeModelProbe probeSaeModel(const QString& source) {
+  SaeModelProbe p;
+  p.source = source;
+  try {
+    const io::LoadedModel m = io::loadModel(source.trimmed().toStdString());
+    for (const std::string& name : m.model->hook_names())
+      if (rowHook(name)) p.hooks << QString::fromStdString(name);
+    const int last = std::max(0, m.model->cfg().n_layers - 1);
+    p.defaultHook = QString::fromStdString(hookName(last, "hook_resid_pre"));
+    p.dataset = QString::fromStdString(modelDataset(m.source));
+  } catch (const std::exception& e) {
+    p = SaeModelProbe{};
+    p.source = source;
+    p.error = QString::fromStdString(e.what());
+  }
+  return p;
+}
+
+}  // namespace prisma::app
