@@ -27,8 +27,10 @@
 #include "widgets/TopKBars.h"
 
 #include <QCheckBox>
+#include <QComboBox>
 #include <QHelpEvent>
 #include <QLabel>
+#include <QMessageBox>
 #include <QMimeData>
 #include <QProgressBar>
 #include <QPushButton>
@@ -47,6 +49,18 @@ using prisma::app::PatchingBoard;
 
 // The board's three metrics.
 enum class PatchMetricKind { LogitDiff, NormalizedLogitDiff, Probability };
+
+// The ways an exact sweep ends (everyWayASweepEndsLeavesRunning).
+enum class SweepEnd {
+  CancelBeforeFirstBatch,
+  CancelBetweenBatches,
+  CancelQueuedSuccessor,  // setup changed mid-sweep, a new sweep queued behind it, then Cancel
+  SupersededToTheEnd,
+  SetupToCached,  // setup changed mid-sweep to one whose exact grid is cached
+  ModelReloaded,
+  ImageDropped,
+  Failed,
+};
 
 namespace {
 constexpr int kWaitMs = 60000;
@@ -145,6 +159,17 @@ private:
     QSignalSpy done(board(), &PatchingBoard::exactFinished);
     board()->runButton()->click();
     return done.count() > 0 || done.wait(kWaitMs);
+  }
+
+  // The fixture pair on a freshly set model (nothing cached), its preview shown, the queue idle.
+  void freshPair() {
+    QSignalSpy prepared(board(), &PatchingBoard::pairPrepared);
+    QSignalSpy previewed(board(), &PatchingBoard::previewFinished);
+    board()->setSource(PatchingBoard::Source::Clean, app::ImageRequest::file(kClean));
+    board()->setSource(PatchingBoard::Source::Corrupt, app::ImageRequest::file(kCorrupt));
+    board()->setModel(model_);
+    QTRY_VERIFY_WITH_TIMEOUT(prepared.count() > 0 && previewed.count() > 0, kWaitMs);
+    QTRY_VERIFY_WITH_TIMEOUT(!window_->controller()->busy(), kWaitMs);
   }
 
 private slots:
@@ -444,6 +469,108 @@ private slots:
     // A sweep of a few milliseconds does not claim "in 0.0 s".
     QVERIFY2(eta->text().contains(QStringLiteral("cells in")) && readableDurations(eta->text()), qPrintable(eta->text()));
     QVERIFY(!titleOf(board()->mainPlot()).contains(QStringLiteral("running")));
+  }
+
+  // Every way an exact sweep can end leaves the board out of its running state: the plot's
+  // title loses "(running)" (checked at every state change, not only at the end), Cancel is
+  // disabled and Run exact enabled, and the status and the sweep line say how it ended.
+  void everyWayASweepEndsLeavesRunning_data() {
+    QTest::addColumn<int>("ending");
+    QTest::addColumn<QString>("status");  // regular expressions the final texts match
+    QTest::addColumn<QString>("eta");
+    QTest::newRow("cancel before the first batch") << int(SweepEnd::CancelBeforeFirstBatch) << "^Sweep cancelled\\.$"
+                                                   << "^Cancelled before the first batch$";
+    QTest::newRow("cancel between batches") << int(SweepEnd::CancelBetweenBatches) << "^Sweep cancelled\\.$"
+                                            << "^Cancelled at \\d+ / \\d+ cells$";
+    // The new setup's preview comes in after the Cancel: the map shows it, no exact count.
+    QTest::newRow("cancel a sweep queued behind the superseded one")
+        << int(SweepEnd::CancelQueuedSuccessor) << "^Preview ready\\.$" << "^$";
+    QTest::newRow("superseded by a sweep that finishes") << int(SweepEnd::SupersededToTheEnd) << "^Exact sweep done\\."
+                                                         << "^\\d+ cells in ";
+    QTest::newRow("setup changed to a cached sweep") << int(SweepEnd::SetupToCached) << "^Cached exact sweep\\.$"
+                                                     << "^\\d+ cells, from the cache$";
+    QTest::newRow("model reloaded") << int(SweepEnd::ModelReloaded) << "^Preview ready\\.$" << "^$";
+    QTest::newRow("image dropped") << int(SweepEnd::ImageDropped) << "^Preview ready\\.$" << "^$";
+    QTest::newRow("sweep failed") << int(SweepEnd::Failed) << "class A.*class \\d+ outside" << "^$";
+  }
+  void everyWayASweepEndsLeavesRunning() {
+    QFETCH(int, ending);
+    QFETCH(QString, status);
+    QFETCH(QString, eta);
+    const auto end = static_cast<SweepEnd>(ending);
+    auto* etaLabel = board()->findChild<QLabel*>(QStringLiteral("sweepEta"));
+    auto* metricBox = board()->findChild<QComboBox*>(QStringLiteral("metricBox"));
+    QVERIFY(etaLabel && metricBox);
+    freshPair();
+    board()->setComponent(QStringLiteral("head_z_by_pos"));
+    if (end == SweepEnd::SetupToCached) {  // the sweep to come back to
+      setMetric(board(), PatchMetricKind::LogitDiff);
+      QVERIFY(runExact(QStringLiteral("head_z_by_pos"), PatchMetricKind::LogitDiff));
+    }
+    setMetric(board(), PatchMetricKind::Probability);
+    if (end == SweepEnd::Failed) board()->presenter()->setClasses(model_.classes, 0);  // one past the last class
+    QTRY_VERIFY_WITH_TIMEOUT(!window_->controller()->busy(), kWaitMs);  // the new setup's preview is in
+
+    QStringList stale;  // states where no sweep runs but the title still says "(running)"
+    const QMetaObject::Connection watch = connect(board()->presenter(), &app::PatchingPresenter::stateChanged, this, [&] {
+      const QString title = titleOf(board()->mainPlot());
+      if (!board()->sweepRunning() && title.contains(QStringLiteral("running")))
+        stale << QStringLiteral("%1 (status: %2)").arg(title, board()->presenter()->status());
+    });
+    const int logitDiffRow = metricBox->findText(QStringLiteral("logit difference"), Qt::MatchStartsWith);
+    bool acted = false;
+    // What the user does once the sweep has shown its first cells.
+    const QMetaObject::Connection act = connect(board(), &PatchingBoard::sweepProgress, this, [&] {
+      if (acted) return;
+      acted = true;
+      switch (end) {
+        case SweepEnd::CancelBetweenBatches: board()->cancelButton()->click(); break;
+        case SweepEnd::CancelQueuedSuccessor:
+        case SweepEnd::SupersededToTheEnd:
+          metricBox->setCurrentIndex(logitDiffRow);  // stops this sweep at its next batch
+          board()->setBatchSize(0);
+          board()->runButton()->click();  // waits behind the stopping one
+          QVERIFY(board()->sweepRunning());
+          if (end == SweepEnd::CancelQueuedSuccessor) board()->cancelButton()->click();
+          break;
+        case SweepEnd::SetupToCached: metricBox->setCurrentIndex(logitDiffRow); break;
+        case SweepEnd::ModelReloaded: window_->openModel(kModel); break;
+        case SweepEnd::ImageDropped: {
+          std::unique_ptr<QMimeData> other(fileDrag(kCorrupt));
+          dropOn(board()->slot(PatchingBoard::Source::Clean), other.get());
+          break;
+        }
+        default: break;
+      }
+    });
+    QSignalSpy prepared(board(), &PatchingBoard::pairPrepared);
+    QSignalSpy previewed(board(), &PatchingBoard::previewFinished);
+    QSignalSpy finished(board(), &PatchingBoard::exactFinished);
+    board()->setBatchSize(1);  // one cell per batch: still running when the user acts
+    board()->runButton()->click();
+    if (end == SweepEnd::CancelBeforeFirstBatch) board()->cancelButton()->click();
+    if (end != SweepEnd::CancelBeforeFirstBatch && end != SweepEnd::Failed) QTRY_VERIFY_WITH_TIMEOUT(acted, kWaitMs);
+    if (end == SweepEnd::ModelReloaded || end == SweepEnd::ImageDropped) {
+      QTRY_VERIFY_WITH_TIMEOUT(prepared.count() > 0 && previewed.count() > 0, kWaitMs);
+    }
+    if (end == SweepEnd::SupersededToTheEnd) QTRY_VERIFY_WITH_TIMEOUT(finished.count() > 0, kWaitMs);
+    QTRY_VERIFY_WITH_TIMEOUT(!window_->controller()->busy(), kWaitMs);
+    QTest::qWait(kQuietMs);  // nothing late changes what follows
+    disconnect(watch);
+    disconnect(act);
+    board()->setBatchSize(0);
+    for (auto* box : window_->findChildren<QMessageBox*>(QStringLiteral("errorBox"))) box->close();
+
+    QVERIFY2(stale.isEmpty(), qPrintable(stale.join(QStringLiteral("; "))));
+    QVERIFY(!board()->sweepRunning());
+    QVERIFY2(!titleOf(board()->mainPlot()).contains(QStringLiteral("running")), qPrintable(titleOf(board()->mainPlot())));
+    const QString statusText = board()->presenter()->status();
+    QVERIFY2(QRegularExpression(status).match(statusText).hasMatch(), qPrintable(statusText));
+    QVERIFY2(QRegularExpression(eta).match(etaLabel->text()).hasMatch(), qPrintable(etaLabel->text()));
+    QVERIFY(!board()->cancelButton()->isEnabled());
+    QCOMPARE(board()->runButton()->isEnabled(), board()->pairReady());
+    if (etaLabel->text().isEmpty()) QCOMPARE(board()->progressBar()->value(), board()->progressBar()->minimum());
+    else QVERIFY(board()->progressBar()->value() > board()->progressBar()->minimum() || etaLabel->text().contains(QStringLiteral("before")));
   }
 
   // A model or image change drops every result of the previous pair from the board: the

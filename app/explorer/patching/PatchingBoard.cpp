@@ -228,13 +228,7 @@ PatchingBoard::PatchingBoard(ExplorerController* controller, QWidget* parent)
   connect(p, &PatchingPresenter::patchedRunChanged, this, &PatchingBoard::onPatchedRunChanged);
   connect(p, &PatchingPresenter::statusChanged, status_, &QLabel::setText);
   connect(p, &PatchingPresenter::statusChanged, this, &PatchingBoard::showNextStep);
-  connect(p, &PatchingPresenter::exactFinished, this, [this] {
-    const PatchingGrid& g = exactGrid();
-    progress_->setRange(0, static_cast<int>(g.total));
-    progress_->setValue(static_cast<int>(g.done));
-    eta_->setText(presenter_->exactFromCache() ? tr("%1 cells, from the cache").arg(g.done)
-                                               : tr("%1 cells in %2").arg(g.done).arg(shortDuration(presenter_->sweepElapsedMs())));
-  });
+  connect(p, &PatchingPresenter::exactFinished, this, &PatchingBoard::showFinishedSweep);
   connect(p, &PatchingPresenter::pairPrepared, this, &PatchingBoard::pairPrepared);
   connect(p, &PatchingPresenter::sweepProgress, this, &PatchingBoard::sweepProgress);
   connect(p, &PatchingPresenter::exactFinished, this, &PatchingBoard::exactFinished);
@@ -415,6 +409,14 @@ void PatchingBoard::onStateChanged() {
   }
 }
 
+void PatchingBoard::showFinishedSweep() {
+  const PatchingGrid& g = exactGrid();
+  progress_->setRange(0, static_cast<int>(g.total));
+  progress_->setValue(static_cast<int>(g.done));
+  eta_->setText(presenter_->exactFromCache() ? tr("%1 cells, from the cache").arg(g.done)
+                                             : tr("%1 cells in %2").arg(g.done).arg(shortDuration(presenter_->sweepElapsedMs())));
+}
+
 void PatchingBoard::onProgress(qint64 done, qint64 total) {
   progress_->setRange(0, static_cast<int>(total));
   progress_->setValue(static_cast<int>(done));
@@ -434,6 +436,9 @@ void PatchingBoard::showGrids() {
     mainPlot_->setTitle(plotTitle(tr("attribution patching (preview)")));
     mainPlot_->setGrid(attribution, scale, valueLabel());
   } else {
+    // Under the placeholder, but what the plot (and an export) says must not be a sweep
+    // that was stopped by a model, image or setup change.
+    mainPlot_->setTitle(tr("activation patching"));
     mainPlot_->clearGrid();
   }
   if (!exact.isValid() && !sweepRunning()) {
@@ -441,6 +446,9 @@ void PatchingBoard::showGrids() {
     progress_->setRange(0, 1);
     progress_->setValue(0);
     eta_->clear();
+  } else if (!sweepRunning() && presenter_->exactFromCache()) {
+    // A setup changed mid-sweep to one swept before: the stopped sweep's count and ETA go.
+    showFinishedSweep();
   }
   const PatchingGrid& any = presenter_->shownGrid();
   clean_->setMetricText(any.isValid() ? tr("metric: %1").arg(any.cleanMetric, 0, 'g', kShownDigits) : QString());

@@ -95,6 +95,8 @@ private:
   void onPairChanged();
   void onStateChanged();
   void onProgress(qint64 done, qint64 total);
+  // The exact grid shown is final (swept to the end, or from the cache): its count and time.
+  void showFinishedSweep();
   void onPatchedRunChanged();
   void resetResults();
   void showNextStep();
