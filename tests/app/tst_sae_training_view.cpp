@@ -180,6 +180,23 @@ private slots:
     QCOMPARE(opened.count(), 1);
     QCOMPARE(QDir::cleanPath(opened.at(0).at(0).toString()), QDir::cleanPath(dir));
 
+    // The run folder opens again as an SAE run: its settings in the form, its summary, the
+    // Features hand-off.
+    {
+      TrainingView other;
+      QString error;
+      QVERIFY2(other.openRun(dir, error), qPrintable(error));
+      QCOMPARE(other.runKind(), TrainingView::RunKind::Sae);
+      QVERIFY(other.currentRunIsSae());
+      const app::SaeRunSettings opened = other.saeForm()->settings();
+      QCOMPARE(opened.model, kModel);
+      QCOMPARE(opened.hook, kHook);
+      QCOMPARE(opened.maxSteps, kSteps);
+      QCOMPARE(opened.dSae, 2 * 128);  // expansion 2 of the mouse's d_model
+      QCOMPARE(other.saeSummary()->text(), summary->text());
+      QVERIFY(!other.openInFeaturesButton()->isHidden());
+    }
+
     // The form is remembered: a new tab starts from these values.
     TrainingView again;
     const app::SaeRunSettings s = again.saeForm()->settings();

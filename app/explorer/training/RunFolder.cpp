@@ -2,6 +2,7 @@
 #include "model/train/Checkpoint.h"
 #include "model/train/RunLog.h"
 #include "model/train/Trainer.h"
+#include "model/sae/SaeTraining.h"
 
 #include "model/Error.h"
 
@@ -63,6 +64,34 @@ bool RunFolder::isSaeRun(const QString& dir) {
 }
 
 bool RunFolder::hasSae(const QString& dir) { return QFileInfo::exists(QDir(dir).filePath(QLatin1String(kSaeFile))); }
+
+bool RunFolder::readSaeSettings(const QString& dir, SaeRunSettings& settings, QString& error) {
+  try {
+    const sae::SaeTrainConfig c = sae::readSaeRunConfig(dir.toStdString());
+    const auto& s = c.settings.sae;
+    const auto& o = c.optimization;
+    settings.model = QString::fromStdString(c.model);
+    settings.hook = QString::fromStdString(s.hook_name);
+    settings.dataset = QString::fromStdString(c.dataset);
+    settings.tokens = QString::fromStdString(sae::tokenSelectionName(s.tokens));
+    settings.activation = QString::fromStdString(sae::activationName(s.activation));
+    if (s.activation == sae::Activation::TopK) settings.k = int(s.k);
+    settings.l1 = s.l1_coefficient;
+    settings.dSae = int(s.d_sae);
+    settings.lr = o.lr;
+    settings.warmup = int(o.schedule.warmup_steps);
+    settings.maxSteps = int(o.max_steps);
+    settings.batch = o.batch_size;
+    settings.seed = int(c.settings.seed);
+    settings.logEvery = int(c.logging.log_every);
+    settings.evalBatches = c.logging.eval_batches;
+    settings.checkpointEvery = int(c.logging.checkpoint_every);
+    return true;
+  } catch (const std::exception& e) {
+    error = QString::fromStdString(e.what());
+    return false;
+  }
+}
 
 QString RunFolder::defaultSaeDir(const SaeRunSettings& settings, const QString& parent) {
   // "mouse:induction-2L" and "blocks.1.hook_resid_pre" as parts of a folder name.

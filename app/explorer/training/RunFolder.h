@@ -37,6 +37,9 @@ struct RunFolder {
   static bool isSaeRun(const QString& dir);
   // Whether `dir` holds a finished SAE run's SAE (its sae.json), which the Features tab opens.
   static bool hasSae(const QString& dir);
+  // An SAE run's settings as its preset.json holds them (d_sae explicit), for the form;
+  // false with `error` set when it is no readable SAE run.
+  static bool readSaeSettings(const QString& dir, SaeRunSettings& settings, QString& error);
   // A new SAE run's folder: sae-<model>-<hook>-<YYYYmmdd-HHMMSS> under `parent`.
   static QString defaultSaeDir(const SaeRunSettings& settings, const QString& parent);
 };

@@ -567,8 +567,13 @@ bool TrainingView::openRun(const QString& dir, QString& error) {
   beforeStart_ = {};
   currentRunSae_ = RunFolder::isSaeRun(runDir_);
   QString presetError;
-  if (currentRunSae_) setRunKind(RunKind::Sae);
-  else if (form_->loadPreset(QDir(dir).filePath(QStringLiteral("preset.json")), presetError))
+  if (currentRunSae_) {
+    // The form shows the opened run's settings (a Start from them trains beside it).
+    SaeRunSettings settings;
+    if (RunFolder::readSaeSettings(runDir_, settings, presetError)) saeForm_->setSettings(settings);
+    else appendLog(presetError);
+    setRunKind(RunKind::Sae);
+  } else if (form_->loadPreset(QDir(dir).filePath(QStringLiteral("preset.json")), presetError))
     showRunPreset(runDir_, form_->presetName());
   else appendLog(presetError);
   setOutputDir(runDir_);
