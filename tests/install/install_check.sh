@@ -19,6 +19,10 @@ for f in bin/prisma bin/prisma-fetch-data share/prisma-explorer/zoo/zoo.json \
          share/prisma-explorer/sae/induction-2L/sae.json share/prisma-explorer/imagenet_classes.txt; do
   [ -e "$prefix/$f" ] || fail "the install lacks $f"
 done
+if [ -x "$build/app/prisma-explorer" ]; then  # a build with the GUI
+  [ -x "$prefix/bin/prisma-explorer" ] || fail "the install lacks bin/prisma-explorer"
+fi
+[ -x "$prefix/bin/prisma-fetch-data" ] || fail "bin/prisma-fetch-data is not executable"
 
 mkdir -p "$tmp/home" "$tmp/elsewhere" "$tmp/npm"
 cd "$tmp/elsewhere"
