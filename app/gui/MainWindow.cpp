@@ -184,6 +184,8 @@ MainWindow::MainWindow(const RuntimeSummary& runtime, QWidget* parent) : QMainWi
   connect(patching_, &PatchingBoard::failed, this, [this](const QString& message) {
     showError(tr("Patching failed"), message);
   });
+  // A feature database build's progress and outcome.
+  connect(features_, &FeaturesView::statusMessage, this, [this](const QString& m) { statusBar()->showMessage(m); });
   connect(models_, &ModelsPanel::modelChosen, this, &MainWindow::openModel);
   connect(models_, &ModelsPanel::openRequested, this, &MainWindow::chooseModel);
   // Weights are processed when a model loads: reload the current one with the new choice.

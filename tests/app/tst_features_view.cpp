@@ -4,7 +4,10 @@
 // Induction test split. An Images-panel item is dropped on the tab; then what the tab shows
 // -- the features active at a hovered patch, a clicked feature's heatmap, its top images,
 // and the prediction with the feature ablated or scaled -- is compared with the same
-// numbers computed directly through model/sae.
+// numbers computed directly through model/sae. Then a feature database is built from the
+// tab (its dialog, progress, Cancel, where it is written) and compared with what the
+// library builds, "Train one..." is checked to name the model and hook, and the tab is
+// checked to fit the room a 1024 x 700 window leaves it.
 
 // LibTorch before Qt: Qt's `slots` macro breaks LibTorch's headers.
 #include "Tolerances.h"
@@ -26,11 +29,21 @@
 #include "widgets/HeatmapView.h"
 #include "widgets/TopKBars.h"
 
+#include <QComboBox>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QDirIterator>
 #include <QListWidget>
+#include <QMenu>
 #include <QMimeData>
+#include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QTemporaryDir>
+#include <QToolButton>
 #include <QTreeWidget>
 #include <QtTest>
 
@@ -54,6 +67,21 @@ constexpr int kDatabaseTopK = 6;
 constexpr int kDroppedRow = 3;
 constexpr uint64_t kSeed = 7;
 constexpr int kTop = 5;
+// The Features tab's room in a 1024 x 700 window on a first start (docks in the left
+// column, tests/app/tst_explorer_window.cpp): about 740 x 610 px.
+constexpr int kTabWidthAt1024 = 740, kTabHeightAt700 = 610;
+constexpr int kBuildImages = 40;  // a slice of the split: a build of a few seconds at most
+constexpr int kBuildTopK = 8;
+constexpr int kCancelBatch = 2;  // images per batch of the build that is cancelled: many batches
+
+// Every file and folder under `dir`, hidden ones included, relative to it.
+QStringList filesUnder(const QString& dir) {
+  QStringList out;
+  QDirIterator it(dir, QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot, QDirIterator::Subdirectories);
+  while (it.hasNext()) out << QDir(dir).relativeFilePath(it.next());
+  out.sort();
+  return out;
+}
 
 bool close(double a, double b) { return std::abs(a - b) <= kTol * std::max(1.0, std::abs(b)); }
 
@@ -143,6 +171,40 @@ private:
     return out;
   }
 
+  // Opens the build dialog with the button, sets the slice, and accepts it.
+  void buildFromDialog(int limit, int topK) {
+    QTest::mouseClick(view_->buildButton(), Qt::LeftButton);
+    QDialog* dialog = view_->buildDialog();
+    QVERIFY(dialog && dialog->isVisible());
+    auto* dataset = dialog->findChild<QComboBox*>(QStringLiteral("buildDataset"));
+    auto* split = dialog->findChild<QComboBox*>(QStringLiteral("buildSplit"));
+    auto* top = dialog->findChild<QSpinBox*>(QStringLiteral("buildTopK"));
+    auto* images = dialog->findChild<QSpinBox*>(QStringLiteral("buildLimit"));
+    QVERIFY(dataset && split && top && images);
+    // The defaults: the database's dataset (else the image's), the test split.
+    QCOMPARE(dataset->currentText(), QString::fromLatin1(kDataset));
+    QCOMPARE(split->currentText(), QStringLiteral("test"));
+    top->setValue(topK);
+    images->setValue(limit);
+    auto* buttons = dialog->findChild<QDialogButtonBox*>();
+    QVERIFY(buttons);
+    QTest::mouseClick(buttons->button(QDialogButtonBox::Ok), Qt::LeftButton);
+    QVERIFY(!dialog->isVisible());
+    QVERIFY(view_->building());
+  }
+
+  // The database the library builds over the same slice of the test split.
+  sae::FeatureDatabase libraryDatabase(const sae::SparseAutoencoder& sae, int limit, int topK) {
+    std::shared_ptr<const datasets::Dataset> dataset = datasets::makeDataset(kDataset);
+    train::TrainingDataOptions topt;
+    topt.n_classes = std::max<int>(1, int(dataset->classNames().size()));
+    const train::TrainingData data(dataset, model_.preprocess, topt);
+    sae::FeatureDatabaseOptions o;
+    o.limit = size_t(limit);
+    o.top_k = topK;
+    return sae::buildFeatureDatabase(*model_.model, sae, data, o);
+  }
+
 private slots:
   void initTestCase() {
     QStandardPaths::setTestModeEnabled(true);
@@ -179,6 +241,7 @@ private slots:
   void cleanupTestCase() {
     view_.reset();
     controller_.reset();
+    QDir(FeaturesView::userDatabaseRoot()).removeRecursively();
   }
 
   void placeholdersSayWhatToDo() {
@@ -442,6 +505,183 @@ private slots:
     QCOMPARE(o->feature, 7);
     QCOMPARE(*o->query, QPoint(3, 1));  // (col, row)
     QVERIFY(!app::parseLaunchOptions({QStringLiteral("prisma-explorer"), QStringLiteral("--feature"), QStringLiteral("-1")}, error));
+  }
+
+  // "Train one...": the Training tab gets the model and the hook (the open SAE's on a click,
+  // another from the arrow's menu).
+  void trainOneCarriesModelAndHook() {
+    QVERIFY(settle());
+    QVERIFY(view_->hasSae());
+    QSignalSpy asked(view_.get(), &FeaturesView::trainSaeRequested);
+    QToolButton* train = view_->trainButton();
+    QVERIFY(train->isEnabled());
+    QTest::mouseClick(train, Qt::LeftButton, {}, QPoint(train->height() / 2, train->height() / 2));
+    QCOMPARE(asked.count(), 1);
+    QCOMPARE(asked.first().at(0).toString(), summary_.source);
+    QCOMPARE(asked.first().at(1).toString(), QString::fromLatin1(kHook));
+    // The menu lists the model's residual hooks.
+    QTRY_VERIFY(!train->menu()->actions().isEmpty());
+    QAction* other = nullptr;
+    for (QAction* a : train->menu()->actions())
+      if (a->data().toString() == QStringLiteral("blocks.0.hook_resid_pre")) other = a;
+    QVERIFY(other);
+    other->trigger();
+    QCOMPARE(asked.count(), 2);
+    QCOMPARE(asked.last().at(0).toString(), summary_.source);
+    QCOMPARE(asked.last().at(1).toString(), QStringLiteral("blocks.0.hook_resid_pre"));
+  }
+
+  // Issue 19 item 6: in the room a 1024 x 700 window leaves it, the tab does not scroll
+  // sideways (MainWindow puts each tab in a scroll area like this one).
+  void fitsTheTabOfA1024x700Window() {
+    QVERIFY(settle());
+    QScrollArea area;
+    area.setFrameShape(QFrame::NoFrame);
+    area.setWidgetResizable(true);
+    area.setWidget(view_.get());
+    area.resize(kTabWidthAt1024, kTabHeightAt700);
+    area.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&area));
+    const int minWidth = view_->minimumSizeHint().width();
+    const int sideways = area.horizontalScrollBar()->maximum();
+    const int down = area.verticalScrollBar()->maximum();
+    // Back to a window of its own for the tests after this one.
+    area.takeWidget();
+    view_->setParent(nullptr);
+    view_->resize(kViewWidth, kViewHeight);
+    view_->show();
+    QVERIFY(QTest::qWaitForWindowExposed(view_.get()));
+    QVERIFY2(minWidth <= kTabWidthAt1024, qPrintable(QStringLiteral("minimum width %1").arg(minWidth)));
+    QCOMPARE(sideways, 0);
+    // Nor vertically: the tab is sized by its minimum height, not its preferred one (a
+    // height-for-width layout made the scroll area ask for ~900 px).
+    QCOMPARE(down, 0);
+  }
+
+  // An SAE in a folder that can be written gets its database there, beside nothing else.
+  void buildsIntoTheSaesOwnFolder() {
+    QSignalSpy opened(view_.get(), &FeaturesView::saeOpened);
+    view_->openSae(saeDir_);
+    QVERIFY(opened.wait(kWaitMs));
+    QVERIFY(settle());
+    QSignalSpy built(view_.get(), &FeaturesView::databaseBuilt);
+    QSignalSpy ended(view_.get(), &FeaturesView::databaseBuildEnded);
+    buildFromDialog(kBuildImages, kBuildTopK);
+    if (QTest::currentTestFailed()) return;
+    QVERIFY(ended.wait(kWaitMs));
+    QCOMPARE(built.count(), 1);
+    const QString folder = built.first().first().toString();
+    QCOMPARE(folder, QDir(saeDir_).filePath(QStringLiteral("features-induction-test")));
+    QCOMPARE(view_->buildProgress()->value(), kBuildImages);
+    QCOMPARE(view_->buildProgress()->maximum(), kBuildImages);
+    const sae::FeatureDatabase db = sae::loadFeatureDatabase(folder.toStdString());
+    QCOMPARE(db.images, int64_t(kBuildImages));
+    const sae::FeatureDatabase expected = libraryDatabase(sae_, kBuildImages, kBuildTopK);
+    QVERIFY(torch::allclose(db.top_values, expected.top_values, kTol, kTol));
+    QVERIFY(torch::equal(db.top_images, expected.top_images));
+    // Nothing staged is left beside it.
+    for (const QString& f : filesUnder(saeDir_)) QVERIFY2(!QFileInfo(f).fileName().startsWith('.'), qPrintable(f));
+  }
+
+  // Cancel during a build: the job stops between batches and nothing is left on disk.
+  void cancelledBuildLeavesNothing() {
+    QVERIFY(settle());
+    QVERIFY(view_->hasSae());
+    const QStringList before = filesUnder(saeDir_);
+    const QStringList userBefore = filesUnder(FeaturesView::userDatabaseRoot());
+    app::FeatureDatabaseRequest r = view_->defaultBuildRequest();
+    r.split = QStringLiteral("train");  // another destination than the build before
+    r.limit = 0;
+    r.batch = kCancelBatch;
+    QSignalSpy built(view_.get(), &FeaturesView::databaseBuilt);
+    QSignalSpy ended(view_.get(), &FeaturesView::databaseBuildEnded);
+    view_->buildDatabase(r);
+    QVERIFY(view_->building());
+    QVERIFY(view_->cancelButton()->isVisibleTo(view_.get()));
+    QTRY_VERIFY_WITH_TIMEOUT(view_->buildProgress()->value() > 0, kWaitMs);
+    QVERIFY(view_->buildProgress()->value() < view_->buildProgress()->maximum());
+    // Staged while it runs, in the SAE's folder.
+    QVERIFY(filesUnder(saeDir_).size() > before.size());
+    QTest::mouseClick(view_->cancelButton(), Qt::LeftButton);
+    QVERIFY(ended.wait(kWaitMs));
+    QCOMPARE(built.count(), 0);
+    QVERIFY(!view_->building());
+    QVERIFY2(view_->message().contains(QStringLiteral("cancelled")), qPrintable(view_->message()));
+    QCOMPARE(filesUnder(saeDir_), before);
+    QCOMPARE(filesUnder(FeaturesView::userDatabaseRoot()), userBefore);
+  }
+
+  // The bundled SAE's folder is the program's: its database goes to the user's folder,
+  // equals what the library builds and what `prisma sae top` reads, and is found again.
+  void buildsTheBundledSaesDatabaseInTheUserFolder() {
+    const app::jobs::BundledSae bundled = app::jobs::bundledSaeFor(QString::fromLatin1(kMouse));
+    QVERIFY(!bundled.sae.isEmpty());
+    const QStringList resources = filesUnder(bundled.sae);
+    QSignalSpy opened(view_.get(), &FeaturesView::saeOpened);
+    view_->openSae(bundled.sae);
+    QVERIFY(opened.wait(kWaitMs));
+    QVERIFY(settle());
+    QVERIFY(view_->sae().bundled);
+    QCOMPARE(view_->sae().spec, QStringLiteral("sae:induction-2L"));
+    const QStringList folders = view_->databaseFolders(QString::fromLatin1(kDataset), QStringLiteral("test"));
+    QCOMPARE(folders.size(), 1);
+    QVERIFY(folders.first().startsWith(FeaturesView::userDatabaseRoot()));
+
+    QSignalSpy built(view_.get(), &FeaturesView::databaseBuilt);
+    QSignalSpy ended(view_.get(), &FeaturesView::databaseBuildEnded);
+    buildFromDialog(kBuildImages, kBuildTopK);
+    if (QTest::currentTestFailed()) return;
+    QVERIFY(ended.wait(kWaitMs));
+    QCOMPARE(built.count(), 1);
+    const QString folder = built.first().first().toString();
+    QCOMPARE(folder, folders.first());
+    QCOMPARE(filesUnder(bundled.sae), resources);
+    QCOMPARE(view_->buildProgress()->value(), view_->buildProgress()->maximum());
+    QCOMPARE(view_->buildProgress()->maximum(), kBuildImages);
+
+    // What `prisma sae top` reads (the same loader), with the CLI's JSON.
+    const sae::FeatureDatabase db = sae::loadFeatureDatabase(folder.toStdString());
+    QCOMPARE(db.images, int64_t(kBuildImages));
+    QCOMPARE(db.top_values.size(1), int64_t(kBuildTopK));
+    const auto meta = [&db](const char* key) { return QString::fromStdString(db.meta.value(key, std::string())); };
+    QCOMPARE(meta("sae"), QStringLiteral("sae:induction-2L"));
+    QCOMPARE(meta("model"), QString::fromLatin1(kMouse));
+    QCOMPARE(meta("dataset"), QString::fromLatin1(kDataset));
+    QCOMPARE(meta("split"), QStringLiteral("test"));
+    QCOMPARE(meta("hook"), view_->sae().hook);
+    QCOMPARE(meta("dataset_path"), QString());
+    QCOMPARE(db.meta.value("top_k", 0), kBuildTopK);
+    QVERIFY(db.meta.contains("seed"));
+    QCOMPARE(db.meta.value("seed", uint64_t(1)), uint64_t(datasets::kDefaultSeed));
+    const sae::LoadedSae loaded = sae::loadSae(bundled.sae.toStdString());
+    const sae::FeatureDatabase expected = libraryDatabase(loaded.sae, kBuildImages, kBuildTopK);
+    QVERIFY(torch::allclose(db.top_values, expected.top_values, kTol, kTol));
+    QVERIFY(torch::equal(db.top_images, expected.top_images));
+    QVERIFY(torch::allclose(db.density, expected.density, kTol, kTol));
+
+    // The tab reopened the SAE with it and shows its top images at once.
+    QVERIFY(settle());
+    QCOMPARE(view_->sae().databaseSource, folder);
+    QCOMPARE(view_->sae().databaseImages, kBuildImages);
+    if (view_->details().feature != view_->selectedFeature()) {
+      QSignalSpy details(view_.get(), &FeaturesView::detailsReady);
+      QVERIFY(details.wait(kWaitMs));
+    }
+    const int f = view_->selectedFeature();
+    QVERIFY(f >= 0);
+    const app::FeatureDetails& d = view_->details();
+    QVERIFY(d.hasDatabase);
+    QVERIFY(!d.top.isEmpty());
+    QCOMPARE(d.top.first().position, int(db.top_images[f][0].item<int64_t>()));
+    QVERIFY(close(d.top.first().value, db.top_values[f][0].item<double>()));
+    QCOMPARE(view_->topImagesList()->count(), d.top.size());
+
+    // Opened again later, the SAE finds it (remembered), not the bundled one.
+    QSignalSpy again(view_.get(), &FeaturesView::saeOpened);
+    view_->openSae(bundled.sae);
+    QVERIFY(again.wait(kWaitMs));
+    QCOMPARE(view_->sae().databaseSource, folder);
+    QVERIFY(settle());
   }
 };
 

@@ -8,32 +8,41 @@
 #include "widgets/HeatmapView.h"
 #include "widgets/TopKBars.h"
 
+#include "datasets/Random.h"
+
 #include <qcustomplot.h>
 
-#include <QApplication>
-#include <QClipboard>
 #include <QComboBox>
+#include <QCryptographicHash>
 #include <QDialog>
 #include <QDialogButtonBox>
 #include <QDoubleSpinBox>
 #include <QDragEnterEvent>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QFormLayout>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListWidget>
+#include <QMenu>
 #include <QMimeData>
 #include <QPainter>
-#include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QResizeEvent>
 #include <QSettings>
+#include <QSpinBox>
 #include <QSplitter>
 #include <QStackedWidget>
+#include <QStandardPaths>
+#include <QToolButton>
 #include <QTreeWidget>
 #include <QVBoxLayout>
+
+#include <limits>
 
 #include <algorithm>
 #include <cmath>
@@ -53,8 +62,18 @@ constexpr double kScaleStep = 0.5;
 constexpr int kHistogramHeight = 140;
 constexpr int kBarsHeight = 120;
 constexpr int kBusyBarWidth = 80;
+constexpr int kComboChars = 12;         // the SAE list's minimum width, in characters
+constexpr int kDefaultTopK = 16;        // as `prisma sae features --top-k`
+constexpr int kMaxTopK = 256;
+constexpr int kDefaultBatch = 64;       // as `prisma sae features --batch`
+constexpr int kKeyHashChars = 8;        // of a user database folder's SAE hash
 const char* const kSettingsRecent = "features/recentSaes";
 const char* const kSettingsByModel = "features/saeByModel";
+const char* const kSettingsDatabaseBySae = "features/databaseBySae";
+const char* const kSettingsBuildTopK = "features/build/topK";
+const char* const kSettingsBuildLimit = "features/build/limit";
+const char* const kSettingsBuildSplit = "features/build/split";
+const char* const kUserDatabaseFolder = "feature-databases";
 enum Column { ColFeature, ColActivation, ColDensity };
 enum Page { PagePlaceholder, PageContent };
 
@@ -86,6 +105,35 @@ QImage thumbnail(const QImage& image, const widgets::PatchGridValues& heat, doub
 }
 
 QString modelKey(const QString& source) { return QFileInfo(source).exists() ? QFileInfo(source).canonicalFilePath() : source; }
+QString saeKey(const QString& source) { return modelKey(source); }
+
+// A word-wrapped label outside the splitter would make the tab's layout height-for-width,
+// and a scroll area then sizes the tab by its preferred height (a 480 px heatmap and all):
+// it would scroll vertically in any window. This one says it is not height-for-width and
+// asks instead for the height its text takes at its current width (updated when the width
+// changes), so the tab fills the window and scrolls only below its minimum height. (QLabel
+// turns its size policy's height-for-width back on with every text, so the policy cannot
+// say it.)
+class WrappedLabel : public QLabel {
+public:
+  explicit WrappedLabel(QWidget* parent) : QLabel(parent) { setWordWrap(true); }
+  bool hasHeightForWidth() const override { return false; }
+  QSize sizeHint() const override { return atWidth(QLabel::sizeHint()); }
+  QSize minimumSizeHint() const override { return atWidth(QLabel::minimumSizeHint()); }
+
+protected:
+  void resizeEvent(QResizeEvent* event) override {
+    QLabel::resizeEvent(event);
+    if (event->size().width() != event->oldSize().width()) updateGeometry();
+  }
+
+private:
+  QSize atWidth(QSize hint) const {
+    if (width() > 0 && !text().isEmpty()) hint.setHeight(heightForWidth(width()));
+    return hint;
+  }
+};
+
 }  // namespace
 
 FeaturesView::FeaturesView(ExplorerController* controller, QWidget* parent) : QWidget(parent), controller_(controller) {
@@ -93,7 +141,7 @@ FeaturesView::FeaturesView(ExplorerController* controller, QWidget* parent) : QW
 
   saeCombo_ = new QComboBox(this);
   saeCombo_->setObjectName(QStringLiteral("saeCombo"));
-  saeCombo_->setMinimumContentsLength(32);
+  saeCombo_->setMinimumContentsLength(kComboChars);
   saeCombo_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
   saeCombo_->setToolTip(tr("SAEs opened before"));
   openButton_ = new QPushButton(tr("Open SAE\u2026"), this);
@@ -102,10 +150,22 @@ FeaturesView::FeaturesView(ExplorerController* controller, QWidget* parent) : QW
   openButton_->setToolTip(tr("A folder or file in Prisma's, SAELens' or ViT-Prisma's layout (Ctrl+Shift+E)"));
   databaseButton_ = new QPushButton(tr("Database\u2026"), this);
   databaseButton_->setObjectName(QStringLiteral("openDatabase"));
-  databaseButton_->setToolTip(tr("A feature database written by `prisma sae features` (features.json)"));
-  trainButton_ = new QPushButton(tr("Train one\u2026"), this);
+  databaseButton_->setToolTip(tr("A feature database written by `prisma sae features` or Build database\u2026 (features.json)"));
+  buildButton_ = new QPushButton(tr("Build database\u2026"), this);
+  buildButton_->setObjectName(QStringLiteral("buildDatabase"));
+  buildButton_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_B));
+  buildButton_->setToolTip(tr("One pass of the SAE over a dataset split: each feature's top images, density, histogram "
+                              "and classes, as `prisma sae features` writes them (Ctrl+Shift+B)"));
+  // A click trains on the open SAE's hook; the arrow picks another hook of the model.
+  trainButton_ = new QToolButton(this);
   trainButton_->setObjectName(QStringLiteral("trainSae"));
-  saeLabel_ = new QLabel(this);
+  trainButton_->setText(tr("Train one\u2026"));
+  trainButton_->setPopupMode(QToolButton::MenuButtonPopup);
+  trainButton_->setToolButtonStyle(Qt::ToolButtonTextOnly);
+  trainMenu_ = new QMenu(trainButton_);
+  trainMenu_->setObjectName(QStringLiteral("trainSaeHooks"));
+  trainButton_->setMenu(trainMenu_);
+  saeLabel_ = new WrappedLabel(this);
   saeLabel_->setObjectName(QStringLiteral("saeLabel"));
   saeLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   auto* bar = new QHBoxLayout;
@@ -113,30 +173,38 @@ FeaturesView::FeaturesView(ExplorerController* controller, QWidget* parent) : QW
   bar->addWidget(saeCombo_, 1);
   bar->addWidget(openButton_);
   bar->addWidget(databaseButton_);
+  bar->addWidget(buildButton_);
   bar->addWidget(trainButton_);
-  // What the tab waits for on the model thread (the status bar names it), and a way out.
+  // What the tab waits for on the model thread (the status bar names it), a build's
+  // progress, and a way out -- on their own row, so the buttons above keep their room.
   busyBar_ = new QProgressBar(this);
   busyBar_->setObjectName(QStringLiteral("featuresBusy"));
   busyBar_->setRange(0, 0);
   busyBar_->setMaximumWidth(kBusyBarWidth);
+  buildBar_ = new QProgressBar(this);
+  buildBar_->setObjectName(QStringLiteral("databaseProgress"));
+  buildBar_->setFormat(tr("database: %v / %m images"));
+  buildBar_->setRange(0, 1);
+  buildBar_->setValue(0);
   cancelButton_ = new QPushButton(tr("Cancel"), this);
   cancelButton_->setObjectName(QStringLiteral("featuresCancel"));
-  bar->addWidget(busyBar_);
-  bar->addWidget(cancelButton_);
-  messageLabel_ = new QLabel(this);
+  messageLabel_ = new WrappedLabel(this);
   messageLabel_->setObjectName(QStringLiteral("featuresMessage"));
-  messageLabel_->setWordWrap(true);
+  auto* statusRow = new QHBoxLayout;
+  statusRow->addWidget(busyBar_);
+  statusRow->addWidget(buildBar_, 1);
+  statusRow->addWidget(cancelButton_);
 
-  placeholder_ = new QLabel(this);
+  placeholder_ = new WrappedLabel(this);
   placeholder_->setObjectName(QStringLiteral("featuresPlaceholder"));
   placeholder_->setAlignment(Qt::AlignCenter);
-  placeholder_->setWordWrap(true);
   placeholder_->setMargin(24);
 
   image_ = new widgets::HeatmapView(this);
   image_->setObjectName(QStringLiteral("featureHeatmap"));
   image_->setColorMap(widgets::ColorMap(widgets::ColorMap::Kind::Magma));
   listTitle_ = new QLabel(this);
+  listTitle_->setWordWrap(true);  // long titles wrap rather than widen the tab (1024 px windows)
   list_ = new QTreeWidget(this);
   list_->setObjectName(QStringLiteral("featureList"));
   list_->setColumnCount(3);
@@ -203,7 +271,9 @@ FeaturesView::FeaturesView(ExplorerController* controller, QWidget* parent) : QW
   editRow->addStretch(1);
   auto* barsGrid = new QGridLayout;
   barsGrid->addWidget(new QLabel(tr("Clean"), this), 0, 0);
-  barsGrid->addWidget(new QLabel(tr("Edited (SAE spliced in, error kept)"), this), 0, 1);
+  auto* editedTitle = new QLabel(tr("Edited (SAE spliced in, error kept)"), this);
+  editedTitle->setWordWrap(true);
+  barsGrid->addWidget(editedTitle, 0, 1);
   barsGrid->addWidget(cleanBars_, 1, 0);
   barsGrid->addWidget(editedBars_, 1, 1);
 
@@ -212,7 +282,9 @@ FeaturesView::FeaturesView(ExplorerController* controller, QWidget* parent) : QW
   featureLayout->setContentsMargins(0, 0, 0, 0);
   featureLayout->addWidget(featureTitle_);
   featureLayout->addWidget(histogram_);
-  featureLayout->addWidget(new QLabel(tr("Top images in the database (feature over their patches):"), this));
+  auto* topTitle = new QLabel(tr("Top images in the database (feature over their patches):"), this);
+  topTitle->setWordWrap(true);
+  featureLayout->addWidget(topTitle);
   featureLayout->addWidget(topImages_, 1);
   featureLayout->addWidget(topNote_);
   featureLayout->addLayout(editRow);
@@ -236,12 +308,14 @@ FeaturesView::FeaturesView(ExplorerController* controller, QWidget* parent) : QW
   auto* layout = new QVBoxLayout(this);
   layout->addLayout(bar);
   layout->addWidget(saeLabel_);
+  layout->addLayout(statusRow);
   layout->addWidget(messageLabel_);
   layout->addWidget(stack_, 1);
 
   connect(openButton_, &QPushButton::clicked, this, &FeaturesView::chooseSae);
   connect(databaseButton_, &QPushButton::clicked, this, &FeaturesView::chooseDatabase);
-  connect(trainButton_, &QPushButton::clicked, this, &FeaturesView::showTrainDialog);
+  connect(buildButton_, &QPushButton::clicked, this, &FeaturesView::showBuildDialog);
+  connect(trainButton_, &QToolButton::clicked, this, [this] { requestTraining(); });
   connect(cancelButton_, &QPushButton::clicked, this, &FeaturesView::cancel);
   connect(saeCombo_, QOverload<int>::of(&QComboBox::activated), this, [this](int index) {
     const QString path = saeCombo_->itemData(index).toString();
@@ -262,6 +336,7 @@ FeaturesView::FeaturesView(ExplorerController* controller, QWidget* parent) : QW
   connect(applyButton_, &QPushButton::clicked, this, &FeaturesView::runEdit);
   connect(scale_, &QDoubleSpinBox::editingFinished, this, &FeaturesView::runEdit);
   connect(controller_->queue(), &JobQueue::finished, this, &FeaturesView::finished);
+  updateTrainMenu();
 
   for (const QString& path : recentSaes()) saeCombo_->addItem(QFileInfo(path).fileName(), path);
   saeCombo_->setCurrentIndex(-1);
@@ -280,7 +355,17 @@ void FeaturesView::post(ModelJob<R, R> job, std::function<void(const R&)> done) 
   updatePlaceholder();
 }
 
-void FeaturesView::finished(quint64 id) {
+void FeaturesView::finished(quint64 id, JobQueue::End end) {
+  if (id != 0 && id == buildJob_) {
+    buildJob_ = 0;
+    if (end == JobQueue::End::Cancelled) {
+      setMessage(tr("Database build cancelled; nothing was written."));
+      emit statusMessage(message_);
+    }
+    updatePlaceholder();
+    emit databaseBuildEnded();
+    return;
+  }
   // Called after the job's done/failed, which may already have posted the next job.
   if (pending_.erase(id) == 0) return;
   updatePlaceholder();
@@ -298,6 +383,9 @@ void FeaturesView::cancelPending() {
 }
 
 void FeaturesView::cancel() {
+  // A cancelled build says so once its job has stopped (finished()); its staged folder is
+  // removed on the model thread.
+  if (buildJob_ != 0) controller_->cancel(buildJob_);
   if (pending_.empty()) return;
   cancelPending();
   setMessage(tr("Cancelled."));
@@ -325,6 +413,10 @@ void FeaturesView::resetResults() {
 
 void FeaturesView::setModel(const ModelSummary& model) {
   cancelPending();
+  // A build reads the previous model's SAE: its database would be of another model's.
+  if (buildJob_ != 0) controller_->cancel(buildJob_);
+  hooks_.clear();
+  updateTrainMenu();
   resetResults();
   model_ = model;
   haveModel_ = true;
@@ -340,13 +432,21 @@ void FeaturesView::setModel(const ModelSummary& model) {
   if (sae.isEmpty()) {
     const jobs::BundledSae bundled = jobs::bundledSaeFor(model.source);
     sae = bundled.sae;
-    database = bundled.database;
+    // A database built from the tab for the bundled SAE (in the user's folder) wins.
+    if (!sae.isEmpty()) database = rememberedDatabase(sae).isEmpty() ? bundled.database : QString();
   }
   if (sae.isEmpty()) {
     const QString last = QSettings().value(kSettingsByModel).toMap().value(modelKey(model.source)).toString();
     if (!last.isEmpty() && QFileInfo::exists(last)) sae = last;
   }
   if (!sae.isEmpty()) openSae(sae, database);
+  // Not one of the tab's pending jobs: opening an SAE or an image does not cancel it.
+  ModelJob<QStringList> hooks = jobs::trainableHooks();
+  hooks.done = [this](quint64, const QStringList& names) {
+    hooks_ = names;
+    updateTrainMenu();
+  };
+  controller_->post(this, std::move(hooks));
   updatePlaceholder();
 }
 
@@ -361,10 +461,14 @@ void FeaturesView::openSae(const QString& saePath, const QString& databasePath) 
     return;
   }
   cancelPending();
+  // A build belongs to the SAE it reads; reopening the same one (with its new database)
+  // keeps it.
+  if (buildJob_ != 0 && saeKey(saePath) != saeKey(sae_.source)) controller_->cancel(buildJob_);
   resetResults();
   haveSae_ = false;
   selected_ = -1;
-  const QString database = databasePath.isEmpty() ? jobs::databaseBeside(saePath) : databasePath;
+  QString database = databasePath.isEmpty() ? rememberedDatabase(saePath) : databasePath;
+  if (database.isEmpty()) database = jobs::databaseBeside(saePath);
   setMessage(tr("Opening %1\u2026").arg(QDir::toNativeSeparators(saePath)));
   post<SaeSummary>(jobs::openSae(saePath, database, databasePath.isEmpty()), [this](const SaeSummary& s) {
     sae_ = s;
@@ -374,13 +478,14 @@ void FeaturesView::openSae(const QString& saePath, const QString& databasePath) 
                        .arg(QFileInfo(s.source).fileName(), QString::number(s.dSae), s.hook, s.tokens, s.activation)
                        .arg(s.dIn);
     text += s.hasDatabase() ? tr(" \u00b7 database: %1 images of %2/%3").arg(s.databaseImages).arg(s.databaseDataset, s.databaseSplit)
-                            : tr(" \u00b7 no feature database (Database\u2026, or `prisma sae features`)");
+                            : tr(" \u00b7 no feature database (Build database\u2026 makes one)");
     if (!s.notes.isEmpty()) text += tr(" \u00b7 %n note(s) in the tooltip", nullptr, int(s.notes.size()));
     saeLabel_->setText(text);
     saeLabel_->setToolTip(s.notes.join('\n'));
     // A database found beside the SAE but not fitting it is worth saying out loud.
     const QStringList ignored = s.notes.filter(QStringLiteral("feature database beside it"));
     setMessage(ignored.value(0));
+    updateTrainMenu();
     emit saeOpened(s);
     encode();
   });
@@ -510,7 +615,7 @@ void FeaturesView::showDetails() {
   topImages_->clear();
   if (!details_.hasDatabase) {
     topNote_->setText(tr("No feature database: its density, histogram and top images come from one "
-                         "(Database\u2026, or `prisma sae features SAE --dataset NAME --out DIR`)."));
+                         "(Build database\u2026, Database\u2026, or `prisma sae features`)."));
     histogram_->replot();
     return;
   }
@@ -579,7 +684,7 @@ QString FeaturesView::placeholderText() const {
     if (!pending_.empty()) return tr("Opening the SAE\u2026");
     if (!message_.isEmpty()) return tr("No SAE is open (see the message above). Open SAE\u2026 picks one.");
     return tr("No SAE is open for %1.\n\nOpen SAE\u2026 reads a folder in Prisma's, SAELens' or ViT-Prisma's layout; "
-              "Train one\u2026 shows the commands that train one on this model.")
+              "Train one\u2026 sets up a run in the Training tab.")
         .arg(model_.name);
   }
   if (!haveImage_) return tr("Pick an image in the Images panel, or drop one on this tab.");
@@ -592,8 +697,10 @@ void FeaturesView::updatePlaceholder() {
   placeholder_->setText(text);
   stack_->setCurrentIndex(text.isEmpty() ? PageContent : PagePlaceholder);
   busyBar_->setVisible(!pending_.empty());
-  cancelButton_->setVisible(!pending_.empty());
+  buildBar_->setVisible(buildJob_ != 0);
+  cancelButton_->setVisible(!pending_.empty() || buildJob_ != 0);
   databaseButton_->setEnabled(haveSae_);
+  buildButton_->setEnabled(haveSae_ && buildJob_ == 0);
   trainButton_->setEnabled(haveModel_);
   openButton_->setEnabled(haveModel_);
 }
@@ -638,39 +745,203 @@ void FeaturesView::chooseDatabase() {
   if (!dir.isEmpty()) openSae(sae_.source, dir);
 }
 
-void FeaturesView::showTrainDialog() {
-  // The CLI trains and indexes; the tab opens the result. Honest about what it takes: a
-  // training run and a pass over a dataset, minutes on a mouse.
-  const QString model = model_.source.startsWith('(') ? QStringLiteral("MODEL") : model_.source;
-  const QString dataset = !request_.dataset.isEmpty() ? request_.dataset
-                          : !sae_.databaseDataset.isEmpty() ? sae_.databaseDataset
-                                                            : QStringLiteral("DATASET");
-  const QString hook = haveSae_ ? sae_.hook : QStringLiteral("blocks.0.hook_resid_post");
-  const QString out = QStringLiteral("runs/sae-%1").arg(QFileInfo(model).fileName().remove(QStringLiteral("mouse:")));
-  // The database goes beside the SAE's folder (the CLI writes nothing inside its input).
-  const QString commands = QStringLiteral(
-                               "prisma sae train --model %1 --dataset %2 --hook %3 --out %4\n"
-                               "prisma sae features %4 --model %1 --dataset %2 --out %4-features\n")
-                               .arg(model, dataset, hook, out);
-  QDialog dialog(this);
-  dialog.setWindowTitle(tr("Train an SAE"));
-  auto* text = new QLabel(tr("Training runs in the command-line tool (`prisma sae train --help` lists its options: "
-                             "--tokens, --expansion, --activation topk --k, --steps, ...). Run these, then "
-                             "Open SAE\u2026 on the output folder; its feature database is found beside it."),
-                          &dialog);
-  text->setWordWrap(true);
-  auto* edit = new QPlainTextEdit(commands, &dialog);
-  edit->setObjectName(QStringLiteral("trainCommands"));
-  edit->setReadOnly(true);
-  auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, &dialog);
-  QPushButton* copy = buttons->addButton(tr("Copy"), QDialogButtonBox::ActionRole);
-  connect(copy, &QPushButton::clicked, &dialog, [commands] { QApplication::clipboard()->setText(commands); });
-  connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-  auto* layout = new QVBoxLayout(&dialog);
-  layout->addWidget(text);
-  layout->addWidget(edit);
-  layout->addWidget(buttons);
-  dialog.exec();
+QString FeaturesView::userDatabaseRoot() {
+  return QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)).filePath(QLatin1String(kUserDatabaseFolder));
+}
+
+QStringList FeaturesView::databaseFolders(const QString& dataset, const QString& split) const {
+  const QString name = jobs::databaseFolderName(dataset, split);
+  const QFileInfo info(sae_.source);
+  const QString saeDir = info.isDir() ? info.absoluteFilePath() : info.absolutePath();
+  // In the user's folder, SAEs of one name (every run's "sae") stay apart by their path.
+  const QString hash = QString::fromLatin1(
+      QCryptographicHash::hash(saeKey(sae_.source).toUtf8(), QCryptographicHash::Sha1).toHex().left(kKeyHashChars));
+  const QString user = QDir(userDatabaseRoot()).filePath(QStringLiteral("%1-%2/%3").arg(QDir(saeDir).dirName(), hash, name));
+  QStringList out;
+  // A bundled SAE is the program's own: never written into, even where the files allow it.
+  if (!sae_.bundled && QFileInfo(saeDir).isWritable()) out << QDir(saeDir).filePath(name);
+  out << user;
+  return out;
+}
+
+FeatureDatabaseRequest FeaturesView::defaultBuildRequest() const {
+  FeatureDatabaseRequest r;
+  r.dataset = !sae_.databaseDataset.isEmpty() ? sae_.databaseDataset
+              : !sae_.trainingDataset.isEmpty() ? sae_.trainingDataset
+                                                : request_.dataset;
+  if (sae_.hasDatabase()) {
+    r.seed = sae_.databaseSeed;
+    r.datasetPath = sae_.databaseDatasetPath;
+  } else {
+    r.seed = datasets::kDefaultSeed;
+  }
+  const QSettings settings;
+  r.split = settings.value(kSettingsBuildSplit, QStringLiteral("test")).toString();
+  r.topK = settings.value(kSettingsBuildTopK, kDefaultTopK).toInt();
+  r.limit = settings.value(kSettingsBuildLimit, 0).toInt();
+  r.batch = kDefaultBatch;
+  return r;
+}
+
+void FeaturesView::showBuildDialog() {
+  if (!haveSae_) return;
+  if (!buildDialog_) {
+    buildDialog_ = new QDialog(this);
+    buildDialog_->setObjectName(QStringLiteral("buildDatabaseDialog"));
+    buildDialog_->setWindowTitle(tr("Build a feature database"));
+    buildDataset_ = new QComboBox(buildDialog_);
+    buildDataset_->setObjectName(QStringLiteral("buildDataset"));
+    buildDataset_->setEditable(true);
+    buildDataset_->addItems(jobs::datasetNames());
+    buildDataset_->setToolTip(tr("A dataset of the registry, or an image folder"));
+    buildSplit_ = new QComboBox(buildDialog_);
+    buildSplit_->setObjectName(QStringLiteral("buildSplit"));
+    buildSplit_->addItems({QStringLiteral("test"), QStringLiteral("train")});
+    buildTopK_ = new QSpinBox(buildDialog_);
+    buildTopK_->setObjectName(QStringLiteral("buildTopK"));
+    buildTopK_->setRange(1, kMaxTopK);
+    buildTopK_->setToolTip(tr("Top images kept per feature (--top-k)"));
+    buildLimit_ = new QSpinBox(buildDialog_);
+    buildLimit_->setObjectName(QStringLiteral("buildLimit"));
+    buildLimit_->setRange(0, std::numeric_limits<int>::max());
+    buildLimit_->setSpecialValueText(tr("the whole split"));
+    buildLimit_->setToolTip(tr("Images read, from the start of the split (--limit; 0: all)"));
+    buildSeed_ = new QSpinBox(buildDialog_);
+    buildSeed_->setObjectName(QStringLiteral("buildSeed"));
+    buildSeed_->setRange(0, std::numeric_limits<int>::max());
+    buildSeed_->setToolTip(tr("Generated datasets' images and every dataset's split (--seed)"));
+    buildPath_ = new QLineEdit(buildDialog_);
+    buildPath_->setObjectName(QStringLiteral("buildDatasetPath"));
+    buildPath_->setPlaceholderText(tr("the dataset's default location"));
+    buildPath_->setToolTip(tr("MNIST's folder, a dSprites .npz (--dataset-path)"));
+    auto* form = new QFormLayout;
+    form->addRow(tr("Dataset:"), buildDataset_);
+    form->addRow(tr("Split:"), buildSplit_);
+    form->addRow(tr("Top images per feature:"), buildTopK_);
+    form->addRow(tr("Images:"), buildLimit_);
+    form->addRow(tr("Seed:"), buildSeed_);
+    form->addRow(tr("Dataset path:"), buildPath_);
+    auto* note = new QLabel(tr("Runs in the background (Cancel stops it; nothing is written until it is complete). "
+                               "The same as `prisma sae features`: `prisma sae top` reads the result."),
+                            buildDialog_);
+    note->setWordWrap(true);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, buildDialog_);
+    buttons->button(QDialogButtonBox::Ok)->setText(tr("Build"));
+    connect(buttons, &QDialogButtonBox::accepted, buildDialog_, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, buildDialog_, &QDialog::reject);
+    connect(buildDialog_, &QDialog::accepted, this, [this] {
+      FeatureDatabaseRequest r = defaultBuildRequest();
+      r.dataset = buildDataset_->currentText().trimmed();
+      r.split = buildSplit_->currentText();
+      r.topK = buildTopK_->value();
+      r.limit = buildLimit_->value();
+      r.seed = quint64(buildSeed_->value());
+      r.datasetPath = buildPath_->text().trimmed();
+      QSettings settings;
+      settings.setValue(kSettingsBuildSplit, r.split);
+      settings.setValue(kSettingsBuildTopK, r.topK);
+      settings.setValue(kSettingsBuildLimit, r.limit);
+      buildDatabase(r);
+    });
+    auto* layout = new QVBoxLayout(buildDialog_);
+    layout->addLayout(form);
+    layout->addWidget(note);
+    layout->addWidget(buttons);
+  }
+  const FeatureDatabaseRequest r = defaultBuildRequest();
+  buildDataset_->setCurrentText(r.dataset);
+  buildSplit_->setCurrentText(r.split);
+  buildTopK_->setValue(r.topK);
+  buildLimit_->setValue(r.limit);
+  buildSeed_->setValue(int(std::min<quint64>(r.seed, quint64(std::numeric_limits<int>::max()))));
+  buildPath_->setText(r.datasetPath);
+  buildDialog_->open();
+}
+
+void FeaturesView::buildDatabase(FeatureDatabaseRequest request) {
+  if (!haveSae_ || buildJob_ != 0) return;
+  if (request.dataset.isEmpty()) {
+    setMessage(tr("Name a dataset to build the feature database over."), true);
+    return;
+  }
+  request.model = model_.source;
+  request.folders = databaseFolders(request.dataset, request.split);
+  ModelJob<FeatureDatabaseBuilt, FeatureDatabaseProgress> job = jobs::buildDatabase(request);
+  job.progress = [this](quint64, const FeatureDatabaseProgress& p) { buildProgressed(p.done, p.total); };
+  job.done = [this](quint64, const FeatureDatabaseBuilt& b) { buildDone(b); };
+  job.failed = [this](quint64 id, const QString& m) { fail(id, tr("Building the feature database failed: %1").arg(m)); };
+  buildBar_->setRange(0, std::max(1, request.limit));
+  buildBar_->setValue(0);
+  buildJob_ = controller_->post(this, std::move(job));
+  setMessage(tr("Building a feature database over %1/%2\u2026").arg(request.dataset, request.split));
+  emit statusMessage(message_);
+  updatePlaceholder();
+}
+
+void FeaturesView::buildProgressed(qint64 done, qint64 total) {
+  buildBar_->setRange(0, int(std::max<qint64>(1, total)));
+  buildBar_->setValue(int(done));
+  emit statusMessage(tr("Feature database: %1 / %2 images").arg(done).arg(total));
+}
+
+void FeaturesView::buildDone(const FeatureDatabaseBuilt& built) {
+  if (built.folder.isEmpty()) return;  // stopped: finished() says so
+  buildBar_->setRange(0, int(std::max<qint64>(1, built.total)));
+  buildBar_->setValue(int(built.total));
+  const QString source = sae_.source;
+  rememberDatabase(source, built.folder);
+  // Reopened with it, on the feature shown now: its top images appear at once.
+  if (selected_ >= 0) initialFeature_ = selected_;
+  openSae(source, built.folder);
+  setMessage(tr("Wrote a feature database of %1 images in %2 s to %3")
+                 .arg(built.images)
+                 .arg(built.seconds, 0, 'f', 1)
+                 .arg(QDir::toNativeSeparators(built.folder)));
+  emit statusMessage(message_);
+  emit databaseBuilt(built.folder);
+}
+
+void FeaturesView::rememberDatabase(const QString& saePath, const QString& databasePath) {
+  QSettings settings;
+  QVariantMap bySae = settings.value(kSettingsDatabaseBySae).toMap();
+  bySae.insert(saeKey(saePath), databasePath);
+  settings.setValue(kSettingsDatabaseBySae, bySae);
+}
+
+QString FeaturesView::rememberedDatabase(const QString& saePath) const {
+  const QString dir = QSettings().value(kSettingsDatabaseBySae).toMap().value(saeKey(saePath)).toString();
+  return !dir.isEmpty() && jobs::isDatabaseFolder(dir) ? dir : QString();
+}
+
+void FeaturesView::requestTraining(const QString& hook) {
+  if (!haveModel_) return;
+  QString h = hook;
+  if (h.isEmpty() && haveSae_) h = sae_.hook;
+  if (h.isEmpty() && !hooks_.isEmpty()) {
+    const QStringList post = hooks_.filter(QStringLiteral("hook_resid_post"));
+    h = post.isEmpty() ? hooks_.last() : post.last();
+  }
+  if (h.isEmpty()) h = QStringLiteral("blocks.0.hook_resid_post");  // the hooks are not listed yet
+  emit trainSaeRequested(model_.source, h);
+}
+
+void FeaturesView::updateTrainMenu() {
+  trainMenu_->clear();
+  QStringList hooks = hooks_;
+  if (haveSae_ && !hooks.contains(sae_.hook)) hooks.prepend(sae_.hook);
+  for (const QString& h : hooks) {
+    QAction* a = trainMenu_->addAction(haveSae_ && h == sae_.hook ? tr("%1 (the open SAE's)").arg(h) : h);
+    a->setData(h);
+    connect(a, &QAction::triggered, this, [this, h] { requestTraining(h); });
+  }
+  // What the Training tab will run, for the command line too.
+  const QString model = model_.source.isEmpty() || model_.source.startsWith('(') ? QStringLiteral("MODEL") : model_.source;
+  const QString hook = haveSae_ ? sae_.hook : QStringLiteral("HOOK");
+  trainButton_->setToolTip(tr("Set up an SAE run in the Training tab on %1 (the arrow picks another hook).\n"
+                              "On the command line:\n"
+                              "  prisma sae train --model %2 --dataset DATASET --hook %1 --out DIR\n"
+                              "  prisma sae features DIR --model %2 --dataset DATASET --out DIR-features")
+                               .arg(hook, model));
 }
 
 void FeaturesView::dragEnterEvent(QDragEnterEvent* event) {

@@ -14,6 +14,7 @@
 #include "model/sae/SaeFiles.h"
 #include "model/sae/SaeSplice.h"
 #include "model/train/TrainingData.h"
+#include "model/vit/HookNames.h"
 
 #include <torch/torch.h>
 
@@ -23,12 +24,16 @@
 
 #include <QDir>
 #include <QFileInfo>
+#include <QRegularExpression>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <numeric>
+#include <random>
 
 namespace prisma::app {
 
@@ -42,6 +47,8 @@ const char* const kSaeFolder = "sae";
 struct FeaturesSession {
   std::shared_ptr<io::LoadedModel> model;  // the model it was opened for
   sae::SparseAutoencoder sae{nullptr};
+  std::string saeSource;  // its folder or file
+  QString saeSpec;        // what a database built from it records (sae:NAME when bundled)
   std::shared_ptr<const sae::FeatureDatabase> db;
   std::string dbPath, dbDataset, dbSplit, dbDatasetPath;
   uint64_t dbSeed = datasets::kDefaultSeed;
@@ -120,6 +127,116 @@ void openData(FeaturesSession& s, const io::LoadedModel& m) {
   }
 }
 
+// The bundled SAE's name when `source` is one of the resource folders' sae/NAME, else "".
+QString bundledName(const std::string& source) {
+  const QFileInfo info(QString::fromStdString(source));
+  const QDir dir = info.isDir() ? QDir(info.filePath()) : info.dir();
+  const QString parent = QFileInfo(dir.absolutePath() + QStringLiteral("/..")).canonicalFilePath();
+  for (const std::string& root : io::resourceDirectories()) {
+    const QString folder = QFileInfo(QDir(QString::fromStdString(root)).filePath(QLatin1String(kSaeFolder))).canonicalFilePath();
+    if (!folder.isEmpty() && folder == parent) return dir.dirName();
+  }
+  return {};
+}
+
+// The model as `prisma sae features` records it: mouse:NAME for a bundled mouse (portable
+// across installs), else its source.
+std::string portableModel(const QString& source) {
+  const QFileInfo info(QDir::cleanPath(source));
+  if (!source.startsWith(QLatin1String(io::kMousePrefix)) && info.dir().dirName() == QLatin1String(io::kMiceFolder)) {
+    const QString resources = QFileInfo(info.dir().absolutePath() + QStringLiteral("/..")).canonicalFilePath();
+    for (const std::string& root : io::resourceDirectories())
+      if (!resources.isEmpty() && QFileInfo(QString::fromStdString(root)).canonicalFilePath() == resources)
+        return io::kMousePrefix + info.fileName().toStdString();
+  }
+  return source.toStdString();
+}
+
+namespace fs = std::filesystem;
+
+// A database on its way to `target`: written into a hidden folder beside it, renamed into
+// place by commit(). Until then, and always when stopped or failed, the destructor removes
+// the hidden folder and every parent folder it had to create, so nothing is left behind.
+class StagedFolder {
+public:
+  // Tries each destination in order; the first whose parent folder can be created and
+  // written is used. Throws naming them all when none can.
+  explicit StagedFolder(const QStringList& targets) {
+    std::string why;
+    for (const QString& t : targets) {
+      if (t.isEmpty()) continue;
+      if (tryStage(fs::absolute(fs::path(t.toStdString())).lexically_normal(), why)) return;
+    }
+    throw Error(targets.join(QStringLiteral(", ")).toStdString(), "", "no folder to write the feature database into: " + why);
+  }
+  ~StagedFolder() {
+    std::error_code ec;
+    if (!staging_.empty()) fs::remove_all(staging_, ec);
+    // Innermost first; a folder that is not empty (someone else's) stays.
+    for (auto it = created_.rbegin(); it != created_.rend(); ++it) fs::remove(*it, ec);
+  }
+  StagedFolder(const StagedFolder&) = delete;
+  StagedFolder& operator=(const StagedFolder&) = delete;
+
+  const fs::path& staging() const { return staging_; }
+  const fs::path& target() const { return target_; }
+
+  // Moves the staged database to its destination, replacing an older one there.
+  void commit() {
+    std::error_code ec;
+    fs::path old;
+    if (fs::exists(target_, ec)) {
+      old = hiddenBeside(target_, "old");
+      fs::rename(target_, old, ec);
+      if (ec) throw Error(target_.string(), "", "could not be replaced: " + ec.message());
+    }
+    fs::rename(staging_, target_, ec);
+    if (ec) {
+      std::error_code back;
+      if (!old.empty()) fs::rename(old, target_, back);
+      throw Error(target_.string(), "", "could not be written: " + ec.message());
+    }
+    staging_.clear();
+    created_.clear();
+    if (!old.empty()) fs::remove_all(old, ec);
+  }
+
+private:
+  static fs::path hiddenBeside(const fs::path& target, const char* what) {
+    std::random_device rd;
+    return target.parent_path() / ("." + target.filename().string() + "." + what + "-" + std::to_string(rd()));
+  }
+
+  bool tryStage(const fs::path& target, std::string& why) {
+    std::vector<fs::path> created;
+    for (fs::path p = target.parent_path(); !p.empty() && !fs::exists(p); p = p.parent_path()) {
+      created.insert(created.begin(), p);
+      if (p == p.parent_path()) break;
+    }
+    std::error_code ec;
+    for (const fs::path& p : created) {
+      if (!fs::create_directory(p, ec) && ec) {
+        for (auto it = created.rbegin(); it != created.rend(); ++it) fs::remove(*it, ec);
+        why += (why.empty() ? "" : "; ") + p.string() + ": " + ec.message();
+        return false;
+      }
+    }
+    const fs::path staging = hiddenBeside(target, "partial");
+    if (!fs::create_directory(staging, ec) || ec) {
+      why += (why.empty() ? "" : "; ") + target.parent_path().string() + ": " + (ec ? ec.message() : "exists");
+      for (auto it = created.rbegin(); it != created.rend(); ++it) fs::remove(*it, ec);
+      return false;
+    }
+    staging_ = staging;
+    target_ = target;
+    created_ = std::move(created);
+    return true;
+  }
+
+  fs::path staging_, target_;
+  std::vector<fs::path> created_;  // parents made for the target, outermost first
+};
+
 }  // namespace
 
 float SaeSummary::densityOf(int feature) const {
@@ -195,6 +312,10 @@ BundledSae bundledSaeFor(const QString& modelSource) {
   return b;
 }
 
+bool isDatabaseFolder(const QString& dir) {
+  return QFileInfo::exists(QDir(dir).filePath(QString::fromLatin1(sae::kFeatureDatabaseJson)));
+}
+
 QString databaseBeside(const QString& saePath) {
   const QFileInfo info(saePath);
   const QDir dir = info.isDir() ? QDir(info.filePath()) : info.dir();
@@ -242,9 +363,16 @@ ModelJob<SaeSummary> openSae(const QString& saePath, const QString& databasePath
     if (c.tokens == sae::TokenSelection::Cls && !model->model->cfg().cls_token)
       throw Error(loaded.source, "tokens", "reads the CLS token, which " + model->name + " does not have");
     s->sae = loaded.sae;
+    s->saeSource = loaded.source;
 
     SaeSummary r;
     r.source = QString::fromStdString(loaded.source);
+    const QString bundled = bundledName(loaded.source);
+    r.bundled = !bundled.isEmpty();
+    r.spec = r.bundled ? QString::fromLatin1(sae::kBundledSaePrefix) + bundled : r.source;
+    s->saeSpec = r.spec;
+    if (loaded.training.is_object() && loaded.training.contains("dataset") && loaded.training["dataset"].is_string())
+      r.trainingDataset = QString::fromStdString(loaded.training["dataset"].get<std::string>());
     r.format = QString::fromStdString(loaded.format);
     r.hook = QString::fromStdString(c.hook_name);
     r.model = QString::fromStdString(c.model_name);
@@ -276,6 +404,9 @@ ModelJob<SaeSummary> openSae(const QString& saePath, const QString& databasePath
       r.databaseDataset = QString::fromStdString(s->dbDataset);
       r.databaseSplit = QString::fromStdString(s->dbSplit);
       r.databaseImages = static_cast<int>(db->images);
+      r.databaseSeed = s->dbSeed;
+      r.databaseDatasetPath = QString::fromStdString(s->dbDatasetPath);
+      r.databaseTopK = static_cast<int>(db->top_values.size(1));
       r.density = floats(db->density);
       r.meanWhenFiring = floats(db->mean_when_firing);
     } catch (const std::exception& e) {
@@ -416,6 +547,102 @@ ModelJob<FeatureEditResult> editFeature(const ImageRequest& request, int feature
     return r;
   };
   return job;
+}
+
+ModelJob<FeatureDatabaseBuilt, FeatureDatabaseProgress> buildDatabase(const FeatureDatabaseRequest& request) {
+  ModelJob<FeatureDatabaseBuilt, FeatureDatabaseProgress> job;
+  job.lane = JobLane::Background;
+  job.channel = QStringLiteral("features.database");
+  job.what = QStringLiteral("building a feature database over %1/%2").arg(request.dataset, request.split);
+  job.run = [request](ModelState& state, JobContext<FeatureDatabaseProgress>& ctx) {
+    // Held for the whole pass: a model or SAE opened at a checkpoint replaces the state's
+    // copies, not these.
+    const auto s = sessionOf(state);
+    io::LoadedModel& m = *s->model;
+    if (request.split != QLatin1String("test") && request.split != QLatin1String("train"))
+      throw Error(request.split.toStdString(), "split", "must be test or train");
+    // As `prisma sae features` opens its split (app/cli/SaeCli.cpp), so that the seed and
+    // dataset path it records reopen the same images.
+    datasets::DatasetOptions dopt;
+    dopt.seed = request.seed;
+    dopt.path = request.datasetPath.toStdString();
+    std::shared_ptr<const datasets::Dataset> dataset = datasets::makeDataset(request.dataset.toStdString(), dopt);
+    train::TrainingDataOptions topt;
+    topt.split_seed = dopt.seed;
+    topt.n_classes = std::max<int>(1, static_cast<int>(dataset->classNames().size()));
+    // One pass reads each image once: a cache would only hold memory.
+    topt.cache_budget_bytes = 0;
+    const train::TrainingData data(dataset, m.preprocess, topt);
+
+    sae::FeatureDatabaseOptions o;
+    o.part = request.split == QLatin1String("train") ? train::Part::Train : train::Part::Test;
+    o.limit = static_cast<size_t>(std::max(0, request.limit));
+    o.batch = std::max(1, request.batch);
+    o.top_k = std::max(1, request.topK);
+    o.stop = ctx.stopToken();
+    o.progress = [&ctx](size_t done, size_t total) {
+      ctx.progress([&] { return FeatureDatabaseProgress{qint64(done), qint64(total)}; });
+      ctx.checkpoint();  // a click on the tab runs here, between two batches
+    };
+    StagedFolder folder(request.folders);
+    const auto start = std::chrono::steady_clock::now();
+    const sae::FeatureDatabase db = sae::buildFeatureDatabase(*m.model, s->sae, data, o);
+    FeatureDatabaseBuilt r;
+    r.total = static_cast<qint64>(data.evalSubset(o.part, o.limit).size());
+    if (db.stopped || ctx.cancelled()) return r;  // the staged folder goes with `folder`
+    const sae::SaeConfig& c = s->sae->cfg();
+    const QString saeSpec = s->saeSpec.isEmpty() ? QString::fromStdString(s->saeSource) : s->saeSpec;
+    // The JSON `prisma sae features` writes (app/cli/SaeCommand.cpp), so `prisma sae top`
+    // and the tab read either the same way.
+    sae::saveFeatureDatabase(db, folder.staging().string(),
+                             {{"sae", saeSpec.toStdString()},
+                              {"model", portableModel(request.model)},
+                              {"hook", c.hook_name},
+                              {"dataset", dataset->name()},
+                              {"split", request.split.toStdString()},
+                              {"top_k", o.top_k},
+                              {"seed", dopt.seed},
+                              {"dataset_path", dopt.path},
+                              {"tokens", sae::tokenSelectionName(c.tokens)}});
+    if (ctx.cancelled()) return r;
+    folder.commit();
+    r.folder = QString::fromStdString(folder.target().string());
+    r.images = static_cast<int>(db.images);
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return r;
+  };
+  return job;
+}
+
+ModelJob<QStringList> trainableHooks() {
+  ModelJob<QStringList> job;
+  job.lane = JobLane::Interactive;
+  job.channel = QStringLiteral("features.hooks");
+  job.what = QStringLiteral("listing hooks");
+  job.run = [](ModelState& state, JobContext<QStringList>&) {
+    QStringList out;
+    if (!state.model) return out;
+    const HookedViT& vit = state.model->model;
+    for (int layer = 0; layer < vit->cfg().n_layers; ++layer)
+      for (const char* suffix : {"hook_resid_pre", "hook_resid_mid", "hook_resid_post"})
+        if (const std::string name = hookName(layer, suffix); vit->has_hook(name)) out << QString::fromStdString(name);
+    return out;
+  };
+  return job;
+}
+
+QString databaseFolderName(const QString& dataset, const QString& split) {
+  // A dataset may be a folder path: keep only what is safe in a file name.
+  QString name = QFileInfo(dataset).fileName();
+  name.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9_.-]")), QStringLiteral("_"));
+  if (name.isEmpty() || name.startsWith('.')) name.prepend(QStringLiteral("dataset"));
+  return QStringLiteral("features-%1-%2").arg(name, split);
+}
+
+QStringList datasetNames() {
+  QStringList out;
+  for (const datasets::DatasetInfo& d : datasets::builtinDatasets()) out << QString::fromStdString(d.name);
+  return out;
 }
 
 }  // namespace jobs

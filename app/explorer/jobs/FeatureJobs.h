@@ -28,6 +28,9 @@ namespace prisma::app {
 // An SAE opened on the model thread, and its feature database when there is one.
 struct SaeSummary {
   QString source;   // the SAE's folder or file
+  QString spec;     // what a feature database records: sae:NAME for a bundled SAE, else `source`
+  bool bundled = false;  // one of the program's resources (never written into)
+  QString trainingDataset;  // the dataset its training recorded, or empty
   QString format;   // "prisma", "saelens", "vit-prisma"
   QString hook;     // e.g. "blocks.1.hook_resid_post"
   QString model;    // the model it names (may be empty)
@@ -36,8 +39,9 @@ struct SaeSummary {
   QStringList notes;
   // The database (empty source: none).
   QString databaseSource;
-  QString databaseDataset, databaseSplit;
-  int databaseImages = 0;
+  QString databaseDataset, databaseSplit, databaseDatasetPath;
+  quint64 databaseSeed = 0;
+  int databaseImages = 0, databaseTopK = 0;
   std::shared_ptr<const std::vector<float>> density;         // [d_sae]
   std::shared_ptr<const std::vector<float>> meanWhenFiring;  // [d_sae]
 
@@ -106,6 +110,33 @@ struct FeatureEditResult {
   QVector<double> editedOfClean;
 };
 
+// A feature database to build from the tab, with `prisma sae features`' options and
+// defaults (its --dataset, --split, --top-k, --limit, --batch, --seed, --dataset-path).
+struct FeatureDatabaseRequest {
+  QString dataset;
+  QString split = QStringLiteral("test");
+  QString datasetPath;  // empty: the dataset's default location
+  quint64 seed = 0;
+  int topK = 16;
+  int limit = 0;  // images, 0 = the whole split
+  int batch = 64;
+  QString model;  // the model's source, as the JSON records it
+  // Where to write, in order: the first whose parent can be written wins (the SAE's
+  // folder, then the user's). The database appears there only once it is complete.
+  QStringList folders;
+};
+
+struct FeatureDatabaseProgress {
+  qint64 done = 0, total = 0;  // images
+};
+
+struct FeatureDatabaseBuilt {
+  QString folder;  // empty when the build was stopped (nothing was written)
+  int images = 0;
+  qint64 total = 0;
+  double seconds = 0.0;
+};
+
 namespace jobs {
 
 // The SAE and database bundled for a model (resources/sae/<mouse>/...), or empty. Only
@@ -117,6 +148,8 @@ BundledSae bundledSaeFor(const QString& modelSource);
 // The database beside an SAE (a folder with features.json: the SAE's own folder, one of its
 // sub-folders or one beside it whose hook matches), or empty.
 QString databaseBeside(const QString& saePath);
+// Whether `dir` holds a feature database (its features.json).
+bool isDatabaseFolder(const QString& dir);
 
 // Loads the SAE (and the database, when `databasePath` is not empty) for the current
 // model, checking that the model has the SAE's hook and the database the SAE's hook and
@@ -130,6 +163,17 @@ ModelJob<FeatureDetails> featureDetails(int feature, int thumbnails);
 // The image through the model twice: clean, and with the SAE spliced in and `feature`
 // multiplied by `scale` at every token the SAE replaces (0: ablated).
 ModelJob<FeatureEditResult> editFeature(const ImageRequest& request, int feature, double scale);
+// One pass of the open SAE over a dataset split (sae::buildFeatureDatabase, a background
+// job: interactive jobs run between its batches), written as `prisma sae features` writes
+// it, with the same JSON. It is built in a hidden folder beside its destination and renamed
+// into place once saved, so a stopped or failed build leaves no file behind.
+ModelJob<FeatureDatabaseBuilt, FeatureDatabaseProgress> buildDatabase(const FeatureDatabaseRequest& request);
+// Hooks an SAE can be trained on in the loaded model: the residual stream of each block.
+ModelJob<QStringList> trainableHooks();
+// The folder name of a database of `dataset`/`split` (e.g. features-induction-test).
+QString databaseFolderName(const QString& dataset, const QString& split);
+// The datasets the registry names, for the build dialog.
+QStringList datasetNames();
 
 }  // namespace jobs
 }  // namespace prisma::app
