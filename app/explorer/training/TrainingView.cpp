@@ -223,7 +223,12 @@ QWidget* TrainingView::createSidePanel() {
   openInFeatures_->setObjectName(QStringLiteral("openInFeatures"));
   openInFeatures_->setToolTip(tr("Browse the trained SAE's features in the Features tab"));
   openInFeatures_->hide();
-  connect(openInFeatures_, &QPushButton::clicked, this, [this] { emit openSaeRequested(runDir_); });
+  connect(openInFeatures_, &QPushButton::clicked, this, [this] {
+    SaeRunSettings settings;
+    QString error;
+    if (!RunFolder::readSaeSettings(runDir_, settings, error)) appendLog(error);
+    emit openSaeRequested(runDir_, settings.model);
+  });
   layout->addWidget(openInFeatures_);
   saeSummary_ = new QLabel(panel);
   saeSummary_->setObjectName(QStringLiteral("saeSummary"));

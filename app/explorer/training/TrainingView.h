@@ -106,8 +106,9 @@ public slots:
   void setUpSaeRun(const QString& modelSource, const QString& hookName);
 
 signals:
-  // A finished SAE run's folder (it holds the SAE), for the Features tab.
-  void openSaeRequested(const QString& saeDir);
+  // A finished SAE run's folder (it holds the SAE) and the model it was trained on, for
+  // the Features tab.
+  void openSaeRequested(const QString& saeDir, const QString& modelSource);
   void openModelRequested(const QString& path);
   void statusMessage(const QString& message);
   void runFinished(const prisma::app::TrainingOutcome& outcome);
