@@ -39,6 +39,8 @@
 #include <QTextBrowser>
 #include <QVBoxLayout>
 
+#include <memory>
+
 namespace prisma::app {
 
 namespace {
@@ -163,6 +165,7 @@ MainWindow::MainWindow(const RuntimeSummary& runtime, QWidget* parent) : QMainWi
     models_->setLoaded(s);
     patching_->setModel(s);
     features_->setModel(s);
+    training_->setCurrentModel(s.source);
     // Each note escaped on its own: escaping the joined text showed the separators as "<br>".
     QStringList notes;
     for (const QString& n : s.notes) notes << n.toHtmlEscaped();
@@ -197,6 +200,31 @@ MainWindow::MainWindow(const RuntimeSummary& runtime, QWidget* parent) : QMainWi
   connect(training_, &TrainingView::statusMessage, this, [this](const QString& m) { statusBar()->showMessage(m); });
   // Closing during a run stops it first; the window closes once its checkpoint is written.
   connect(training_, &TrainingView::readyToClose, this, &QWidget::close);
+  // SAEs: the Features tab's "Train one..." sets up a run here; a trained one opens there.
+  connect(features_, &FeaturesView::trainSaeRequested, this, [this](const QString& model, const QString& hook) {
+    training_->setUpSaeRun(model, hook);
+    showPage(training_);
+  });
+  connect(training_, &TrainingView::openSaeRequested, this, [this](const QString& dir, const QString& model) {
+    showPage(features_);
+    if (hasModel() && (model.isEmpty() || model == modelSource_)) {
+      features_->openSae(dir);
+      return;
+    }
+    // The SAE reads a hook of its own model: that model loads first, then the SAE opens on it.
+    auto loaded = std::make_shared<QMetaObject::Connection>();
+    auto failed = std::make_shared<QMetaObject::Connection>();
+    *loaded = connect(controller_, &ExplorerController::modelLoaded, this, [this, dir, loaded, failed](const ModelSummary&) {
+      disconnect(*loaded);
+      disconnect(*failed);
+      features_->openSae(dir);
+    });
+    *failed = connect(controller_, &ExplorerController::modelFailed, this, [loaded, failed](const QString&) {
+      disconnect(*loaded);
+      disconnect(*failed);
+    });
+    openModel(model);
+  });
 
   resize(kDefaultWidth, kDefaultHeight);
   QSettings settings;

@@ -8,6 +8,7 @@
 // LibTorch before Qt: Qt's `slots` macro breaks LibTorch's headers.
 #include "model/train/RunLog.h"
 
+#include "app/explorer/features/FeaturesView.h"
 #include "app/explorer/training/RunFolder.h"
 #include "app/explorer/training/SaeRunForm.h"
 #include "app/explorer/training/TrainingPlots.h"
@@ -25,6 +26,7 @@
 #include <QScrollBar>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QTabWidget>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -179,6 +181,7 @@ private slots:
     QTest::mouseClick(open, Qt::LeftButton);
     QCOMPARE(opened.count(), 1);
     QCOMPARE(QDir::cleanPath(opened.at(0).at(0).toString()), QDir::cleanPath(dir));
+    QCOMPARE(opened.at(0).at(1).toString(), kModel);
 
     // The run folder opens again as an SAE run: its settings in the form, its summary, the
     // Features hand-off.
@@ -207,6 +210,35 @@ private slots:
     QCOMPARE(s.logEvery, kLogEvery);
     QCOMPARE(s.batch, 16);
     QCOMPARE(s.expansion, 2);
+  }
+
+  // The window's hand-offs: the Features tab's "Train one..." opens the Training tab set
+  // up for that model and hook; "Open in Features" loads the SAE's model (none is loaded
+  // here) and opens the trained SAE in the Features tab.
+  void handOffBetweenFeaturesAndTraining() {
+    MainWindow w({QStringLiteral("test"), 1});
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    auto* tabs = w.findChild<QTabWidget*>(QStringLiteral("centralTabs"));
+    QVERIFY(tabs);
+    emit w.featuresView()->trainSaeRequested(kModel, QStringLiteral("blocks.0.hook_resid_post"));
+    QCOMPARE(tabs->currentWidget()->objectName(), QStringLiteral("trainingViewScroll"));
+    TrainingView* view = w.trainingView();
+    QCOMPARE(view->runKind(), TrainingView::RunKind::Sae);
+    QTRY_VERIFY_WITH_TIMEOUT(!view->saeForm()->probing(), kWaitMs);
+    QCOMPARE(view->saeForm()->settings().hook, QStringLiteral("blocks.0.hook_resid_post"));
+    QCOMPARE(view->saeForm()->settings().model, kModel);
+
+    const QString dir = runs_.filePath(QStringLiteral("sae-short"));  // saeRunPlotsWhatItWrites's run
+    QVERIFY(app::RunFolder::hasSae(dir));
+    emit view->openSaeRequested(dir, kModel);
+    auto* page = qobject_cast<QScrollArea*>(tabs->currentWidget());
+    QVERIFY(page);
+    QCOMPARE(page->widget(), static_cast<QWidget*>(w.featuresView()));
+    QTRY_VERIFY_WITH_TIMEOUT(w.featuresView()->hasSae() && QDir::cleanPath(w.featuresView()->sae().source) == QDir::cleanPath(dir),
+                             kWaitMs);
+    QCOMPARE(w.featuresView()->sae().hook, kHook);
+    QCOMPARE(w.featuresView()->sae().dSae, 2 * 128);
   }
 
   // Stop mid-run writes a checkpoint with the optimizer state; Resume continues the run in
