@@ -6,6 +6,7 @@
 #include <QGridLayout>
 #include <QLabel>
 #include <QMouseEvent>
+#include <QScrollArea>
 #include <QShowEvent>
 #include <QVBoxLayout>
 
@@ -36,6 +37,8 @@ constexpr int kLegendColumns = 2;
 // A plot may be narrower than its legend's two columns (an SAE run's nine plots at a
 // 1024 px window): its legend then takes one column, and the plot no minimum of its own.
 constexpr int kPlotMinWidth = 150;
+constexpr int kNarrowPlotWidth = 260;
+constexpr int kNarrowStepTicks = 2;
 // Two legend columns where they fit the plot's width, else one.
 void fitLegend(QCustomPlot* p) {
   // setWrap alone only affects items added later; setFillOrder(..., true) re-flows them.
@@ -46,6 +49,8 @@ void fitLegend(QCustomPlot* p) {
   };
   wrap(kLegendColumns);
   if (p->legend->minimumOuterSizeHint().width() > p->width()) wrap(1);
+  // Long runs' step labels (4 digits) collide on a narrow plot at three ticks.
+  p->xAxis->ticker()->setTickCount(p->width() < kNarrowPlotWidth ? kNarrowStepTicks : kStepTicks);
 }
 
 // A flat series is shown this fraction of its value above and below it (or ±1 around 0).
@@ -145,7 +150,17 @@ const std::array<QRgb, 6> kRunColors = {0x1f77b4, 0xd62728, 0x2ca02c, 0x9467bd, 
 }  // namespace
 
 TrainingPlots::TrainingPlots(QWidget* parent) : QWidget(parent) {
-  grid_ = new QGridLayout;
+  // The plots scroll on their own (vertically): an SAE run's nine keep their height in a
+  // 700 px window while the progress bar, log and checkpoints under them stay in view.
+  auto* area = new QScrollArea(this);
+  area->setObjectName(QStringLiteral("plotsScroll"));
+  area->setFrameShape(QFrame::NoFrame);
+  area->setWidgetResizable(true);
+  area->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  auto* canvas = new QWidget(area);
+  grid_ = new QGridLayout(canvas);
+  grid_->setContentsMargins(0, 0, 0, 0);
+  area->setWidget(canvas);
   empty_ = new QLabel(tr("No run yet: start one, or open a run folder."), this);
   empty_->setAlignment(Qt::AlignCenter);
   grid_->addWidget(empty_, 0, 0);
@@ -156,7 +171,7 @@ TrainingPlots::TrainingPlots(QWidget* parent) : QWidget(parent) {
   readout_->setWordWrap(true);
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
-  layout->addLayout(grid_, 1);
+  layout->addWidget(area, 1);
   layout->addWidget(readout_);
 
   replotTimer_.setSingleShot(true);

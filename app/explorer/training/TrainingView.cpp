@@ -48,6 +48,10 @@ constexpr int kMainPanelWidth = 700;
 constexpr int kSidePanelMinWidth = 270;  // the forms' labels and fields stay readable
 constexpr int kCheckpointsWidth = 240;
 constexpr int kCheckpointsMinWidth = 120;
+// The plots take most of the height, the log and checkpoints the rest (at 700 px the log's
+// preferred height left the plots a strip).
+constexpr int kPlotsStretch = 3;
+constexpr int kLogStretch = 1;
 constexpr int kSummaryDigits = 4;
 constexpr int kLogLines = 5000;
 constexpr int kSmoothingSteps = 100;      // slider ticks for EMA weights 0 … 0.99
@@ -263,7 +267,7 @@ QWidget* TrainingView::createMainPanel() {
   controls->addWidget(smoothing_, 1);
   controls->addWidget(smoothingLabel_);
   layout->addLayout(controls);
-  layout->addWidget(plots_, 1);
+  layout->addWidget(plots_, kPlotsStretch);
 
   progress_ = new QProgressBar(panel);
   progress_->setObjectName(QStringLiteral("trainingProgress"));
@@ -316,7 +320,7 @@ QWidget* TrainingView::createMainPanel() {
   bottom->addWidget(box);
   box->setMaximumWidth(kCheckpointsWidth);
   box->setMinimumWidth(kCheckpointsMinWidth);
-  layout->addLayout(bottom);
+  layout->addLayout(bottom, kLogStretch);
   return panel;
 }
 
