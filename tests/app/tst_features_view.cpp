@@ -242,6 +242,7 @@ private slots:
     view_.reset();
     controller_.reset();
     QDir(FeaturesView::userDatabaseRoot()).removeRecursively();
+    QDir().rmpath(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation));  // only what is empty
   }
 
   void placeholdersSayWhatToDo() {
