@@ -64,7 +64,11 @@ std::optional<LaunchOptions> parseLaunchOptions(const QStringList& arguments, QS
                                          QStringLiteral("Evaluate every N updates (logging.log_every)."), QStringLiteral("N"));
   const QCommandLineOption benchTraining(QStringLiteral("bench-training"),
                                          QStringLiteral("Train --train-preset and print the GUI thread's event-loop stalls."));
-  p.addOptions({trainPreset, trainSteps, trainLogEvery, benchTraining});
+  const QCommandLineOption trainSae(QStringLiteral("train-sae"),
+                                    QStringLiteral("--view training: train a sparse autoencoder on this hook of --model "
+                                                   "(default mouse:induction-2L) instead of a preset."),
+                                    QStringLiteral("HOOK"));
+  p.addOptions({trainPreset, trainSteps, trainLogEvery, benchTraining, trainSae});
   if (!p.parse(arguments)) {
     error = p.errorText();
     return std::nullopt;
@@ -139,8 +143,10 @@ std::optional<LaunchOptions> parseLaunchOptions(const QStringList& arguments, QS
   o.trainSteps = toInt(trainSteps, 0);
   o.trainLogEvery = toInt(trainLogEvery, 0);
   o.benchTraining = p.isSet(benchTraining);
-  if ((o.benchTraining || (o.view == QLatin1String("training") && !o.screenshot.isEmpty())) && o.trainPreset.isEmpty()) {
-    error = QStringLiteral("--bench-training and --view training --screenshot need --train-preset NAME");
+  o.trainSae = p.value(trainSae);
+  if (o.trainPreset.isEmpty() &&
+      (o.benchTraining || (o.view == QLatin1String("training") && !o.screenshot.isEmpty() && o.trainSae.isEmpty()))) {
+    error = QStringLiteral("--bench-training and --view training --screenshot need --train-preset NAME (or --train-sae HOOK)");
     ok = false;
   }
   if (!o.randomModel.isEmpty() && o.randomModel != QLatin1String("vit-b16") && o.randomModel != QLatin1String("mouse")) {

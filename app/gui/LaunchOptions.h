@@ -34,6 +34,7 @@ struct LaunchOptions {
   // --view training and --bench-training: the run to start (the Training tab's preset),
   // its length and logging interval (0 = the preset's).
   QString trainPreset;
+  QString trainSae;  // --train-sae HOOK: an SAE on that hook of --model instead of a preset
   qint64 trainSteps = 0;
   qint64 trainLogEvery = 0;
   bool benchTraining = false;

@@ -10,6 +10,7 @@
 #include "app/explorer/patching/PatchGridPlot.h"
 #include "app/explorer/patching/PatchingBoard.h"
 #include "app/explorer/training/PresetForm.h"
+#include "app/explorer/training/SaeRunForm.h"
 #include "app/explorer/training/TrainingBench.h"
 #include "app/explorer/training/TrainingPlots.h"
 #include "app/explorer/training/TrainingView.h"
@@ -25,6 +26,7 @@
 #include <QTimer>
 
 #include <cstdio>
+#include <memory>
 
 namespace {
 
@@ -133,16 +135,24 @@ int runTrainingView(QApplication& app, MainWindow& window, const LaunchOptions& 
   using prisma::app::TrainingOutcome;
   auto* view = window.trainingView();
   window.showTrainingView();
-  if (!o.trainPreset.isEmpty() && !view->selectPreset(o.trainPreset)) {
+  // --train-sae HOOK: the SAE form on --model (default: the form's) instead of a preset.
+  const bool sae = !o.trainSae.isEmpty();
+  if (sae) {
+    view->setUpSaeRun(o.model, o.trainSae);
+    prisma::app::SaeRunSettings s = view->saeForm()->settings();
+    if (o.trainSteps > 0) s.maxSteps = int(o.trainSteps);
+    if (o.trainLogEvery > 0) s.logEvery = int(o.trainLogEvery);
+    view->saeForm()->setSettings(s);
+  } else if (!o.trainPreset.isEmpty() && !view->selectPreset(o.trainPreset)) {
     std::fprintf(stderr, "prisma-explorer: --train-preset: unknown preset '%s'\n", qPrintable(o.trainPreset));
     return kExitUsage;
   }
-  if (o.trainSteps > 0) view->form()->setField(QStringLiteral("optimization.max_steps"), QString::number(o.trainSteps));
-  if (o.trainLogEvery > 0) view->form()->setField(QStringLiteral("logging.log_every"), QString::number(o.trainLogEvery));
+  if (!sae && o.trainSteps > 0) view->form()->setField(QStringLiteral("optimization.max_steps"), QString::number(o.trainSteps));
+  if (!sae && o.trainLogEvery > 0) view->form()->setField(QStringLiteral("logging.log_every"), QString::number(o.trainLogEvery));
   if (o.screenshot.isEmpty() && !o.benchTraining) return app.exec();
 
   QTemporaryDir runs;
-  const QString runDir = runs.filePath(o.trainPreset);
+  const QString runDir = runs.filePath(sae ? QStringLiteral("sae") : o.trainPreset);
   if (o.benchTraining) {
     auto* bench = new prisma::app::TrainingBench(*view, &app);
     QObject::connect(bench, &prisma::app::TrainingBench::finished, &app, [](const prisma::app::TrainingBenchResult& r) {
@@ -161,6 +171,18 @@ int runTrainingView(QApplication& app, MainWindow& window, const LaunchOptions& 
     });
   });
   view->setOutputDir(runDir);
+  if (sae) {
+    // The form knows the model's hooks once its probe answers: start then.
+    auto started = std::make_shared<bool>(false);
+    const auto startWhenReady = [view, started] {
+      if (*started || view->saeForm()->probing()) return;
+      *started = true;
+      if (!view->start()) fail(view->saeForm()->problem(), kExitError);
+    };
+    QObject::connect(view->saeForm(), &prisma::app::SaeRunForm::validityChanged, view, startWhenReady);
+    startWhenReady();
+    return app.exec();
+  }
   if (!view->start()) {
     std::fprintf(stderr, "prisma-explorer: %s\n", qPrintable(view->form()->error()));
     return kExitError;
