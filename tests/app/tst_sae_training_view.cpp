@@ -84,9 +84,10 @@ private slots:
   void initTestCase() {
     QStandardPaths::setTestModeEnabled(true);
     QCoreApplication::setOrganizationName(QStringLiteral("PrismaTest"));
-    QSettings().remove(QStringLiteral("training/sae"));
     QVERIFY(runs_.isValid());
   }
+  // Each test starts from the form's defaults, not from what the one before remembered.
+  void init() { QSettings().remove(QStringLiteral("training/sae")); }
 
   // The Features tab's "Train one..." lands here: SAE mode, the model's hook points (no
   // attention maps), the hook asked for, the model's own dataset; no hook asked for
@@ -119,6 +120,34 @@ private slots:
     QVERIFY(!child<QPushButton>(view, "startButton")->isEnabled());
     QVERIFY2(child<QLabel>(view, "startProblem")->text().contains(QStringLiteral("blocks.7.hook_resid_pre")),
              qPrintable(child<QLabel>(view, "startProblem")->text()));
+  }
+
+  // What the CLI refuses, the tab refuses with the field named: a model that does not
+  // load stops Start before anything runs; a TopK k above d_sae fails the run with "k".
+  void badSettingsAreNamed() {
+    TrainingView view;
+    view.setUpSaeRun(QStringLiteral("/nonexistent/model-folder"), QString());
+    QTRY_VERIFY_WITH_TIMEOUT(!view.saeForm()->probing(), kWaitMs);
+    QVERIFY(!view.saeForm()->valid());
+    QVERIFY2(view.saeForm()->problem().startsWith(QStringLiteral("Model: ")), qPrintable(view.saeForm()->problem()));
+    QVERIFY(!view.start());
+
+    view.setUpSaeRun(kModel, kHook);
+    QTRY_VERIFY_WITH_TIMEOUT(!view.saeForm()->probing(), kWaitMs);
+    QVERIFY2(view.saeForm()->valid(), qPrintable(view.saeForm()->problem()));
+    fillShortRun(view, kSteps);
+    child<QComboBox>(view, "saeActivation")->setCurrentText(QStringLiteral("topk"));
+    child<QSpinBox>(view, "saeExpansion")->setValue(1);
+    child<QSpinBox>(view, "saeK")->setValue(129);  // d_sae = 1 x d_model 128
+    view.setOutputDir(runs_.filePath(QStringLiteral("sae-bad-k")));
+    QSignalSpy finished(&view, &TrainingView::runFinished);
+    QVERIFY(view.start());
+    QVERIFY(finished.wait(kWaitMs));
+    const auto outcome = finished.takeFirst().at(0).value<TrainingOutcome>();
+    QVERIFY(outcome.failed());
+    QVERIFY2(outcome.error.contains(QStringLiteral("k")) && outcome.error.contains(QStringLiteral("d_sae")),
+             qPrintable(outcome.error));
+    QVERIFY(!app::RunFolder::isRun(runs_.filePath(QStringLiteral("sae-bad-k"))));
   }
 
   // A short run: every SAE curve equals metrics.csv, the summary shows its last row, the
