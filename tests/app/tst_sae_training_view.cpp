@@ -95,8 +95,13 @@ private slots:
   void setUpSaeRunSetsTheForm() {
     TrainingView view;
     QCOMPARE(view.runKind(), TrainingView::RunKind::Vit);
+    // No model is loaded for the SAE form until it is used: one probe, of the model asked for.
+    QSignalSpy probes(view.saeForm(), &app::SaeRunForm::probeRequested);
+    QVERIFY(!view.saeForm()->probing());
     view.setUpSaeRun(kModel, QStringLiteral("blocks.0.hook_resid_post"));
     QCOMPARE(view.runKind(), TrainingView::RunKind::Sae);
+    QCOMPARE(probes.count(), 1);
+    QCOMPARE(probes.at(0).at(0).toString(), kModel);
     QCOMPARE(child<QComboBox>(view, "trainKind")->currentIndex(), 1);
     QTRY_VERIFY_WITH_TIMEOUT(!view.saeForm()->probing(), kWaitMs);
     auto* hook = child<QComboBox>(view, "saeHook");

@@ -197,9 +197,15 @@ void SaeRunForm::offerModel(const QString& source) {
   setModel(source, hook_->currentText());
 }
 
+void SaeRunForm::activate() {
+  if (active_) return;
+  active_ = true;
+  modelEdited();
+}
+
 void SaeRunForm::modelEdited() {
   const QString source = model_->text().trimmed();
-  if (source.isEmpty() || source == probing_ || (probing_.isEmpty() && !hooks_.isEmpty() && source == probed_)) {
+  if (!active_ || source.isEmpty() || source == probing_ || (probing_.isEmpty() && !hooks_.isEmpty() && source == probed_)) {
     if (probing_.isEmpty()) wantedHook_.clear();  // the list is there: setModel set the hook
     emit validityChanged();
     return;
@@ -244,10 +250,12 @@ void SaeRunForm::applyProbe(const SaeModelProbe& p) {
 QString SaeRunForm::problem() const {
   double value = 0;
   if (model_->text().trimmed().isEmpty()) return tr("Model: name a model");
-  if (!probeError_.isEmpty()) return tr("Model: %1").arg(probeError_);
+  // What the last probe found holds for the model it read, not for one typed since.
+  const bool probedThis = !probing() && probed_ == model_->text().trimmed();
+  if (probedThis && !probeError_.isEmpty()) return tr("Model: %1").arg(probeError_);
   const QString hook = hook_->currentText().trimmed();
   if (hook.isEmpty()) return tr("Hook: choose a hook point");
-  if (!probing() && !hooks_.isEmpty() && !hooks_.contains(hook))
+  if (probedThis && !hooks_.isEmpty() && !hooks_.contains(hook))
     return tr("Hook: %1 has no hook point %2").arg(model_->text().trimmed(), hook);
   if (dataset_->currentText().trimmed().isEmpty()) return tr("Dataset: name a dataset");
   if (!readDouble(lr_, false, value)) return tr("Learning rate: a positive number");

@@ -2,7 +2,8 @@
 // The Training tab's form for a sparse autoencoder run: the options of `prisma sae train`
 // under the same names and defaults (SaeRunSettings). The hook list and the dataset follow
 // the model: each model change asks for a probe (probeRequested; the training worker loads
-// the model on its thread) and applyProbe fills them in. The fields are remembered
+// the model on its thread) and applyProbe fills them in -- once the form is in use
+// (activate), so an explorer that never trains an SAE never loads a model for it. The fields are remembered
 // (QSettings) between sessions.
 
 #include "app/explorer/training/SaeRunSettings.h"
@@ -32,6 +33,8 @@ public:
   // The explorer's current model: taken unless the user typed a model of their own.
   void offerModel(const QString& source);
   void applyProbe(const SaeModelProbe& probe);
+  // The form is shown: from now on a model change is probed (the current one at once).
+  void activate();
 
   bool valid() const { return problem().isEmpty(); }
   QString problem() const;  // why Start cannot run, in words; "" when it can
@@ -75,6 +78,7 @@ private:
   QString wantedHook_;  // kept until the model's hook list arrives
   QString probeError_;
   QStringList hooks_;   // the probed model's
+  bool active_ = false;
   bool modelTyped_ = false;    // the user typed the model: the explorer's no longer replaces it
   bool datasetTyped_ = false;  // the user chose the dataset: a probe no longer replaces it
 };

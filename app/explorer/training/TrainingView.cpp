@@ -172,6 +172,7 @@ QWidget* TrainingView::createSidePanel() {
   kindPages_->addWidget(saeScroll);
   connect(kind_, &QComboBox::currentIndexChanged, this, [this](int i) {
     kindPages_->setCurrentIndex(i);
+    if (i == 1) saeForm_->activate();
     if (!outputEdited_) output_->setText(freshOutputDir());
     updateButtons();
   });
@@ -338,8 +339,8 @@ void TrainingView::setUpSaeRun(const QString& modelSource, const QString& hookNa
     appendLog(tr("A run is training: the SAE run can be set up once it ends"));
     return;
   }
-  setRunKind(RunKind::Sae);
   saeForm_->setModel(modelSource.isEmpty() ? QString::fromLatin1(SaeRunSettings::kDefaultModel) : modelSource, hookName);
+  setRunKind(RunKind::Sae);
   if (!outputEdited_) output_->setText(freshOutputDir());
   updateButtons();
 }
