@@ -155,6 +155,23 @@ private slots:
     QVERIFY(!app::RunFolder::isRun(runs_.filePath(QStringLiteral("sae-bad-k"))));
   }
 
+  // The form's fields as they were left come back in the next session, even without a run.
+  void formIsRememberedWithoutARun() {
+    {
+      TrainingView view;
+      view.setUpSaeRun(kModel, QStringLiteral("blocks.0.hook_mlp_out"));
+      child<QComboBox>(view, "saeTokens")->setCurrentText(QStringLiteral("patches"));
+      child<QLineEdit>(view, "saeL1")->setText(QStringLiteral("3e-4"));
+      QTRY_VERIFY_WITH_TIMEOUT(!view.saeForm()->probing(), kWaitMs);
+    }
+    TrainingView next;
+    const app::SaeRunSettings s = next.saeForm()->settings();
+    QCOMPARE(s.hook, QStringLiteral("blocks.0.hook_mlp_out"));
+    QCOMPARE(s.tokens, QStringLiteral("patches"));
+    QCOMPARE(s.l1, 3e-4);
+    QCOMPARE(next.runKind(), TrainingView::RunKind::Vit);  // the tab still opens on ViT training
+  }
+
   // A short run: every SAE curve equals metrics.csv, the summary shows its last row, the
   // folder holds the SAE, and "Open in Features" hands that folder on.
   void saeRunPlotsWhatItWrites() {
@@ -217,6 +234,19 @@ private slots:
     QCOMPARE(QDir::cleanPath(opened.at(0).at(0).toString()), QDir::cleanPath(dir));
     QCOMPARE(opened.at(0).at(1).toString(), kModel);
 
+    // The form is remembered: a new tab starts from these values.
+    {
+      TrainingView again;
+      const app::SaeRunSettings s = again.saeForm()->settings();
+      QCOMPARE(s.model, kModel);
+      QCOMPARE(s.hook, kHook);
+      QCOMPARE(s.dataset, QStringLiteral("induction"));
+      QCOMPARE(s.maxSteps, kSteps);
+      QCOMPARE(s.logEvery, kLogEvery);
+      QCOMPARE(s.batch, 16);
+      QCOMPARE(s.expansion, 2);
+    }
+
     // The run folder opens again as an SAE run: its settings in the form, its summary, the
     // Features hand-off.
     {
@@ -233,17 +263,6 @@ private slots:
       QCOMPARE(other.saeSummary()->text(), summary->text());
       QVERIFY(!other.openInFeaturesButton()->isHidden());
     }
-
-    // The form is remembered: a new tab starts from these values.
-    TrainingView again;
-    const app::SaeRunSettings s = again.saeForm()->settings();
-    QCOMPARE(s.model, kModel);
-    QCOMPARE(s.hook, kHook);
-    QCOMPARE(s.dataset, QStringLiteral("induction"));
-    QCOMPARE(s.maxSteps, kSteps);
-    QCOMPARE(s.logEvery, kLogEvery);
-    QCOMPARE(s.batch, 16);
-    QCOMPARE(s.expansion, 2);
   }
 
   // The window's hand-offs: the Features tab's "Train one..." opens the Training tab set

@@ -39,6 +39,7 @@ public:
   bool valid() const { return problem().isEmpty(); }
   QString problem() const;  // why Start cannot run, in words; "" when it can
   bool probing() const { return !probing_.isEmpty(); }
+  bool active() const { return active_; }
 
   void remember() const;  // QSettings
   void restore();

@@ -126,7 +126,10 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
   updateButtons();
 }
 
-TrainingView::~TrainingView() = default;
+TrainingView::~TrainingView() {
+  // The SAE form as it was left (a Start remembers it too), if it was used at all.
+  if (saeForm_->active()) saeForm_->remember();
+}
 
 QWidget* TrainingView::createSidePanel() {
   auto* panel = new QWidget(this);
