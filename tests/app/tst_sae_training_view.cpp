@@ -6,6 +6,7 @@
 // 1024 x 700 window without a sideways scroll bar, for either kind of run.
 
 // LibTorch before Qt: Qt's `slots` macro breaks LibTorch's headers.
+#include "model/io/ResourcePaths.h"
 #include "model/train/RunLog.h"
 
 #include "app/explorer/features/FeaturesView.h"
@@ -262,6 +263,13 @@ private slots:
       QCOMPARE(opened.dSae, 2 * 128);  // expansion 2 of the mouse's d_model
       QCOMPARE(other.saeSummary()->text(), summary->text());
       QVERIFY(!other.openInFeaturesButton()->isHidden());
+      // A ViT run opened after it brings the ViT form back.
+      const QString mouse = QString::fromStdString(io::mouseDirectory("induction-1L"));
+      QVERIFY2(other.openRun(mouse, error), qPrintable(error));
+      QCOMPARE(other.runKind(), TrainingView::RunKind::Vit);
+      QVERIFY(!other.currentRunIsSae());
+      QVERIFY(other.openInFeaturesButton()->isHidden());
+      QVERIFY(other.saeSummary()->isHidden());
     }
   }
 

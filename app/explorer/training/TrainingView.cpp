@@ -586,9 +586,12 @@ bool TrainingView::openRun(const QString& dir, QString& error) {
     if (RunFolder::readSaeSettings(runDir_, settings, presetError)) saeForm_->setSettings(settings);
     else appendLog(presetError);
     setRunKind(RunKind::Sae);
-  } else if (form_->loadPreset(QDir(dir).filePath(QStringLiteral("preset.json")), presetError))
-    showRunPreset(runDir_, form_->presetName());
-  else appendLog(presetError);
+  } else {
+    setRunKind(RunKind::Vit);
+    if (form_->loadPreset(QDir(dir).filePath(QStringLiteral("preset.json")), presetError))
+      showRunPreset(runDir_, form_->presetName());
+    else appendLog(presetError);
+  }
   setOutputDir(runDir_);
   currentRun_ = plots_->addRun(folder.name, folder.metrics);
   setCheckpoints(folder.checkpoints);
