@@ -1,8 +1,9 @@
 #!/bin/sh
 # The threading tests under ThreadSanitizer, then under AddressSanitizer + LeakSanitizer:
-# run once per change of threading code (the worker, patching jobs, the training view,
-# model load/unload), not in CI -- each sanitizer is a full build of the libraries in its
-# own directory (build-tsan, build-asan; ~30-40 min each on 2 cores).
+# run once per change of threading code (the job queue, patching and feature jobs, the
+# training worker with its ViT and SAE runs, model load/unload), not in CI -- each sanitizer
+# is a full build of the libraries in its own directory (build-tsan, build-asan; 60-80 min
+# each on 2 shared cores).
 #
 # usage: scripts/sanitizers.sh [tsan|asan]...     (default: both)
 #   JOBS=N       parallel compile jobs (default 2)
@@ -17,8 +18,8 @@ set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=${JOBS:-2}
-tests=${TESTS:-'^(test_job_queue|test_explorer|test_patching_presenter|test_patching_board|test_training_view|test_interp_patching)$'}
-targets="prisma test_job_queue test_explorer test_patching_presenter test_patching_board test_training_view test_interp_patching"
+tests=${TESTS:-'^(test_job_queue|test_explorer|test_patching_presenter|test_patching_board|test_training_view|test_sae_training_view|test_features_view|test_interp_patching)$'}
+targets="prisma test_job_queue test_explorer test_patching_presenter test_patching_board test_training_view test_sae_training_view test_features_view test_interp_patching"
 
 run_one() {
   name=$1

@@ -122,26 +122,7 @@ void JobQueue::runEntry(Entry& e) {
   e.body(e);
 }
 
-void JobQueue::postToGui(std::function<void()> fn) {
-  {
-    const std::lock_guard<std::mutex> lock(postedMutex_);
-    posted_.push_back(std::move(fn));
-  }
-  // By name, so the queued call carries nothing built on this thread. Queued to this object:
-  // dropped with it, run on the thread it lives on (the GUI's).
-  QMetaObject::invokeMethod(this, "runOnePosted", Qt::QueuedConnection);
-}
-
-void JobQueue::runOnePosted() {
-  std::function<void()> fn;
-  {
-    const std::lock_guard<std::mutex> lock(postedMutex_);
-    if (posted_.empty()) return;
-    fn = std::move(posted_.front());
-    posted_.pop_front();
-  }
-  fn();
-}
+void JobQueue::postToGui(std::function<void()> fn) { toGui_.post(std::move(fn)); }
 
 bool JobQueue::current(quint64 id) const {
   const auto it = jobs_.find(id);

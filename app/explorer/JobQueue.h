@@ -20,6 +20,8 @@
 // Jobs that change what other jobs read (a model load) run at checkpoints as well, so the
 // state they replace must be held by shared_ptr in the running job (ModelState does this).
 
+#include "widgets/ThreadMailbox.h"
+
 #include <QObject>
 #include <QPointer>
 #include <QString>
@@ -175,9 +177,6 @@ private:
   bool current(quint64 id) const;
   // Called from the queue's thread: delivers on the GUI thread, in the order posted.
   void postToGui(std::function<void()> fn);
-  // GUI thread: runs the oldest posted closure (one per queued call, so a nested event loop
-  // inside one still sees the rest in order).
-  Q_INVOKABLE void runOnePosted();
   void started(quint64 id);
   void finish(quint64 id, End end, const std::function<void()>& deliver);
   QString describe(const std::exception& e) const;
@@ -190,11 +189,9 @@ private:
   std::condition_variable wake_;
   std::deque<Entry> interactive_, background_;
   bool shutdown_ = false;
-  // Closures on their way to the GUI thread. They cross under this std::mutex rather than
-  // inside Qt's event (a futex ThreadSanitizer cannot see), so what a job built on the queue's
-  // thread is visibly handed over before the GUI thread reads or frees it.
-  std::mutex postedMutex_;
-  std::deque<std::function<void()>> posted_;
+  // Results, progress and bookkeeping on their way to the GUI thread (see ThreadMailbox: a
+  // hand-over ThreadSanitizer can see). Destroyed after thread_ has been joined.
+  widgets::ThreadMailbox toGui_;
 
   // GUI thread only.
   quint64 nextId_ = 1;

@@ -12,17 +12,36 @@ TrainingController::TrainingController(QObject* parent) : QObject(parent) {
   qRegisterMetaType<SaeModelProbe>();
   thread_.setObjectName(QStringLiteral("training-worker"));
   worker_ = new TrainingWorker;
+  toWorker_ = new widgets::ThreadMailbox(worker_);
   worker_->moveToThread(&thread_);
   connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
-  connect(worker_, &TrainingWorker::statusChanged, this, &TrainingController::statusChanged);
-  connect(worker_, &TrainingWorker::evaluated, this, &TrainingController::evaluated);
-  connect(worker_, &TrainingWorker::checkpointWritten, this, &TrainingController::checkpointWritten);
-  connect(worker_, &TrainingWorker::probed, this, &TrainingController::probed);
-  connect(worker_, &TrainingWorker::logLine, this, &TrainingController::logLine);
-  connect(worker_, &TrainingWorker::finished, this, [this](const TrainingOutcome& outcome) {
-    running_ = false;
-    emit finished(outcome);
-  });
+  // Direct: each report is copied into the mailbox on the worker's thread, and re-emitted
+  // on this (the GUI) thread.
+  connect(
+      worker_, &TrainingWorker::statusChanged, this,
+      [this](const TrainingStatus& s) { toGui_.post([this, s] { emit statusChanged(s); }); }, Qt::DirectConnection);
+  connect(
+      worker_, &TrainingWorker::evaluated, this,
+      [this](const TrainingMetrics& m) { toGui_.post([this, m] { emit evaluated(m); }); }, Qt::DirectConnection);
+  connect(
+      worker_, &TrainingWorker::checkpointWritten, this,
+      [this](const TrainingCheckpoint& c) { toGui_.post([this, c] { emit checkpointWritten(c); }); },
+      Qt::DirectConnection);
+  connect(
+      worker_, &TrainingWorker::probed, this,
+      [this](const SaeModelProbe& p) { toGui_.post([this, p] { emit probed(p); }); }, Qt::DirectConnection);
+  connect(
+      worker_, &TrainingWorker::logLine, this,
+      [this](const QString& line) { toGui_.post([this, line] { emit logLine(line); }); }, Qt::DirectConnection);
+  connect(
+      worker_, &TrainingWorker::finished, this,
+      [this](const TrainingOutcome& outcome) {
+        toGui_.post([this, outcome] {
+          running_ = false;
+          emit finished(outcome);
+        });
+      },
+      Qt::DirectConnection);
   thread_.start();
 }
 
@@ -38,8 +57,7 @@ void TrainingController::start(TrainingRequest request) {
   running_ = true;
   control_ = std::make_shared<train::TrainControl>();
   request.control = control_;
-  QMetaObject::invokeMethod(
-      worker_, [w = worker_, request] { w->run(request); }, Qt::QueuedConnection);
+  toWorker_->post([w = worker_, request] { w->run(request); });
 }
 
 void TrainingController::pause() {
@@ -55,8 +73,7 @@ void TrainingController::stop() {
 }
 
 void TrainingController::probe(const QString& modelSource) {
-  QMetaObject::invokeMethod(
-      worker_, [w = worker_, modelSource] { w->probe(modelSource); }, Qt::QueuedConnection);
+  toWorker_->post([w = worker_, modelSource] { w->probe(modelSource); });
 }
 
 bool TrainingController::paused() const { return running_ && control_ && control_->paused(); }

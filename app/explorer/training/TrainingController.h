@@ -2,9 +2,12 @@
 // Owns the training thread and its TrainingWorker, and the run's TrainControl: pause and
 // stop are atomic flags the trainer polls before every update, so they take effect while
 // the worker's thread is busy inside train() (a queued call would wait for the run's end).
+// Requests go to the worker, and its reports come back, through ThreadMailboxes rather than
+// as queued signal arguments, so the values cross under a lock ThreadSanitizer can see.
 
 #include "app/explorer/training/TrainingTypes.h"
 #include "app/explorer/training/TrainingWorker.h"
+#include "widgets/ThreadMailbox.h"
 
 #include <QObject>
 #include <QThread>
@@ -45,8 +48,10 @@ signals:
   void probed(const prisma::app::SaeModelProbe& probe);
 
 private:
+  widgets::ThreadMailbox toGui_;  // the worker's reports; outlives thread_ (declared first)
   QThread thread_;
-  TrainingWorker* worker_ = nullptr;  // lives on thread_, deleted when it finishes
+  TrainingWorker* worker_ = nullptr;            // lives on thread_, deleted when it finishes
+  widgets::ThreadMailbox* toWorker_ = nullptr;  // the worker's child, on thread_ with it
   std::shared_ptr<train::TrainControl> control_;
   bool running_ = false;
 };
