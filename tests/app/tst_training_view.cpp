@@ -98,11 +98,12 @@ private:
   }
 
 private slots:
-  // The tab opens on the preset that trains in seconds on a CPU, not on the first by name.
+  // The tab opens on the preset that learns within its own steps on a CPU, not on the first by
+  // name (circle) nor on the 1-layer attention-only induction preset (test ~0.5).
   void opensOnTheInductionPreset() {
     TrainingView fresh;
-    QCOMPARE(fresh.findChild<QComboBox*>(QStringLiteral("presetCombo"))->currentText(), QStringLiteral("induction"));
-    QCOMPARE(fresh.form()->presetName(), QStringLiteral("induction"));
+    QCOMPARE(fresh.findChild<QComboBox*>(QStringLiteral("presetCombo"))->currentText(), QStringLiteral("induction-2L"));
+    QCOMPARE(fresh.form()->presetName(), QStringLiteral("induction-2L"));
   }
 
   // A log line longer than the panel wraps: nothing is cut off behind a scroll bar.

@@ -205,7 +205,7 @@ private slots:
     const auto presets = listPresets();
     QStringList names;
     for (const auto& p : presets) names << QString::fromStdString(p.name);
-    for (const char* n : {"induction", "circle", "mnist", "fashion-mnist", "dsprites"})
+    for (const char* n : {"induction", "induction-2L", "circle", "mnist", "fashion-mnist", "dsprites"})
       QVERIFY2(names.contains(n), qPrintable(names.join(", ")));
     for (const auto& p : presets) loadPreset(p.name);
 
