@@ -2,6 +2,12 @@
 
 namespace prisma::widgets {
 
+ThreadMailbox::~ThreadMailbox() {
+  std::deque<std::function<void()>> dropped;
+  const std::lock_guard<std::mutex> lock(mutex_);
+  dropped.swap(pending_);
+}
+
 void ThreadMailbox::post(std::function<void()> fn) {
   {
     const std::lock_guard<std::mutex> lock(mutex_);
