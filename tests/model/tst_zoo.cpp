@@ -42,9 +42,12 @@ constexpr double kMnist4LBar = 0.97;
 // resources/mice must stay a small download. A few MB would be ideal, but the 37 mice at
 // the original width (d_model 128) hold ~11.7 M parameters: ~23 MB at float16, and the zoo
 // uses narrower storage only where the test accuracy is unchanged. Int8 blocks keep it for
-// 10 mice, float16 for 24, three need float32; with four 8-checkpoint int8 series that is
-// 25.5 MiB. This budget guards against growth (README, ViT mice zoo).
-constexpr uintmax_t kMaxMiceBytes = uintmax_t(27) << 20;
+// most mice, float16 for the rest, three need float32. The checkpoint series (8 int8
+// checkpoints per mouse; issue 20 asks one for every mouse) are what grow it: with the four
+// Induction mice rebuilt on the original recipe, each with its series, it is 37.8 MiB, and a
+// series for every mouse would be about 100 MiB. This budget guards against growth beyond the
+// series shipped (README, ViT mice zoo).
+constexpr uintmax_t kMaxMiceBytes = uintmax_t(40) << 20;
 
 int64_t hits(double accuracy, int64_t count) { return std::llround(accuracy * double(count)); }
 
