@@ -11,6 +11,7 @@
 #include "model/Error.h"
 #include "model/io/ModelLoader.h"
 #include "model/sae/SaeEvaluation.h"
+#include "model/sae/HookWidth.h"
 #include "model/sae/SaeFiles.h"
 #include "model/sae/SaeTraining.h"
 
@@ -69,16 +70,10 @@ int saeTrainCommand(const Args& args, std::ostream& out) {
     auto& s = c.settings;
     s.sae.hook_name = a.required("hook");
     s.sae.tokens = tokensOption(a.value("tokens", "all"));
-    // d_in is the hook's width: read from one forward pass of the model.
     {
       auto m = io::loadModel(c.model);
       if (!m.model->has_hook(s.sae.hook_name)) throw UsageError("--hook: the model has no hook point '" + s.sae.hook_name + "'");
-      torch::NoGradGuard no_grad;
-      const auto& cfg = m.model->cfg();
-      auto run = m.model->run_with_cache(torch::zeros({1, cfg.n_channels, cfg.image_size, cfg.image_size}),
-                                         filters::exact({s.sae.hook_name}));
-      const torch::Tensor act = run.cache[s.sae.hook_name];
-      s.sae.d_in = act.dim() == 4 ? act.size(-1) * act.size(-2) : act.size(-1);
+      s.sae.d_in = sae::hookWidth(*m.model, s.sae.hook_name, c.model);
     }
     const int expansion = a.intValue("expansion", 8, kCount);
     s.sae.d_sae = a.has("d-sae") ? a.intValue("d-sae", 0, kCount) : s.sae.d_in * expansion;

@@ -5,6 +5,7 @@
 #include "model/Error.h"
 #include "model/core/Json.h"
 #include "model/io/ModelLoader.h"
+#include "model/sae/HookWidth.h"
 #include "model/train/RunFolderWriter.h"
 #include "model/vit/HookNames.h"
 
@@ -73,17 +74,7 @@ sae::SaeTrainConfig saeTrainConfig(const SaeRunSettings& f) {
   } catch (const std::invalid_argument& e) {
     throw Error(kForm, "tokens / activation", e.what());
   }
-  {
-    // d_in is the hook's width: one forward pass of the model, as the CLI reads it.
-    auto m = io::loadModel(c.model);
-    if (!m.model->has_hook(s.sae.hook_name)) throw Error(c.model, "hook", "the model has no hook point '" + s.sae.hook_name + "'");
-    torch::NoGradGuard no_grad;
-    const auto& cfg = m.model->cfg();
-    auto run = m.model->run_with_cache(torch::zeros({1, cfg.n_channels, cfg.image_size, cfg.image_size}),
-                                       filters::exact({s.sae.hook_name}));
-    const torch::Tensor act = run.cache[s.sae.hook_name];  // [1, tokens, d] or [1, tokens, heads, d_head]
-    s.sae.d_in = act.dim() == 4 ? act.size(-1) * act.size(-2) : act.size(-1);
-  }
+  s.sae.d_in = sae::hookWidth(*io::loadModel(c.model).model, s.sae.hook_name, c.model);
   s.sae.d_sae = f.dSae > 0 ? f.dSae : s.sae.d_in * f.expansion;
   if (s.sae.d_sae <= 0) throw Error(kForm, "expansion", "d_sae must be positive");
   if (s.sae.activation == sae::Activation::TopK) {
