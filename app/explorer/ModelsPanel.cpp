@@ -1,13 +1,11 @@
 #include "app/explorer/ModelsPanel.h"
 
 #include "model/io/ResourcePaths.h"
+#include "model/train/Presets.h"
 
 #include <QCheckBox>
 #include <QDir>
-#include <QFile>
 #include <QFileInfo>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QLabel>
 #include <QListWidget>
 #include <QMap>
@@ -30,13 +28,8 @@ const char* const kCheckpointPrefix = "step_";
 // The dataset a bundled mouse learned (its preset.json's dataset.name), else its name up to
 // the first '-' (the mice are named DATASET-…).
 QString mouseDataset(const QString& folder) {
-  QFile preset(QDir(folder).filePath(QStringLiteral("preset.json")));
-  if (preset.open(QIODevice::ReadOnly)) {
-    const QString name =
-        QJsonDocument::fromJson(preset.readAll()).object().value(QStringLiteral("dataset")).toObject().value(QStringLiteral("name")).toString();
-    if (!name.isEmpty()) return name;
-  }
-  return QFileInfo(folder).fileName().section('-', 0, 0);
+  const QString name = QString::fromStdString(train::presetDatasetOf(folder.toStdString()));
+  return name.isEmpty() ? QFileInfo(folder).fileName().section('-', 0, 0) : name;
 }
 
 // "induction-1L-attn · step 7360" for RUN/checkpoints/step_00007360-samples_…, else the

@@ -5,6 +5,7 @@
 
 #include "model/Error.h"
 #include "model/core/Json.h"
+#include "model/train/RunFolderWriter.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -25,6 +26,9 @@ constexpr const char* kBesideExecutable = "presets";
 constexpr const char* kExtendsKey = "extends";
 // "extends" chains deeper than this are surely a mistake (or a cycle we missed).
 constexpr int kMaxExtendsDepth = 8;
+// How far above a model's folder its run's preset.json may sit: a run folder holds the
+// final model, a checkpoint sits in <run>/checkpoints/<name>.
+constexpr int kPresetLevels = 3;
 
 fs::path executableDir() {
   std::error_code ec;
@@ -109,6 +113,26 @@ std::vector<PresetInfo> listPresets() {
       std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
       return out;
     }
+  }
+  return {};
+}
+
+std::string presetDatasetOf(const std::string& modelPath) {
+  std::error_code ec;
+  fs::path dir = fs::path(modelPath);
+  if (!fs::is_directory(dir, ec)) dir = dir.parent_path();
+  for (int level = 0; level < kPresetLevels && !dir.empty(); ++level, dir = dir.parent_path()) {
+    const fs::path preset = dir / kPresetFile;
+    if (!fs::exists(preset, ec)) continue;
+    try {
+      const nlohmann::json j = readJsonFile(preset.string());
+      if (j.contains("dataset") && j["dataset"].is_object())
+        return jsonOptional<std::string>(j["dataset"], "name", "", preset.string());
+      if (j.contains("dataset") && j["dataset"].is_string()) return j["dataset"].get<std::string>();
+    } catch (const std::exception&) {
+      // An unreadable preset names no dataset.
+    }
+    return {};
   }
   return {};
 }

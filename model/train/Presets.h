@@ -29,6 +29,11 @@ struct PresetInfo {
 // Every NAME.json in the first folder that has presets, sorted by name.
 std::vector<PresetInfo> listPresets();
 
+// The dataset named by the preset.json a training run left beside a model: in a bundled
+// mouse's folder, a run folder, or above one of its checkpoints. "" when there is none or
+// it cannot be read (a model from elsewhere names no dataset).
+std::string presetDatasetOf(const std::string& modelPath);
+
 // `nameOrPath`: a preset name ("induction") or a JSON file (a custom preset, or a run's
 // preset.json). Resolves "extends" chains. Throws prisma::Error naming the file.
 nlohmann::json loadPresetJson(const std::string& nameOrPath);

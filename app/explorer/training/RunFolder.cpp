@@ -1,5 +1,6 @@
 // LibTorch before Qt: the trainer's headers reach LibTorch, and Qt's `slots` macro breaks them.
 #include "model/train/Checkpoint.h"
+#include "model/train/RunFolderWriter.h"
 #include "model/train/RunLog.h"
 #include "model/train/Trainer.h"
 #include "model/sae/SaeTraining.h"
@@ -19,7 +20,6 @@
 namespace prisma::app {
 
 namespace {
-constexpr const char* kPresetFile = "preset.json";
 // What `prisma sae train` writes as preset.json's "kind", and the SAE's own file.
 constexpr const char* kSaeKind = "sae";
 constexpr const char* kSaeFile = "sae.json";
@@ -50,14 +50,16 @@ TrainingCheckpoint toTrainingCheckpoint(const train::CheckpointInfo& info) {
   return c;
 }
 
-bool RunFolder::isRun(const QString& dir) { return QFileInfo::exists(QDir(dir).filePath(QLatin1String(kPresetFile))); }
+QString RunFolder::presetPath(const QString& dir) { return QDir(dir).filePath(QLatin1String(train::kPresetFile)); }
+
+bool RunFolder::isRun(const QString& dir) { return QFileInfo::exists(presetPath(dir)); }
 
 QString RunFolder::defaultDir(const train::TrainConfig& config, const QString& parent) {
   return QString::fromStdString(train::defaultRunDir(config, parent.toStdString()));
 }
 
 bool RunFolder::isSaeRun(const QString& dir) {
-  QFile file(QDir(dir).filePath(QLatin1String(kPresetFile)));
+  QFile file(presetPath(dir));
   if (file.size() > kMaxPresetBytes || !file.open(QIODevice::ReadOnly)) return false;
   const QJsonDocument doc = QJsonDocument::fromJson(file.readAll());
   return doc.isObject() && doc.object().value(QStringLiteral("kind")).toString() == QLatin1String(kSaeKind);

@@ -29,6 +29,8 @@ struct RunFolder {
 
   // Reads `dir`; on a missing or unreadable metrics.csv sets `error` (file and line named).
   static RunFolder read(const QString& dir, QString& error);
+  // `dir`'s preset.json, the resolved preset every run folder keeps.
+  static QString presetPath(const QString& dir);
   // Whether `dir` holds a run (its preset.json).
   static bool isRun(const QString& dir);
   // The trainer's default for a new run: runs/<preset>-<YYYYmmdd-HHMMSS> under `parent`.

@@ -3,29 +3,20 @@
 #include "app/explorer/training/SaeRunSetup.h"
 
 #include "model/Error.h"
-#include "model/core/Json.h"
 #include "model/io/ModelLoader.h"
 #include "model/sae/HookWidth.h"
-#include "model/train/RunFolderWriter.h"
+#include "model/train/Presets.h"
 #include "model/vit/HookNames.h"
-
-#include <torch/torch.h>
 
 #include <algorithm>
 #include <cstring>
-#include <filesystem>
 #include <stdexcept>
 
 namespace prisma::app {
 
-namespace fs = std::filesystem;
-
 namespace {
 
 const char* const kForm = "SAE form";
-// How far above a model's folder a run's preset.json may sit: a run folder holds the final
-// model, a checkpoint sits in <run>/checkpoints/<name>.
-constexpr int kPresetLevels = 3;
 
 // Hooks whose activation is no [batch, tokens, width] row per token: an SAE over them
 // would read attention maps as vectors.
@@ -34,28 +25,6 @@ bool rowHook(const std::string& name) {
     if (name.size() >= std::strlen(suffix) && name.compare(name.size() - std::strlen(suffix), std::string::npos, suffix) == 0)
       return false;
   return true;
-}
-
-// The dataset named by the training preset kept beside a model (a bundled mouse's folder,
-// a run folder or one of its checkpoints); "" when none is found.
-std::string modelDataset(const std::string& folder) {
-  std::error_code ec;
-  fs::path dir = fs::path(folder);
-  if (!fs::is_directory(dir, ec)) dir = dir.parent_path();
-  for (int level = 0; level < kPresetLevels && !dir.empty(); ++level, dir = dir.parent_path()) {
-    const fs::path preset = dir / train::kPresetFile;
-    if (!fs::exists(preset, ec)) continue;
-    try {
-      const nlohmann::json j = readJsonFile(preset.string());
-      if (j.contains("dataset") && j["dataset"].is_object())
-        return jsonOptional<std::string>(j["dataset"], "name", "", preset.string());
-      if (j.contains("dataset") && j["dataset"].is_string()) return j["dataset"].get<std::string>();
-    } catch (const std::exception&) {
-      // An unreadable preset names no dataset; the form keeps its own.
-    }
-    return {};
-  }
-  return {};
 }
 
 }  // namespace
@@ -106,7 +75,7 @@ SaeModelProbe probeSaeModel(const QString& source) {
       if (rowHook(name)) p.hooks << QString::fromStdString(name);
     const int last = std::max(0, m.model->cfg().n_layers - 1);
     p.defaultHook = QString::fromStdString(hookName(last, "hook_resid_pre"));
-    p.dataset = QString::fromStdString(modelDataset(m.source));
+    p.dataset = QString::fromStdString(train::presetDatasetOf(m.source));
   } catch (const std::exception& e) {
     p = SaeModelProbe{};
     p.source = source;

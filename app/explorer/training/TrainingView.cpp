@@ -374,7 +374,7 @@ void TrainingView::showRunPreset(const QString& dir, const QString& name) {
     if (!presets_->itemData(i, kFromRunRole).toString().isEmpty()) presets_->removeItem(i);
   presets_->addItem(tr("%1 (from run %2)").arg(name, QFileInfo(QDir::cleanPath(dir)).fileName()));
   const int i = presets_->count() - 1;
-  presets_->setItemData(i, QDir(dir).filePath(QStringLiteral("preset.json")), kFromRunRole);
+  presets_->setItemData(i, RunFolder::presetPath(dir), kFromRunRole);
   presets_->setItemData(i, dir, Qt::ToolTipRole);
   presets_->setCurrentIndex(i);
 }
@@ -503,7 +503,7 @@ bool TrainingView::launch(bool resume) {
   } else if (resume) {
     train::TrainConfig config;
     try {
-      config = train::loadPreset(QDir(runDir_).filePath(QStringLiteral("preset.json")).toStdString());
+      config = train::loadPreset(RunFolder::presetPath(runDir_).toStdString());
     } catch (const std::exception& e) {
       appendLog(QString::fromStdString(e.what()));
       return false;
@@ -589,7 +589,7 @@ bool TrainingView::openRun(const QString& dir, QString& error) {
     setRunKind(RunKind::Sae);
   } else {
     setRunKind(RunKind::Vit);
-    if (form_->loadPreset(QDir(dir).filePath(QStringLiteral("preset.json")), presetError))
+    if (form_->loadPreset(RunFolder::presetPath(dir), presetError))
       showRunPreset(runDir_, form_->presetName());
     else appendLog(presetError);
   }
