@@ -103,6 +103,22 @@ widgets::PatchGridValues gridOf(const float* row, int firstPatch, int rows, int 
   return g;
 }
 
+// A feature database's images, opened as `prisma sae features` opens them (app/cli/SaeCli.cpp:
+// its --seed and --dataset-path, which the database records, so building and reading agree
+// on the images). Rendered on demand, not cached: a pass or a few thumbnails read each once.
+std::shared_ptr<train::TrainingData> databaseData(const std::string& dataset, uint64_t seed, const std::string& path,
+                                                  const datasets::Preprocess& preprocess) {
+  datasets::DatasetOptions dopt;
+  dopt.seed = seed;
+  dopt.path = path;
+  std::shared_ptr<const datasets::Dataset> d = datasets::makeDataset(dataset, dopt);
+  train::TrainingDataOptions topt;
+  topt.split_seed = seed;
+  topt.n_classes = std::max<int>(1, static_cast<int>(d->classNames().size()));
+  topt.cache_budget_bytes = 0;
+  return std::make_shared<train::TrainingData>(d, preprocess, topt);
+}
+
 void openData(FeaturesSession& s, const io::LoadedModel& m) {
   if (s.dataTried) return;
   s.dataTried = true;
@@ -111,17 +127,7 @@ void openData(FeaturesSession& s, const io::LoadedModel& m) {
     return;
   }
   try {
-    // As `prisma sae features` opened it (its --seed and --dataset-path, recorded in the
-    // database; rendered on demand, not cached).
-    datasets::DatasetOptions dopt;
-    dopt.seed = s.dbSeed;
-    dopt.path = s.dbDatasetPath;
-    std::shared_ptr<const datasets::Dataset> dataset = datasets::makeDataset(s.dbDataset, dopt);
-    train::TrainingDataOptions topt;
-    topt.split_seed = dopt.seed;
-    topt.n_classes = std::max<int>(1, static_cast<int>(dataset->classNames().size()));
-    topt.cache_budget_bytes = 0;
-    s.data = std::make_shared<train::TrainingData>(dataset, m.preprocess, topt);
+    s.data = databaseData(s.dbDataset, s.dbSeed, s.dbDatasetPath, m.preprocess);
   } catch (const std::exception& e) {
     s.dataError = "its dataset '" + s.dbDataset + "' could not be opened: " + jobs::describeError(e).toStdString();
   }
@@ -561,18 +567,9 @@ ModelJob<FeatureDatabaseBuilt, FeatureDatabaseProgress> buildDatabase(const Feat
     io::LoadedModel& m = *s->model;
     if (request.split != QLatin1String("test") && request.split != QLatin1String("train"))
       throw Error(request.split.toStdString(), "split", "must be test or train");
-    // As `prisma sae features` opens its split (app/cli/SaeCli.cpp), so that the seed and
-    // dataset path it records reopen the same images.
-    datasets::DatasetOptions dopt;
-    dopt.seed = request.seed;
-    dopt.path = request.datasetPath.toStdString();
-    std::shared_ptr<const datasets::Dataset> dataset = datasets::makeDataset(request.dataset.toStdString(), dopt);
-    train::TrainingDataOptions topt;
-    topt.split_seed = dopt.seed;
-    topt.n_classes = std::max<int>(1, static_cast<int>(dataset->classNames().size()));
-    // One pass reads each image once: a cache would only hold memory.
-    topt.cache_budget_bytes = 0;
-    const train::TrainingData data(dataset, m.preprocess, topt);
+    const std::shared_ptr<const train::TrainingData> dataPtr =
+        databaseData(request.dataset.toStdString(), request.seed, request.datasetPath.toStdString(), m.preprocess);
+    const train::TrainingData& data = *dataPtr;
 
     sae::FeatureDatabaseOptions o;
     o.part = request.split == QLatin1String("train") ? train::Part::Train : train::Part::Test;
@@ -598,11 +595,11 @@ ModelJob<FeatureDatabaseBuilt, FeatureDatabaseProgress> buildDatabase(const Feat
                              {{"sae", saeSpec.toStdString()},
                               {"model", portableModel(request.model)},
                               {"hook", c.hook_name},
-                              {"dataset", dataset->name()},
+                              {"dataset", data.dataset().name()},
                               {"split", request.split.toStdString()},
                               {"top_k", o.top_k},
-                              {"seed", dopt.seed},
-                              {"dataset_path", dopt.path},
+                              {"seed", request.seed},
+                              {"dataset_path", request.datasetPath.toStdString()},
                               {"tokens", sae::tokenSelectionName(c.tokens)}});
     if (ctx.cancelled()) return r;
     folder.commit();
