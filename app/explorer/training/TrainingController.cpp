@@ -15,33 +15,15 @@ TrainingController::TrainingController(QObject* parent) : QObject(parent) {
   toWorker_ = new widgets::ThreadMailbox(worker_);
   worker_->moveToThread(&thread_);
   connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
-  // Direct: each report is copied into the mailbox on the worker's thread, and re-emitted
-  // on this (the GUI) thread.
-  connect(
-      worker_, &TrainingWorker::statusChanged, this,
-      [this](const TrainingStatus& s) { toGui_.post([this, s] { emit statusChanged(s); }); }, Qt::DirectConnection);
-  connect(
-      worker_, &TrainingWorker::evaluated, this,
-      [this](const TrainingMetrics& m) { toGui_.post([this, m] { emit evaluated(m); }); }, Qt::DirectConnection);
-  connect(
-      worker_, &TrainingWorker::checkpointWritten, this,
-      [this](const TrainingCheckpoint& c) { toGui_.post([this, c] { emit checkpointWritten(c); }); },
-      Qt::DirectConnection);
-  connect(
-      worker_, &TrainingWorker::probed, this,
-      [this](const SaeModelProbe& p) { toGui_.post([this, p] { emit probed(p); }); }, Qt::DirectConnection);
-  connect(
-      worker_, &TrainingWorker::logLine, this,
-      [this](const QString& line) { toGui_.post([this, line] { emit logLine(line); }); }, Qt::DirectConnection);
-  connect(
-      worker_, &TrainingWorker::finished, this,
-      [this](const TrainingOutcome& outcome) {
-        toGui_.post([this, outcome] {
-          running_ = false;
-          emit finished(outcome);
-        });
-      },
-      Qt::DirectConnection);
+  relay(&TrainingWorker::statusChanged, [this](const TrainingStatus& s) { emit statusChanged(s); });
+  relay(&TrainingWorker::evaluated, [this](const TrainingMetrics& m) { emit evaluated(m); });
+  relay(&TrainingWorker::checkpointWritten, [this](const TrainingCheckpoint& c) { emit checkpointWritten(c); });
+  relay(&TrainingWorker::probed, [this](const SaeModelProbe& p) { emit probed(p); });
+  relay(&TrainingWorker::logLine, [this](const QString& line) { emit logLine(line); });
+  relay(&TrainingWorker::finished, [this](const TrainingOutcome& outcome) {
+    running_ = false;
+    emit finished(outcome);
+  });
   thread_.start();
 }
 

@@ -48,6 +48,15 @@ signals:
   void probed(const prisma::app::SaeModelProbe& probe);
 
 private:
+  // Runs `onGui` with a copy of each value the worker's `signal` carries, on this (the GUI)
+  // thread: a direct connection copies the value into the mailbox on the worker's thread.
+  template <class T, class F>
+  void relay(void (TrainingWorker::*signal)(const T&), F onGui) {
+    connect(
+        worker_, signal, this, [this, onGui](const T& value) { toGui_.post([onGui, value] { onGui(value); }); },
+        Qt::DirectConnection);
+  }
+
   widgets::ThreadMailbox toGui_;  // the worker's reports; outlives thread_ (declared first)
   QThread thread_;
   TrainingWorker* worker_ = nullptr;            // lives on thread_, deleted when it finishes
