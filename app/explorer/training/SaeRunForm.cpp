@@ -92,43 +92,43 @@ SaeRunForm::SaeRunForm(QWidget* parent) : QWidget(parent) {
   activation_->setToolTip(tr("--activation: ReLU with an L1 penalty, or TopK (k features per row, no L1)"));
   connect(activation_, &QComboBox::currentTextChanged, this, &SaeRunForm::updateActivation);
   layout_->addRow(tr("Activation"), activation_);
-  k_ = static_cast<QSpinBox*>(addSpin(QStringLiteral("saeK"), tr("k (TopK)"), 1, kMaxCount, d.k));
-  l1_ = new QLineEdit(number(d.l1), this);
-  l1_->setObjectName(QStringLiteral("saeL1"));
-  l1_->setToolTip(tr("--l1: the L1 coefficient (ReLU)"));
-  connect(l1_, &QLineEdit::textChanged, this, &SaeRunForm::validityChanged);
-  layout_->addRow(tr("L1 coefficient"), l1_);
-  expansion_ = static_cast<QSpinBox*>(addSpin(QStringLiteral("saeExpansion"), tr("Expansion"), 1, kMaxExpansion, d.expansion));
+  k_ = addSpin(QStringLiteral("saeK"), tr("k (TopK)"), 1, kMaxCount, d.k);
+  l1_ = addNumber(QStringLiteral("saeL1"), tr("L1 coefficient"), d.l1, tr("--l1: the L1 coefficient (ReLU)"));
+  expansion_ = addSpin(QStringLiteral("saeExpansion"), tr("Expansion"), 1, kMaxExpansion, d.expansion);
   expansion_->setToolTip(tr("--expansion: d_sae = expansion \u00d7 d_in"));
-  dSae_ = static_cast<QSpinBox*>(addSpin(QStringLiteral("saeDSae"), tr("d_sae"), 0, kMaxCount, d.dSae));
+  dSae_ = addSpin(QStringLiteral("saeDSae"), tr("d_sae"), 0, kMaxCount, d.dSae);
   dSae_->setSpecialValueText(tr("from expansion"));
   dSae_->setToolTip(tr("--d-sae: the number of features, instead of the expansion"));
-  lr_ = new QLineEdit(number(d.lr), this);
-  lr_->setObjectName(QStringLiteral("saeLr"));
-  lr_->setToolTip(tr("--lr: peak learning rate (warm-up, then cosine)"));
-  connect(lr_, &QLineEdit::textChanged, this, &SaeRunForm::validityChanged);
-  layout_->addRow(tr("Learning rate"), lr_);
-  warmup_ = static_cast<QSpinBox*>(addSpin(QStringLiteral("saeWarmup"), tr("Warm-up steps"), 0, kMaxCount, d.warmup));
-  steps_ = static_cast<QSpinBox*>(addSpin(QStringLiteral("saeSteps"), tr("Steps"), 0, kMaxCount, d.maxSteps));
+  lr_ = addNumber(QStringLiteral("saeLr"), tr("Learning rate"), d.lr, tr("--lr: peak learning rate (warm-up, then cosine)"));
+  warmup_ = addSpin(QStringLiteral("saeWarmup"), tr("Warm-up steps"), 0, kMaxCount, d.warmup);
+  steps_ = addSpin(QStringLiteral("saeSteps"), tr("Steps"), 0, kMaxCount, d.maxSteps);
   steps_->setSpecialValueText(tr("one epoch"));
   steps_->setToolTip(tr("--max-steps: updates; 0 trains one epoch of the dataset"));
-  batch_ = static_cast<QSpinBox*>(addSpin(QStringLiteral("saeBatch"), tr("Batch (images)"), 1, kMaxBatch, d.batch));
-  seed_ = static_cast<QSpinBox*>(addSpin(QStringLiteral("saeSeed"), tr("Seed"), 0, std::numeric_limits<int>::max(), d.seed));
-  logEvery_ = static_cast<QSpinBox*>(addSpin(QStringLiteral("saeLogEvery"), tr("Evaluate every"), 0, kMaxCount, d.logEvery));
-  evalBatches_ = static_cast<QSpinBox*>(addSpin(QStringLiteral("saeEvalBatches"), tr("Evaluation batches"), 0, kMaxCount, d.evalBatches));
-  checkpointEvery_ = static_cast<QSpinBox*>(
-      addSpin(QStringLiteral("saeCheckpointEvery"), tr("Checkpoint every"), 0, kMaxCount, d.checkpointEvery));
+  batch_ = addSpin(QStringLiteral("saeBatch"), tr("Batch (images)"), 1, kMaxBatch, d.batch);
+  seed_ = addSpin(QStringLiteral("saeSeed"), tr("Seed"), 0, std::numeric_limits<int>::max(), d.seed);
+  logEvery_ = addSpin(QStringLiteral("saeLogEvery"), tr("Evaluate every"), 0, kMaxCount, d.logEvery);
+  evalBatches_ = addSpin(QStringLiteral("saeEvalBatches"), tr("Evaluation batches"), 0, kMaxCount, d.evalBatches);
+  checkpointEvery_ = addSpin(QStringLiteral("saeCheckpointEvery"), tr("Checkpoint every"), 0, kMaxCount, d.checkpointEvery);
   checkpointEvery_->setSpecialValueText(tr("log-spaced"));
   updateActivation();
 }
 
-QWidget* SaeRunForm::addSpin(const QString& name, const QString& label, int min, int max, int value) {
+QSpinBox* SaeRunForm::addSpin(const QString& name, const QString& label, int min, int max, int value) {
   auto* spin = new QSpinBox(this);
   spin->setObjectName(name);
   spin->setRange(min, max);
   spin->setValue(value);
   layout_->addRow(label, spin);
   return spin;
+}
+
+QLineEdit* SaeRunForm::addNumber(const QString& name, const QString& label, double value, const QString& toolTip) {
+  auto* edit = new QLineEdit(number(value), this);
+  edit->setObjectName(name);
+  edit->setToolTip(toolTip);
+  connect(edit, &QLineEdit::textChanged, this, &SaeRunForm::validityChanged);
+  layout_->addRow(label, edit);
+  return edit;
 }
 
 void SaeRunForm::updateActivation() {

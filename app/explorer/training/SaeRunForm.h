@@ -49,7 +49,9 @@ signals:
   void validityChanged();
 
 private:
-  QWidget* addSpin(const QString& name, const QString& label, int min, int max, int value);
+  QSpinBox* addSpin(const QString& name, const QString& label, int min, int max, int value);
+  // A floating-point field (a line edit: spin boxes round to their decimals).
+  QLineEdit* addNumber(const QString& name, const QString& label, double value, const QString& toolTip);
   void modelEdited();
   void updateActivation();
 
