@@ -201,7 +201,17 @@ std::pair<std::string, nlohmann::json> parseSet(const std::string& arg, const nl
     if (dot == std::string::npos) break;
     begin = dot + 1;
   }
-  if (node->is_string()) return {path, text};
+  if (node->is_string()) {
+    // Text as typed; a JSON string ('"posX"', what --print-preset shows) is taken as its value.
+    if (text.size() >= 2 && text.front() == '"' && text.back() == '"') {
+      try {
+        const nlohmann::json quoted = parseJson(text, "--set " + arg);
+        if (quoted.is_string()) return {path, quoted};
+      } catch (const Error&) {
+      }
+    }
+    return {path, text};
+  }
   auto bad = [&](const std::string& kind) {
     return UsageError("--set " + arg + ": '" + path + "' needs " + kind + ", got '" + text + "'");
   };

@@ -190,6 +190,13 @@ private slots:
     }
   }
 
+  void setTakesAStringBareOrQuoted() {
+    const nlohmann::json bare = printedPreset({"--set", "optimization.schedule.type=constant"});
+    QCOMPARE(bare["optimization"]["schedule"]["type"].get<std::string>(), std::string("constant"));
+    const nlohmann::json quoted = printedPreset({"--set", "optimization.schedule.type=\"constant\""});
+    QCOMPARE(quoted["optimization"]["schedule"]["type"].get<std::string>(), std::string("constant"));
+  }
+
   void setErrorsNameTheField_data() {
     QTest::addColumn<QStringList>("args");
     QTest::addColumn<QString>("needle");
