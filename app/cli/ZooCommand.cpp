@@ -69,12 +69,16 @@ int markdown(const zoo::ZooManifest& m, const std::string& miceDir, std::ostream
   std::vector<std::string> labels;
   for (const auto& e : m.entries)
     if (std::find(labels.begin(), labels.end(), e.dataset_label) == labels.end()) labels.push_back(e.dataset_label);
-  auto cell = [](const nlohmann::json& metrics, bool top5) {
-    if (!metrics.is_object()) return std::string("not built");
-    const auto& t = metrics.at("test");
-    std::string s = numberOr(t, "accuracy", 4);
-    if (top5) s += " / " + numberOr(t, "top5", 4);
-    return s + " (" + numberOr(metrics, "training_seconds", 0) + " s)";
+  auto cell = [](const nlohmann::json& metrics, bool top5, double reference) {
+    std::string s = "not built";
+    if (metrics.is_object()) {
+      const auto& t = metrics.at("test");
+      s = numberOr(t, "accuracy", 4);
+      if (top5) s += " / " + numberOr(t, "top5", 4);
+      s += " (" + numberOr(metrics, "training_seconds", 0) + " s)";
+    }
+    if (reference >= 0.0) s += "; ViT-Prisma " + numberOr(nlohmann::json{{"r", reference}}, "r", 3);
+    return s;
   };
   for (const auto& label : labels) {
     int classes = 0;
@@ -84,7 +88,7 @@ int markdown(const zoo::ZooManifest& m, const std::string& miceDir, std::ostream
       const auto config = zoo::entryConfig(e);
       classes = config.model.n_classes;
       const nlohmann::json metrics = zoo::readMouseMetrics((fs::path(miceDir) / e.name).string());
-      const std::string c = "`" + e.name + "` " + cell(metrics, classes > kTop5);
+      const std::string c = "`" + e.name + "` " + cell(metrics, classes > kTop5, e.reference_accuracy);
       (config.model.attn_only ? rows[config.model.n_layers].second : rows[config.model.n_layers].first) = c;
     }
     out << "\n**" << label << "** (" << classes << " classes; test accuracy" << (classes > kTop5 ? " / top-5" : "")

@@ -74,6 +74,8 @@ std::string modelCard(const ZooEntry& e, const train::TrainConfig& c, const Mous
   o << "| test accuracy | " << fmt(r.test.top1, 4) << " (" << hits(r.test) << " / " << r.test.count << ") |\n";
   o << "| test top-5 | " << fmt(r.test.top5, 4) << (m.n_classes <= 5 ? " (≤ 5 classes: always 1)" : "") << " |\n";
   o << "| test loss | " << fmt(r.test.loss, 4) << " |\n";
+  if (e.reference_accuracy >= 0.0)
+    o << "| ViT-Prisma's test accuracy for this configuration | " << fmt(e.reference_accuracy, 3) << " |\n";
   o << "| parameters | " << r.parameters << " |\n";
   o << "| architecture | image " << m.image_size << ", patch " << m.patch_size << ", d_model " << m.d_model << ", "
     << m.n_heads << " heads, " << (m.attn_only ? std::string("no MLP") : "d_mlp " + std::to_string(m.d_mlp)) << ", "

@@ -84,7 +84,8 @@ ZooManifest readZooManifest(const std::string& path) {
       const auto& mj = (*mice)[i];
       const std::string mw = fw + "mice[" + std::to_string(i) + "].";
       if (!mj.is_object()) throw Error(path, mw, "must be an object");
-      allowOnly(mj, {"name", "overrides", "seed", "checkpoint_series", "reductions", "note"}, path, mw);
+      allowOnly(mj, {"name", "overrides", "seed", "checkpoint_series", "reductions", "note", "reference_accuracy"},
+                path, mw);
       ZooEntry e;
       e.name = get<std::string>(mj, "name", "", path, mw, true);
       if (e.name.empty() || e.name.find_first_of("/: ") != std::string::npos)
@@ -102,6 +103,9 @@ ZooManifest readZooManifest(const std::string& path) {
       e.reductions = reductions;
       for (const auto& r : get<std::vector<std::string>>(mj, "reductions", {}, path, mw)) e.reductions.push_back(r);
       e.note = get<std::string>(mj, "note", "", path, mw);
+      e.reference_accuracy = get<double>(mj, "reference_accuracy", -1.0, path, mw);
+      if (mj.contains("reference_accuracy") && !(e.reference_accuracy >= 0.0 && e.reference_accuracy <= 1.0))
+        throw Error(path, mw + "reference_accuracy", "must be an accuracy between 0 and 1");
       m.entries.push_back(std::move(e));
     }
   }

@@ -30,6 +30,9 @@ struct ZooEntry {
   bool checkpoint_series = false;  // ship the log-spaced checkpoints too
   std::vector<std::string> reductions;  // how the config differs from the original, and why
   std::string note;            // what the mouse is for (model card)
+  // The original's published test accuracy for this configuration (ViT-Prisma's tables), to
+  // print beside ours; negative where it has none.
+  double reference_accuracy = -1.0;
 };
 
 struct ZooManifest {

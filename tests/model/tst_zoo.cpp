@@ -185,6 +185,39 @@ private slots:
     }
   }
 
+  // The seed's figures (ViT-Prisma's dSprites table) print beside ours, and a figure that is
+  // not an accuracy is refused naming its field.
+  void tablesShowTheOriginalsFigure() {
+    const auto r = prisma::test::runPrisma({"zoo", "list", "--markdown"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const QStringList lines = r.out.split('\n');
+    const auto row = [&](const QString& layers) {
+      for (const auto& l : lines)
+        if (l.startsWith("| " + layers + " |") && l.contains("`dsprites-" + layers + "L`")) return l;
+      return QString();
+    };
+    QVERIFY2(row("2").contains("; ViT-Prisma 0.996"), qPrintable(row("2")));
+    QVERIFY2(row("1").contains("; ViT-Prisma 0.535") && row("1").contains("; ViT-Prisma 0.459"), qPrintable(row("1")));
+    for (const auto& l : lines)
+      if (l.contains("`mnist-1L`")) QVERIFY2(!l.contains("ViT-Prisma"), qPrintable(l));  // no figure, none shown
+
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const QString path = tmp.filePath("zoo.json");
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(R"({"format": "prisma-zoo", "format_version": 1, "families": [{"name": "x", "preset": "induction",
+              "mice": [{"name": "x-1L", "reference_accuracy": 99.6}]}]})");
+    f.close();
+    QString what;
+    try {
+      prisma::zoo::readZooManifest(path.toStdString());
+    } catch (const prisma::Error& e) {
+      what = e.what();
+    }
+    QVERIFY2(what.contains("zoo.json") && what.contains("mice[0].reference_accuracy"), qPrintable(what));
+  }
+
   void checkpointSeriesAreShortAndLoad() {
     int series = 0;
     for (const auto& m : prisma::io::listMice()) {
