@@ -33,6 +33,7 @@ const EnumName kSchedules[] = {{int(ScheduleType::WarmupStep), "warmup_step"},
 const EnumName kStopMetrics[] = {{int(EarlyStopMetric::None), "none"},
                                  {int(EarlyStopMetric::TestAcc), "test_acc"},
                                  {int(EarlyStopMetric::TrainAcc), "train_acc"}};
+const EnumName kStopEvery[] = {{int(EarlyStopEvery::Evaluation), "evaluation"}, {int(EarlyStopEvery::Epoch), "epoch"}};
 
 template <size_t N>
 std::string nameOf(const EnumName (&table)[N], int v) {
@@ -173,6 +174,7 @@ ViTConfig readModel(const nlohmann::json& j, const std::string& source) {
 
 std::string toString(ScheduleType v) { return nameOf(kSchedules, int(v)); }
 std::string toString(EarlyStopMetric v) { return nameOf(kStopMetrics, int(v)); }
+std::string toString(EarlyStopEvery v) { return nameOf(kStopEvery, int(v)); }
 
 int64_t TrainConfig::totalSteps(int64_t stepsPerEpoch) const {
   int64_t total = std::numeric_limits<int64_t>::max();
@@ -293,7 +295,8 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
         {"early_stopping",
          {{"metric", toString(o.early_stopping.metric)},
           {"patience", o.early_stopping.patience},
-          {"min_delta", o.early_stopping.min_delta}}}}},
+          {"min_delta", o.early_stopping.min_delta},
+          {"every", toString(o.early_stopping.every)}}}}},
       {"logging",
        {{"log_every", l.log_every},
         {"eval_batches", l.eval_batches},
@@ -393,12 +396,15 @@ TrainConfig trainConfigFromJson(const nlohmann::json& j, const std::string& sour
     s.read("data_seed", o.data_seed);
     if (auto ej = s.find("early_stopping")) {
       Section es(*ej, source, "optimization.early_stopping.");
-      es.allowOnly({"metric", "patience", "min_delta"});
+      es.allowOnly({"metric", "patience", "min_delta", "every"});
       int metric = int(o.early_stopping.metric);
       es.readEnum("metric", kStopMetrics, metric);
       o.early_stopping.metric = EarlyStopMetric(metric);
       es.read("patience", o.early_stopping.patience);
       es.read("min_delta", o.early_stopping.min_delta);
+      int every = int(o.early_stopping.every);
+      es.readEnum("every", kStopEvery, every);
+      o.early_stopping.every = EarlyStopEvery(every);
     }
   }
 

@@ -24,11 +24,14 @@ enum class ScheduleType {
   Constant       // then lr
 };
 
-// What early stopping watches (each evaluation is one patience tick).
+// What early stopping watches, and when its patience ticks: at each evaluation, or at the
+// end of each epoch on the latest evaluation (ViT-Prisma's trainer, on the train accuracy).
 enum class EarlyStopMetric { None, TestAcc, TrainAcc };
+enum class EarlyStopEvery { Evaluation, Epoch };
 
 std::string toString(ScheduleType v);
 std::string toString(EarlyStopMetric v);
+std::string toString(EarlyStopEvery v);
 
 struct ScheduleConfig {
   ScheduleType type = ScheduleType::WarmupStep;
@@ -40,8 +43,9 @@ struct ScheduleConfig {
 
 struct EarlyStoppingConfig {
   EarlyStopMetric metric = EarlyStopMetric::TestAcc;
-  int patience = 0;        // evaluations without improvement before stopping; 0 = off
+  int patience = 0;        // ticks (see `every`) without improvement before stopping; 0 = off
   double min_delta = 0.0;  // an improvement must exceed this
+  EarlyStopEvery every = EarlyStopEvery::Evaluation;
 };
 
 struct DatasetConfig {

@@ -186,7 +186,8 @@ std::string trainingCard(const TrainingCardInfo& in) {
     << (o.early_stopping.metric == EarlyStopMetric::None || o.early_stopping.patience == 0
             ? std::string("off")
             : toString(o.early_stopping.metric) + ", patience " + std::to_string(o.early_stopping.patience) +
-                  " evaluations, min delta " + general(o.early_stopping.min_delta))
+                  (o.early_stopping.every == EarlyStopEvery::Epoch ? " epochs (on the latest evaluation)" : " evaluations") +
+                  ", min delta " + general(o.early_stopping.min_delta))
     << " |\n"
     << "| initialisation | "
     << (c.finetune.from.empty() ? describe(m.init)

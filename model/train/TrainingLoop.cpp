@@ -306,9 +306,10 @@ void TrainingLoop::loop() {
       const LogRow row = evaluateAndLog(logStep);
       // Only regular log steps tick the patience, so an extra evaluation at the end of
       // a shorter session does not change when a resumed run stops.
-      if (logStep && !setup_.early_stop_column.empty() && early_->update(row.scalar(setup_.early_stop_column)))
+      if (logStep && !setup_.early_stop_column.empty() && early_->evaluated(row.scalar(setup_.early_stop_column)))
         stopReason_ = "early_stopping";
     }
+    if (state_.step % stepsPerEpoch_ == 0 && early_->epochEnded()) stopReason_ = "early_stopping";
     if (writes_ && ((l.checkpoint_every > 0 && state_.step % l.checkpoint_every == 0) ||
                     (l.log_spaced_checkpoints && isLogSpacedStep(state_.step))))
       checkpoint();

@@ -118,6 +118,7 @@ const std::map<std::string, std::pair<std::string, nlohmann::json>> kNewValues =
     {"optimization.early_stopping.metric", {"train_acc", "train_acc"}},
     {"optimization.early_stopping.patience", {"2", 2}},
     {"optimization.early_stopping.min_delta", {"0.01", 0.01}},
+    {"optimization.early_stopping.every", {"epoch", "epoch"}},
     {"logging.log_every", {"7", 7}},
     {"logging.eval_batches", {"3", 3}},
     {"logging.checkpoint_every", {"11", 11}},

@@ -401,6 +401,24 @@ private slots:
       QCOMPARE(r.steps, int64_t(10));
     }
 
+    // every = epoch (ViT-Prisma's rule): evaluations only record the value; the patience ticks
+    // at each epoch's end, so the same impossible min_delta stops it at the end of epoch 2.
+    const TrainConfig perEpoch = loadPreset("induction", {{"optimization.epochs", 3},
+                                                          {"optimization.batch_size", 256},
+                                                          {"optimization.early_stopping.metric", "train_acc"},
+                                                          {"optimization.early_stopping.patience", 1},
+                                                          {"optimization.early_stopping.min_delta", 1.0},
+                                                          {"optimization.early_stopping.every", "epoch"},
+                                                          {"logging.log_every", 1},
+                                                          {"logging.eval_batches", 1}});
+    int64_t total = 0;
+    TrainOptions counting;
+    counting.progress = [&](const TrainProgress& p) { total = p.total_steps; };
+    const TrainResult byEpoch = prisma::train::train(perEpoch, counting);
+    QVERIFY(total > 3 && total % 3 == 0);
+    QCOMPARE(byEpoch.stop_reason, std::string("early_stopping"));
+    QCOMPARE(byEpoch.steps, 2 * total / 3);
+
     // A GUI pauses and resumes from another thread; the loop reports Paused meanwhile.
     TrainControl control;
     TrainOptions o;

@@ -77,7 +77,7 @@ constexpr int kFromRunRole = Qt::UserRole + 1;
 QString stopReasonInWords(const QString& reason) {
   if (reason == QLatin1String("max_steps")) return TrainingView::tr("max_steps reached");
   if (reason == QLatin1String("epochs")) return TrainingView::tr("all epochs done");
-  if (reason == QLatin1String("early_stopping")) return TrainingView::tr("early stopping: the test metric stopped improving");
+  if (reason == QLatin1String("early_stopping")) return TrainingView::tr("early stopping: the watched accuracy stopped improving");
   if (reason == QLatin1String("stopped")) return TrainingView::tr("Stop pressed");
   return reason;
 }
