@@ -37,12 +37,12 @@ namespace {
 // held it back.
 constexpr int kInductionSteps = 1500;
 constexpr double kInductionAccBound = 0.985;  // 646 / 656: 4 items below the measured 650
-// MNIST, 4 layers, 300 updates (~1.5 min). Measured: test accuracy 0.303 on 2,560 test
-// items (chance 0.10). BaseViT's He initialisation through 4 residual blocks without
-// LayerNorm starts with large logits (test loss 164 before the first update, 34.6 after
-// 300) and lr 1e-4 takes a while to shrink them.
+// MNIST, 4 layers, 300 updates (~1.5 min), pixels normalised as ViT-Prisma's MNIST script
+// did (mean 0.5, std 0.5). Measured: test accuracy 0.318 on 2,560 test items (chance 0.10).
+// BaseViT's He initialisation through 4 residual blocks without LayerNorm starts with large
+// logits (test loss 150 before the first update) and lr 1e-4 takes a while to shrink them.
 constexpr int kMnistSteps = 300;
-constexpr double kMnistAccBound = 0.27;
+constexpr double kMnistAccBound = 0.30;  // 768 / 2,560: 47 items below the measured 815
 
 }  // namespace
 
