@@ -129,6 +129,17 @@ nlohmann::json readMouseMetrics(const std::string& mouseDir) {
   return readJson(p);
 }
 
+// The fields that only say how long a run lasts. A run whose schedule does not depend on its
+// length (step decay, constant) takes the same updates whatever they say, so a longer run of
+// the same config continues a shorter one instead of starting over: the way a mouse that
+// needs days of CPU is built a session at a time.
+const char* const kRunLengthFields[] = {"epochs", "max_steps", "early_stopping"};
+
+nlohmann::json withoutRunLength(nlohmann::json config) {
+  for (const char* f : kRunLengthFields) config["optimization"].erase(f);
+  return config;
+}
+
 MouseMetrics buildMouse(const ZooEntry& entry, const BuildOptions& options) {
   const train::TrainConfig config = entryConfig(entry);
   const fs::path run = fs::path(options.runs_dir) / entry.name;
@@ -136,7 +147,7 @@ MouseMetrics buildMouse(const ZooEntry& entry, const BuildOptions& options) {
   std::error_code ec;
 
   // Up to date, resumable, or in the way.
-  bool finished = false, resume = false;
+  bool finished = false, resume = false, extend = false;
   if (fs::exists(run / kPresetFile, ec)) {
     // The trainer records the dataset's class names in the model config; the rest must match.
     // Read and written again, so fields added since (at their defaults) compare equal.
@@ -144,10 +155,24 @@ MouseMetrics buildMouse(const ZooEntry& entry, const BuildOptions& options) {
     nlohmann::json wanted = config;
     stored["model"].erase("class_names");
     wanted["model"].erase("class_names");
-    if (stored != wanted)
-      throw Error((run / kPresetFile).string(), "",
-                  "holds a run of another config than the zoo entry '" + entry.name + "': remove it or build with --out");
-    finished = fs::is_regular_file(run / kWeightsFile, ec);
+    if (stored != wanted) {
+      const auto checkpoints = train::listCheckpoints(run.string());
+      const bool lengthOnly = withoutRunLength(stored) == withoutRunLength(wanted) &&
+                              config.optimization.schedule.type != train::ScheduleType::WarmupCosine;
+      if (!lengthOnly || checkpoints.empty())
+        throw Error((run / kPresetFile).string(), "",
+                    "holds a run of another config than the zoo entry '" + entry.name + "': remove it or build with --out");
+      const train::TrainingState done = train::readTrainingState(checkpoints.back().path);
+      if (done.stop_reason == "early_stopping")
+        throw Error((run / kPresetFile).string(), "optimization",
+                    "the run stopped early, so a longer one would stop there too: remove it to train the zoo entry '" +
+                        entry.name + "' afresh");
+      if (done.step > config.totalSteps(done.steps_per_epoch))
+        throw Error((run / kPresetFile).string(), "optimization",
+                    "the run is already longer than the zoo entry '" + entry.name + "' asks for: remove it or build with --out");
+      extend = true;
+    }
+    finished = !extend && fs::is_regular_file(run / kWeightsFile, ec);
     resume = !finished && !train::listCheckpoints(run.string()).empty();
     // Stopped before its first checkpoint: nothing to keep.
     if (!finished && !resume) fs::remove_all(run, ec);
@@ -155,14 +180,21 @@ MouseMetrics buildMouse(const ZooEntry& entry, const BuildOptions& options) {
   if (finished) {
     say(options, entry.name + ": run in " + run.string() + " is up to date");
   } else {
-    say(options, entry.name + (resume ? ": resuming " : ": training ") + "in " + run.string());
+    say(options, entry.name + (extend ? ": continuing to the longer run the manifest asks for " : resume ? ": resuming " : ": training ") +
+                     "in " + run.string());
     train::TrainOptions t;
     t.run_dir = run.string();
     t.resume = resume;
     t.threads = options.threads;
     t.progress = options.progress;
-    if (resume) train::train(train::resumeConfig(run.string()), t);
-    else train::train(config, t);
+    if (resume) {
+      const nlohmann::json o = nlohmann::json(config)["optimization"];
+      train::Overrides length;
+      for (const char* f : kRunLengthFields) length[std::string("optimization.") + f] = o.at(f);
+      train::train(train::resumeConfig(run.string(), length), t);
+    } else {
+      train::train(config, t);
+    }
   }
 
   const auto checkpoints = train::listCheckpoints(run.string());

@@ -308,12 +308,32 @@ private slots:
     QVERIFY(bytes(fs::path(tmp.filePath("mice2").toStdString()) / "tiny-1L" / "model.safetensors") == weights);
 
     // The manifest changed under a finished run: refused, naming the run's preset.json.
-    manifest["families"][0]["overrides"]["optimization.epochs"] = 2;
+    manifest["families"][0]["overrides"]["optimization.lr"] = 1e-3;
     writeManifest();
     r = build("runs", "mice");
     QVERIFY(r.code != 0 && r.code != prisma::test::CliResult::kCrashed);
     QVERIFY2(r.err.contains("preset.json") && r.err.contains("another config"), qPrintable(r.err));
     QCOMPARE(bytes(mouse / "model.safetensors"), weights);  // the shipped mouse is untouched
+
+    // A longer run of the same config (step decay: the updates do not depend on the length)
+    // continues the finished one, and ends bit for bit where a 2-epoch run from scratch does.
+    manifest["families"][0]["overrides"].erase("optimization.lr");
+    manifest["families"][0]["overrides"]["optimization.epochs"] = 2;
+    writeManifest();
+    r = build("runs", "mice");
+    QVERIFY2(r.code == 0 && r.err.contains("continuing"), qPrintable(r.err));
+    const nlohmann::json longer = prisma::zoo::readMouseMetrics(mouse.string());
+    QCOMPARE(longer.at("steps").get<int64_t>(), 2 * metrics.at("steps").get<int64_t>());
+    r = build("runs3", "mice3");
+    QVERIFY2(r.code == 0 && r.err.contains("training in"), qPrintable(r.err));
+    QVERIFY(bytes(fs::path(tmp.filePath("mice3").toStdString()) / "tiny-1L" / "model.safetensors") ==
+            bytes(mouse / "model.safetensors"));
+    // Shorter than what was run: refused.
+    manifest["families"][0]["overrides"]["optimization.epochs"] = 1;
+    writeManifest();
+    r = build("runs", "mice");
+    QVERIFY(r.code != 0 && r.code != prisma::test::CliResult::kCrashed);
+    QVERIFY2(r.err.contains("already longer"), qPrintable(r.err));
   }
 
   void miceFolderIsSmall() {
