@@ -37,11 +37,15 @@ std::string miceDirOf(const std::string& manifestPath) {
   return (fs::path(manifestPath).parent_path().parent_path() / io::kMiceFolder).string();
 }
 
+std::string fixed(double v, int digits) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
 std::string numberOr(const nlohmann::json& j, const char* key, int digits) {
   if (!j.is_object() || !j.contains(key) || !j.at(key).is_number()) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, j.at(key).get<double>());
-  return buf;
+  return fixed(j.at(key).get<double>(), digits);
 }
 
 int list(const zoo::ZooManifest& m, const std::string& miceDir, std::ostream& out) {
@@ -77,7 +81,7 @@ int markdown(const zoo::ZooManifest& m, const std::string& miceDir, std::ostream
       if (top5) s += " / " + numberOr(t, "top5", 4);
       s += " (" + numberOr(metrics, "training_seconds", 0) + " s)";
     }
-    if (reference >= 0.0) s += "; ViT-Prisma " + numberOr(nlohmann::json{{"r", reference}}, "r", 3);
+    if (reference >= 0.0) s += "; ViT-Prisma " + fixed(reference, 3);
     return s;
   };
   for (const auto& label : labels) {

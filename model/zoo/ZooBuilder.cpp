@@ -149,6 +149,7 @@ MouseMetrics buildMouse(const ZooEntry& entry, const BuildOptions& options) {
   // Up to date, resumable, or in the way.
   bool finished = false, resume = false, extend = false;
   if (fs::exists(run / kPresetFile, ec)) {
+    const auto checkpoints = train::listCheckpoints(run.string());
     // The trainer records the dataset's class names in the model config; the rest must match.
     // Read and written again, so fields added since (at their defaults) compare equal.
     nlohmann::json stored = train::trainConfigFromJson(readJson(run / kPresetFile), (run / kPresetFile).string());
@@ -156,7 +157,6 @@ MouseMetrics buildMouse(const ZooEntry& entry, const BuildOptions& options) {
     stored["model"].erase("class_names");
     wanted["model"].erase("class_names");
     if (stored != wanted) {
-      const auto checkpoints = train::listCheckpoints(run.string());
       const bool lengthOnly = withoutRunLength(stored) == withoutRunLength(wanted) &&
                               config.optimization.schedule.type != train::ScheduleType::WarmupCosine;
       if (!lengthOnly || checkpoints.empty())
@@ -173,7 +173,7 @@ MouseMetrics buildMouse(const ZooEntry& entry, const BuildOptions& options) {
       extend = true;
     }
     finished = !extend && fs::is_regular_file(run / kWeightsFile, ec);
-    resume = !finished && !train::listCheckpoints(run.string()).empty();
+    resume = !finished && !checkpoints.empty();
     // Stopped before its first checkpoint: nothing to keep.
     if (!finished && !resume) fs::remove_all(run, ec);
   }
