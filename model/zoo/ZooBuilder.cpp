@@ -129,6 +129,8 @@ nlohmann::json readMouseMetrics(const std::string& mouseDir) {
   return readJson(p);
 }
 
+namespace {
+
 // The fields that only say how long a run lasts. A run whose schedule does not depend on its
 // length (step decay, constant) takes the same updates whatever they say, so a longer run of
 // the same config continues a shorter one instead of starting over: the way a mouse that
@@ -139,6 +141,13 @@ nlohmann::json withoutRunLength(nlohmann::json config) {
   for (const char* f : kRunLengthFields) config["optimization"].erase(f);
   return config;
 }
+
+// "stopped" (by hand) and "" (killed mid-run) are runs to resume.
+bool runReachedItsEnd(const train::TrainingState& last) {
+  return last.stop_reason == "max_steps" || last.stop_reason == "epochs" || last.stop_reason == "early_stopping";
+}
+
+}  // namespace
 
 MouseMetrics buildMouse(const ZooEntry& entry, const BuildOptions& options) {
   const train::TrainConfig config = entryConfig(entry);
@@ -172,7 +181,11 @@ MouseMetrics buildMouse(const ZooEntry& entry, const BuildOptions& options) {
                     "the run is already longer than the zoo entry '" + entry.name + "' asks for: remove it or build with --out");
       extend = true;
     }
-    finished = !extend && fs::is_regular_file(run / kWeightsFile, ec);
+    // The weights file alone does not say the run is over: a run stopped by hand writes one,
+    // and a continuation killed midway leaves the shorter run's one beside its newer
+    // checkpoints. The last checkpoint says whether the run reached its end.
+    finished = !extend && fs::is_regular_file(run / kWeightsFile, ec) && !checkpoints.empty() &&
+               runReachedItsEnd(train::readTrainingState(checkpoints.back().path));
     resume = !finished && !checkpoints.empty();
     // Stopped before its first checkpoint: nothing to keep.
     if (!finished && !resume) fs::remove_all(run, ec);

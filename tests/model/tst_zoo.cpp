@@ -328,6 +328,19 @@ private slots:
     QVERIFY2(r.code == 0 && r.err.contains("training in"), qPrintable(r.err));
     QVERIFY(bytes(fs::path(tmp.filePath("mice3").toStdString()) / "tiny-1L" / "model.safetensors") ==
             bytes(mouse / "model.safetensors"));
+    // Killed midway (here: its last checkpoint removed) with an earlier weights file still
+    // there: not up to date, resumed, and again the same weights.
+    {
+      const fs::path run3 = fs::path(tmp.filePath("runs3").toStdString()) / "tiny-1L";
+      const auto ran = prisma::train::listCheckpoints(run3.string());
+      QVERIFY(ran.size() >= 2);
+      fs::remove_all(ran.back().path);
+      QVERIFY(fs::is_regular_file(run3 / "model.safetensors"));
+      r = build("runs3", "mice3");
+      QVERIFY2(r.code == 0 && r.err.contains("resuming"), qPrintable(r.err));
+      QVERIFY(bytes(fs::path(tmp.filePath("mice3").toStdString()) / "tiny-1L" / "model.safetensors") ==
+              bytes(mouse / "model.safetensors"));
+    }
     // Shorter than what was run: refused.
     manifest["families"][0]["overrides"]["optimization.epochs"] = 1;
     writeManifest();
