@@ -97,7 +97,8 @@ constexpr CommandHelp kCommandHelp[] = {
 const char* const kUsageHeader = "usage: prisma COMMAND [ARGS]\n";
 const char* const kArgumentsHelp =
     "MODEL: a model folder or file, or mouse:NAME (a bundled mouse, e.g. mouse:induction-2L)\n"
-    "SPEC: an image file, or FILE.safetensors:KEY[:INDEX] (a preprocessed [batch, C, H, W] tensor)\n";
+    "SPEC: an image file, FILE.safetensors:KEY[:INDEX] (a preprocessed [batch, C, H, W] tensor), or a\n"
+    "      dataset item NAME/SPLIT/INDEX (induction/test/32)\n";
 
 void usage(std::ostream& out) {
   out << kUsageHeader;

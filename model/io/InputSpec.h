@@ -2,7 +2,8 @@
 // Model inputs named by a string, as the CLI and the explorer's screenshot mode take
 // them: an image file (preprocessed for the model), or `FILE.safetensors:KEY` (a
 // [batch, C, H, W] float tensor, already preprocessed), optionally `:INDEX` to pick one
-// item of the batch.
+// item of the batch, or a dataset item `NAME/SPLIT/INDEX` (induction/test/32) as the
+// explorer names it.
 
 #include "model/io/ModelLoader.h"
 

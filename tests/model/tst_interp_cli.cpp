@@ -325,6 +325,35 @@ private slots:
     QVERIFY((written.float_tensor("clean_metric") - 1).abs().max().item<double>() < kSameRunTolerance);
   }
 
+  // A dataset item named as the explorer names it (NAME/SPLIT/INDEX) is the same input as
+  // that item exported to a PNG; an index past the split is an error naming the spec.
+  void patchTakesDatasetItems() {
+    const QString exported = tmp_.filePath("induction-items");
+    auto r = prisma({"dataset", "export", "induction", "--split", "test", "--count", "8", "--out", exported});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const auto mouse = prisma::io::loadModel("mouse:induction-2L");
+    const torch::Tensor fromItem = prisma::io::loadInput("induction/test/7", mouse);
+    const torch::Tensor fromPng = prisma::io::loadInput((exported + "/test_000007.png").toStdString(), mouse);
+    QVERIFY(torch::equal(fromItem, fromPng));
+    QVERIFY(!torch::equal(fromItem, prisma::io::loadInput("induction/test/6", mouse)));
+
+    const QString viaItems = tmp_.filePath("items.csv"), viaPngs = tmp_.filePath("pngs.csv");
+    r = prisma({"patch", "mouse:induction-2L", "--clean", "induction/test/7", "--corrupt", "induction/test/6",
+                "--component", "resid_pre", "--out", viaItems});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    r = prisma({"patch", "mouse:induction-2L", "--clean", exported + "/test_000007.png", "--corrupt",
+                exported + "/test_000006.png", "--component", "resid_pre", "--out", viaPngs});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QFile a(viaItems), b(viaPngs);
+    QVERIFY(a.open(QIODevice::ReadOnly) && b.open(QIODevice::ReadOnly));
+    QCOMPARE(a.readAll(), b.readAll());
+
+    r = prisma({"patch", "mouse:induction-2L", "--clean", "induction/test/99999", "--corrupt", "induction/test/6",
+                "--component", "resid_pre", "--out", tmp_.filePath("never.csv")});
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.contains("induction/test/99999") && r.err.contains("656"), qPrintable(r.err));
+  }
+
   void lensWritesEveryPatchAndLayer() {
     const QString out = tmp_.filePath("lens.csv");
     auto r = prisma({"lens", model_, "--image", inputs_ + ":pixel_values", "--out", out});
