@@ -43,11 +43,11 @@ constexpr double kMnist4LBar = 0.97;
 // the original width (d_model 128) hold ~11.7 M parameters: ~23 MB at float16, and the zoo
 // uses narrower storage only where the test accuracy is unchanged. Int8 blocks keep it for
 // most mice, float16 for the rest, three need float32. The checkpoint series (8 int8
-// checkpoints per mouse; issue 20 asks one for every mouse) are what grow it: with the four
+// checkpoints per mouse; issue 20 asks one for every mouse) are what grow it: with the five
 // Induction mice rebuilt on the original recipe and the full-data dsprites-2L, each with its
-// series, it is 42.4 MiB, and a series for every mouse would be about 100 MiB. This budget
+// series, it is 45.8 MiB, and a series for every mouse would be about 100 MiB. This budget
 // guards against growth beyond the series shipped (README, ViT mice zoo).
-constexpr uintmax_t kMaxMiceBytes = uintmax_t(44) << 20;
+constexpr uintmax_t kMaxMiceBytes = uintmax_t(48) << 20;
 
 int64_t hits(double accuracy, int64_t count) { return std::llround(accuracy * double(count)); }
 
