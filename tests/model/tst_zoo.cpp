@@ -39,15 +39,13 @@ namespace {
 // The bars the zoo promises for its two headline mice (README, ViT mice zoo).
 constexpr double kInduction2LBar = 0.99;
 constexpr double kMnist4LBar = 0.97;
-// resources/mice must stay a small download. A few MB would be ideal, but the 37 mice at
-// the original width (d_model 128) hold ~11.7 M parameters: ~23 MB at float16, and the zoo
-// uses narrower storage only where the test accuracy is unchanged. Int8 blocks keep it for
-// most mice, float16 for the rest, three need float32. The checkpoint series (8 int8
-// checkpoints per mouse; issue 20 asks one for every mouse) are what grow it: with the five
-// Induction mice rebuilt on the original recipe and the full-data dsprites-2L, each with its
-// series, it is 45.8 MiB, and a series for every mouse would be about 100 MiB. This budget
-// guards against growth beyond the series shipped (README, ViT mice zoo).
-constexpr uintmax_t kMaxMiceBytes = uintmax_t(48) << 20;
+// resources/mice must stay a reasonable download. The 37 mice at the original width
+// (d_model 128) hold ~11.7 M parameters: ~22 MB as shipped, the zoo using narrower storage only
+// where the test accuracy is unchanged (int8 blocks for most mice, float16 for the rest, a few
+// need float32). The checkpoint series are what make it large: issue 20 asks one for every
+// mouse (8 log-spaced int8 checkpoints each), 102 MB, so the folder is 121 MiB. This budget
+// guards against growth beyond that (README, ViT mice zoo).
+constexpr uintmax_t kMaxMiceBytes = uintmax_t(128) << 20;
 
 int64_t hits(double accuracy, int64_t count) { return std::llround(accuracy * double(count)); }
 
