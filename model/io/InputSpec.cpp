@@ -1,16 +1,13 @@
 #include "model/io/InputSpec.h"
 
-#include "datasets/DatasetRegistry.h"
 #include "datasets/ImageIO.h"
 #include "model/Error.h"
 #include "model/core/Numbers.h"
+#include "model/io/DatasetItemSpec.h"
 #include "model/io/SafeTensors.h"
 #include "model/io/WeightStorage.h"
 
 #include <torch/torch.h>
-
-#include <filesystem>
-#include <regex>
 
 namespace prisma::io {
 
@@ -19,28 +16,11 @@ torch::Tensor imageInput(const cv::Mat& image, const datasets::Preprocess& pre) 
   return torch::from_blob(chw.data(), {1, pre.channels, pre.height, pre.width}, torch::kFloat32).clone();
 }
 
-namespace {
-
-// NAME/SPLIT/INDEX, the way the explorer names a dataset item (induction/test/32). A file of
-// that name wins, so no existing path changes meaning.
-std::optional<cv::Mat> datasetItemInput(const std::string& spec) {
-  static const std::regex kDatasetItem("^([A-Za-z0-9_-]+)/(train|test)/([0-9]+)$");
-  std::smatch m;
-  std::error_code ec;
-  if (!std::regex_match(spec, m, kDatasetItem) || std::filesystem::exists(spec, ec)) return std::nullopt;
-  const auto dataset = datasets::makeDataset(m[1].str());
-  const datasets::Split split = datasets::splitFromString(m[2].str());
-  const auto row = parseInteger(m[3].str());
-  if (!row || *row < 0 || uint64_t(*row) >= dataset->size(split))
-    throw Error(spec, "INDEX", "outside the " + m[2].str() + " split's " + std::to_string(dataset->size(split)) + " items");
-  const datasets::Item item = dataset->item(split, size_t(*row));
-  return datasets::fromPixels(item.pixels.data(), item.height, item.width, item.channels);
-}
-
-}  // namespace
-
 torch::Tensor loadInput(const std::string& spec, const LoadedModel& model) {
-  if (const auto item = datasetItemInput(spec)) return imageInput(*item, model.preprocess);
+  if (const auto named = readDatasetItemSpec(spec)) {
+    const datasets::Item& item = named->item;
+    return imageInput(datasets::fromPixels(item.pixels.data(), item.height, item.width, item.channels), model.preprocess);
+  }
   const std::string marker = ".safetensors:";
   const auto pos = spec.find(marker);
   if (pos == std::string::npos) return imageInput(datasets::readImage(spec), model.preprocess);

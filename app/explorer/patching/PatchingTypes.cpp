@@ -2,11 +2,7 @@
 
 #include "app/explorer/DatasetThumbnailModel.h"
 
-#include "datasets/DatasetRegistry.h"
-#include "model/Error.h"
-
-#include <QFileInfo>
-#include <QRegularExpression>
+#include "model/io/DatasetItemSpec.h"
 
 namespace prisma::app {
 
@@ -48,19 +44,12 @@ QVector<int> PatchingGrid::cellAt(int row, int col) const {
 }
 
 ImageRequest requestFromSpec(const QString& spec) {
-  static const QRegularExpression datasetItem(QStringLiteral("^([A-Za-z0-9_-]+)/(train|test)/(\\d+)$"));
-  const QRegularExpressionMatch m = datasetItem.match(spec);
-  if (!m.hasMatch() || QFileInfo::exists(spec)) return ImageRequest::file(spec);
-  const std::string name = m.captured(1).toStdString();
-  const datasets::Split split = datasets::splitFromString(m.captured(2).toStdString());
-  const auto ds = datasets::makeDataset(name);
-  const qulonglong row = m.captured(3).toULongLong();
-  if (row >= ds->size(split))
-    throw Error(spec.toStdString(), "INDEX", "outside the split's " + std::to_string(ds->size(split)) + " items");
-  ImageRequest r = ImageRequest::image(itemToImage(ds->item(split, row)), spec);
-  r.dataset = m.captured(1);
-  r.split = m.captured(2);
-  r.row = static_cast<int>(row);
+  const auto in = io::readDatasetItemSpec(spec.toStdString());
+  if (!in) return ImageRequest::file(spec);
+  ImageRequest r = ImageRequest::image(itemToImage(in->item), spec);
+  r.dataset = QString::fromStdString(in->dataset);
+  r.split = QString::fromStdString(datasets::toString(in->split));
+  r.row = static_cast<int>(in->row);
   return r;
 }
 
