@@ -6,6 +6,7 @@
 #include "app/cli/Commands.h"
 
 #include "model/Error.h"
+#include "model/core/Numbers.h"
 #include "model/io/ResourcePaths.h"
 #include "model/train/ClassifierObjective.h"
 #include "model/zoo/ZooBuilder.h"
@@ -37,15 +38,9 @@ std::string miceDirOf(const std::string& manifestPath) {
   return (fs::path(manifestPath).parent_path().parent_path() / io::kMiceFolder).string();
 }
 
-std::string fixed(double v, int digits) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
 std::string numberOr(const nlohmann::json& j, const char* key, int digits) {
   if (!j.is_object() || !j.contains(key) || !j.at(key).is_number()) return "-";
-  return fixed(j.at(key).get<double>(), digits);
+  return formatFixed(j.at(key).get<double>(), digits);
 }
 
 int list(const zoo::ZooManifest& m, const std::string& miceDir, std::ostream& out) {
@@ -81,7 +76,7 @@ int markdown(const zoo::ZooManifest& m, const std::string& miceDir, std::ostream
       if (top5) s += " / " + numberOr(t, "top5", 4);
       s += " (" + numberOr(metrics, "training_seconds", 0) + " s)";
     }
-    if (reference >= 0.0) s += "; ViT-Prisma " + fixed(reference, 3);
+    if (reference >= 0.0) s += "; ViT-Prisma " + formatFixed(reference, 3);
     return s;
   };
   for (const auto& label : labels) {

@@ -3,10 +3,17 @@
 #include "model/core/Numbers.h"
 
 #include <charconv>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 
 namespace prisma {
+
+std::string formatFixed(double v, int digits) {
+  char buf[352];  // enough for any double at up to 32 decimals
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
 
 std::optional<int64_t> parseInteger(std::string_view text) {
   int64_t v = 0;

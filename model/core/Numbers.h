@@ -24,6 +24,9 @@ std::optional<double> parseReal(std::string_view text);
 // optional trailing "B" or "iB"); std::nullopt on anything else, zero or an overflow.
 std::optional<uint64_t> parseByteSize(std::string_view text);
 
+// `v` with exactly `digits` decimals ("%.*f"; no locale), as tables and cards print figures.
+std::string formatFixed(double v, int digits);
+
 // Why `text` is not an integer in [min, max] -- "is not an integer", "does not fit",
 // "is outside [min, max]" -- or "" when it is one.
 std::string integerProblem(std::string_view text, int64_t min, int64_t max);

@@ -1,5 +1,6 @@
 #include "model/train/TrainingCard.h"
 
+#include "model/core/Numbers.h"
 #include "model/runtime/Runtime.h"
 #include "model/train/ClassifierObjective.h"
 
@@ -18,10 +19,7 @@ namespace {
 constexpr size_t kMaxListedClasses = 20;
 
 std::string fixed(double v, int digits = 4) {
-  if (std::isnan(v)) return "–";
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
+  return std::isnan(v) ? "–" : formatFixed(v, digits);
 }
 
 std::string general(double v) {

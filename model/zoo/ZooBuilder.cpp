@@ -2,6 +2,7 @@
 
 #include "model/Error.h"
 #include "model/core/Json.h"
+#include "model/core/Numbers.h"
 #include "model/io/AtomicFile.h"
 #include "model/io/SafeTensors.h"
 #include "model/vit/StateDict.h"
@@ -15,7 +16,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <iomanip>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -55,12 +55,6 @@ void shipModel(io::LoadedModel m, const std::string& name, const fs::path& dir, 
   io::saveModel(m, dir.string(), storage);
 }
 
-std::string fmt(double v, int digits) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << v;
-  return s.str();
-}
-
 std::string modelCard(const ZooEntry& e, const train::TrainConfig& c, const MouseMetrics& r, int64_t stepsPerEpoch) {
   const ViTConfig& m = c.model;
   std::ostringstream o;
@@ -71,27 +65,27 @@ std::string modelCard(const ZooEntry& e, const train::TrainConfig& c, const Mous
     << " ViT trained from scratch on **" << e.dataset_label << "**"
     << (c.dataset.name.rfind("dsprites", 0) == 0 ? " (label: " + c.dataset.label_factor + ")" : std::string()) << ".\n\n";
   o << "| | |\n|---|---|\n";
-  o << "| test accuracy | " << fmt(r.test.top1, 4) << " (" << hits(r.test) << " / " << r.test.count << ") |\n";
-  o << "| test top-5 | " << fmt(r.test.top5, 4) << (m.n_classes <= 5 ? " (≤ 5 classes: always 1)" : "") << " |\n";
-  o << "| test loss | " << fmt(r.test.loss, 4) << " |\n";
+  o << "| test accuracy | " << formatFixed(r.test.top1, 4) << " (" << hits(r.test) << " / " << r.test.count << ") |\n";
+  o << "| test top-5 | " << formatFixed(r.test.top5, 4) << (m.n_classes <= 5 ? " (≤ 5 classes: always 1)" : "") << " |\n";
+  o << "| test loss | " << formatFixed(r.test.loss, 4) << " |\n";
   if (e.reference_accuracy >= 0.0)
-    o << "| ViT-Prisma's test accuracy for this configuration | " << fmt(e.reference_accuracy, 3) << " |\n";
+    o << "| ViT-Prisma's test accuracy for this configuration | " << formatFixed(e.reference_accuracy, 3) << " |\n";
   o << "| parameters | " << r.parameters << " |\n";
   o << "| architecture | image " << m.image_size << ", patch " << m.patch_size << ", d_model " << m.d_model << ", "
     << m.n_heads << " heads, " << (m.attn_only ? std::string("no MLP") : "d_mlp " + std::to_string(m.d_mlp)) << ", "
     << m.n_layers << " layers, " << m.n_classes << " classes, normalization " << toString(m.normalization) << " |\n";
-  o << "| training | " << r.steps << " updates (" << fmt(double(r.steps) / double(std::max<int64_t>(1, stepsPerEpoch)), 2)
-    << " epochs, batch " << c.optimization.batch_size << "), " << fmt(r.training_seconds, 0)
+  o << "| training | " << r.steps << " updates (" << formatFixed(double(r.steps) / double(std::max<int64_t>(1, stepsPerEpoch)), 2)
+    << " epochs, batch " << c.optimization.batch_size << "), " << formatFixed(r.training_seconds, 0)
     << " s on one LibTorch thread of a shared 2-core machine |\n";
   o << "| optimiser | AdamW lr " << c.optimization.lr << ", weight decay " << c.optimization.weight_decay << ", "
     << train::toString(c.optimization.schedule.type) << " (warm-up " << c.optimization.schedule.warmup_steps << ")"
-    << (c.optimization.max_grad_norm ? ", clip " + fmt(*c.optimization.max_grad_norm, 1) : std::string()) << " |\n";
+    << (c.optimization.max_grad_norm ? ", clip " + formatFixed(*c.optimization.max_grad_norm, 1) : std::string()) << " |\n";
   o << "| weights | " << io::toString(r.storage)
     << (r.storage == io::WeightStorage::Int8Blocks
             ? " (blocks of " + std::to_string(io::kInt8BlockSize) + " values with a float32 scale each, tensors under " +
                   std::to_string(io::kMinInt8Elements) + " values float16)"
             : std::string())
-    << "; loading restores float32; the float32 weights' test accuracy is " << fmt(r.test_fp32.top1, 4) << " |\n\n";
+    << "; loading restores float32; the float32 weights' test accuracy is " << formatFixed(r.test_fp32.top1, 4) << " |\n\n";
   o << "## Differences from the original ViT-Prisma config\n\n";
   if (e.reductions.empty()) o << "None.\n";
   for (const auto& red : e.reductions) o << "- " << red << "\n";
@@ -242,8 +236,8 @@ MouseMetrics buildMouse(const ZooEntry& entry, const BuildOptions& options) {
     r.storage = storage;
     if (hits(r.test) == hits(r.test_fp32) && top5Hits(r.test) == top5Hits(r.test_fp32)) break;
     if (storage != io::WeightStorage::Float32)
-      say(options, entry.name + ": " + io::toString(storage) + " changes the test figures (accuracy " + fmt(r.test.top1, 4) + " vs " +
-                       fmt(r.test_fp32.top1, 4) + ", top-5 " + fmt(r.test.top5, 4) + " vs " + fmt(r.test_fp32.top5, 4) +
+      say(options, entry.name + ": " + io::toString(storage) + " changes the test figures (accuracy " + formatFixed(r.test.top1, 4) + " vs " +
+                       formatFixed(r.test_fp32.top1, 4) + ", top-5 " + formatFixed(r.test.top5, 4) + " vs " + formatFixed(r.test_fp32.top5, 4) +
                        "); trying wider storage");
   }
   copyFile(run / kPresetFile, staging / kPresetFile);
@@ -290,7 +284,7 @@ MouseMetrics buildMouse(const ZooEntry& entry, const BuildOptions& options) {
   fs::remove_all(mouse, ec);
   fs::rename(staging, mouse, ec);
   if (ec) throw Error(staging.string(), "", "cannot move the built mouse to " + mouse.string() + ": " + ec.message());
-  say(options, entry.name + ": test accuracy " + fmt(r.test.top1, 4) + ", top-5 " + fmt(r.test.top5, 4) + " (" + io::toString(r.storage) +
+  say(options, entry.name + ": test accuracy " + formatFixed(r.test.top1, 4) + ", top-5 " + formatFixed(r.test.top5, 4) + " (" + io::toString(r.storage) +
                    ") -> " + mouse.string());
   return r;
 }
